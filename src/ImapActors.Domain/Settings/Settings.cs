@@ -1,0 +1,128 @@
+namespace ImapActors.Domain;
+
+/// <summary>How an asset logs in.</summary>
+public enum AuthType
+{
+    Basic,
+    OAuth,
+}
+
+/// <summary>Which end of a folder a poll takes first when it cannot take everything.</summary>
+public enum IngestManner
+{
+    OldestFirst,
+    LatestFirst,
+}
+
+/// <summary>A secret value (password, client secret) that never prints itself.</summary>
+public sealed record Secret(string Value)
+{
+    public override string ToString() => "***";
+}
+
+/// <summary>Limits that keep one hostile message from taking the engine down. Over a limit, the message still becomes a container.</summary>
+public sealed record ExtractionLimits
+{
+    public int MaxMimeDepth { get; init; } = 32;
+    public int MaxParts { get; init; } = 2_000;
+    public long MaxDecodedBytes { get; init; } = 256L * 1024 * 1024;
+    public long MaxScannedTextBytes { get; init; } = 16L * 1024 * 1024;
+    public int MaxArtifacts { get; init; } = 10_000;
+    public TimeSpan MaxTime { get; init; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>The asset's extraction switches (the reference's names) and limits.</summary>
+public sealed record ExtractionSettings
+{
+    public bool ExtractAttachments { get; init; } = true;
+    public bool ExtractUrls { get; init; } = true;
+    public bool ExtractIps { get; init; } = true;
+    public bool ExtractDomains { get; init; } = true;
+    public bool ExtractHashes { get; init; } = true;
+    public bool AddBodyToHeaderArtifacts { get; init; }
+
+    /// <summary>Hash source data identifiers with SHA-256 instead of MD5, as the reference does on FIPS platforms.</summary>
+    public bool Fips { get; init; }
+
+    public ExtractionLimits Limits { get; init; } = new();
+
+    public static ExtractionSettings Default { get; } = new();
+}
+
+/// <summary>OAuth 2.0 settings of an asset (the reference's keys plus a Microsoft preset).</summary>
+public sealed record OAuthSettings
+{
+    public string Provider { get; init; } = "google";
+    public string? ClientId { get; init; }
+    public Secret? ClientSecret { get; init; }
+    public string AuthUrl { get; init; } = "https://accounts.google.com/o/oauth2/auth";
+    public string TokenUrl { get; init; } = "https://oauth2.googleapis.com/token";
+    public IReadOnlyList<string> Scopes { get; init; } = ["https://mail.google.com/"];
+    public string? Tenant { get; init; }
+
+    /// <summary>SASL mechanism: XOAUTH2 (default) or OAUTHBEARER.</summary>
+    public string Mechanism { get; init; } = "XOAUTH2";
+
+    /// <summary>authorization_code (a user signs in once) or client_credentials (Microsoft 365 app-only).</summary>
+    public string GrantType { get; init; } = "authorization_code";
+
+    public int RedirectPort { get; init; } = 8765;
+}
+
+/// <summary>One configured asset: a server, a login and the folders to ingest.</summary>
+public sealed record AssetSettings
+{
+    public required AssetName Name { get; init; }
+    public required string Server { get; init; }
+    public int Port { get; init; } = 993;
+    public bool UseSsl { get; init; } = true;
+    public bool VerifyServerCert { get; init; } = true;
+    public AuthType AuthType { get; init; } = AuthType.Basic;
+    public required string Username { get; init; }
+    public Secret? Password { get; init; }
+    public OAuthSettings? OAuth { get; init; }
+    public IReadOnlyList<FolderName> Folders { get; init; } = [new FolderName("inbox")];
+    public IngestManner IngestManner { get; init; } = IngestManner.OldestFirst;
+    public int FirstRunMaxEmails { get; init; } = 2000;
+    public int MaxEmails { get; init; } = 100;
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(60);
+    public string Label { get; init; } = "imap";
+    public ExtractionSettings Extraction { get; init; } = ExtractionSettings.Default;
+
+    /// <summary>Time allowed for connecting and for each IMAP command.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    public IEnumerable<MailboxId> Mailboxes => Folders.Select(f => new MailboxId(Name, f));
+}
+
+/// <summary>Which database holds containers and the actors' journal.</summary>
+public enum StorageProvider
+{
+    Sqlite,
+    PostgreSql,
+}
+
+/// <summary>The store's provider and connection string.</summary>
+public sealed record StorageSettings(StorageProvider Provider, string ConnectionString);
+
+/// <summary>Everything the engine reads from its configuration file.</summary>
+public sealed record EngineSettings
+{
+    public required StorageSettings Storage { get; init; }
+    public required string VaultPath { get; init; }
+    public required IReadOnlyList<AssetSettings> Assets { get; init; }
+
+    /// <summary>Attempts for a message that fails to parse, extract or store before it is quarantined.</summary>
+    public int PoisonMaxAttempts { get; init; } = 3;
+
+    /// <summary>Messages per UID FETCH command.</summary>
+    public int FetchBatchSize { get; init; } = 100;
+
+    /// <summary>Messages above this size are fetched to a temporary file in chunks instead of into memory.</summary>
+    public long LargeMessageBytes { get; init; } = 4L * 1024 * 1024;
+
+    /// <summary>Parser and extractor pool sizes; 0 means one per core.</summary>
+    public int ParserPoolSize { get; init; }
+
+    public int ExtractorPoolSize { get; init; }
+}
