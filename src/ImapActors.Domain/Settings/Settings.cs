@@ -77,6 +77,10 @@ public sealed record AssetSettings
     public int Port { get; init; } = 993;
     public bool UseSsl { get; init; } = true;
     public bool VerifyServerCert { get; init; } = true;
+
+    /// <summary>A PEM file of extra trusted certificate authorities (a private CA or a self-signed server certificate).</summary>
+    public string? CaFile { get; init; }
+
     public AuthType AuthType { get; init; } = AuthType.Basic;
     public required string Username { get; init; }
     public Secret? Password { get; init; }
