@@ -1,0 +1,8 @@
+namespace ImapActors.Actors;
+
+/// <summary>Dispatcher names of the engine (configured in hocon/akka.conf and in <see cref="Engine.EngineHocon"/>).</summary>
+public static class EngineDispatchers
+{
+    /// <summary>CPU-bound parse and extract work, kept off the default dispatcher so mailboxes and the sink stay responsive.</summary>
+    public const string Pipeline = "imapactors.pipeline-dispatcher";
+}

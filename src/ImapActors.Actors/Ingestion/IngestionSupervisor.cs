@@ -1,0 +1,256 @@
+using Akka.Actor;
+using Akka.Event;
+using ImapActors.Actors.Mailboxes;
+using ImapActors.Actors.Pipeline;
+using ImapActors.Actors.Sink;
+using ImapActors.Domain;
+using ImapActors.Storage;
+
+namespace ImapActors.Actors.Ingestion;
+
+/// <summary>The services the actor tree runs on, made once by the engine's composition root.</summary>
+public sealed record EngineServices(
+    EngineSettings Settings,
+    IContainerStore Store,
+    IVault Vault,
+    IEmailProcessing Processing,
+    IMailboxConnector Connector,
+    string ParserVersion);
+
+/// <summary>How one mailbox is doing, as <c>run</c> shows it.</summary>
+public sealed record MailboxStatus(
+    MailboxId Mailbox,
+    long Fetched,
+    long Bytes,
+    long Created,
+    long AlreadyIngested,
+    long Reconciled,
+    long Quarantined,
+    long Gone,
+    bool CaughtUp,
+    bool GaveUp,
+    string? LastError,
+    DateTimeOffset StartedAt);
+
+/// <summary>Queries and commands of the ingestion supervisor.</summary>
+public static class IngestionProtocol
+{
+    /// <summary>Answered with the list of <see cref="MailboxStatus"/>.</summary>
+    public sealed record GetStatus;
+
+    /// <summary>With <c>--once</c>: answered with the statuses when every mailbox is caught up or has given up.</summary>
+    public sealed record WhenCaughtUp;
+
+    /// <summary>Stop every mailbox gracefully; answered with <see cref="Stopped"/>.</summary>
+    public sealed record StopAll;
+
+    public sealed record Stopped;
+
+    /// <summary>The parser pool, the extractor pool and the sink, for one-off ingestion (get email, poll now, retries).</summary>
+    public sealed record GetPipeline;
+
+    public sealed record Pipeline(IActorRef Parsers, IActorRef Sink) : INoSerializationVerificationNeeded;
+}
+
+/// <summary>
+/// The root of ingestion: the parser and extractor pools, the sink, and one backoff-supervised mailbox actor per
+/// (asset, folder), each addressed by its stable id.
+/// </summary>
+public sealed class IngestionSupervisor : ReceiveActor
+{
+    /// <summary>With <c>--once</c>, a mailbox that failed this often in a row without progress is given up.</summary>
+    private const int TransientFailuresBeforeGivingUp = 8;
+
+    private const int PermanentFailuresBeforeGivingUp = 2;
+
+    private readonly EngineServices _services;
+    private readonly bool _once;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<MailboxId, Tracker> _mailboxes = new();
+    private readonly List<IActorRef> _caughtUpWaiters = new();
+    private readonly List<IActorRef> _stopWaiters = new();
+    private IActorRef _parsers = ActorRefs.Nobody;
+    private IActorRef _sink = ActorRefs.Nobody;
+
+    public IngestionSupervisor(EngineServices services, bool once)
+    {
+        _services = services;
+        _once = once;
+
+        Receive<IMailboxCommand>(cmd =>
+        {
+            if (_mailboxes.TryGetValue(cmd.Mailbox, out var tracker) && !tracker.Child.IsNobody())
+            {
+                tracker.Child.Forward(cmd);
+            }
+            else
+            {
+                Sender.Tell(new Status.Failure(new KeyNotFoundException($"No mailbox {cmd.Mailbox}")));
+            }
+        });
+        Receive<MailboxReports.BatchDone>(r => Track(r.Mailbox, t =>
+        {
+            t.Fetched += r.Fetched;
+            t.Bytes += r.Bytes;
+            t.Created += r.Created;
+            t.Already += r.AlreadyIngested;
+            t.Reconciled += r.Reconciled;
+            t.Quarantined += r.Quarantined;
+            t.Gone += r.Gone;
+            t.ConsecutiveFailures = 0;
+        }));
+        Receive<MailboxReports.PollStarted>(r => Track(r.Mailbox, t =>
+        {
+            t.ConsecutiveFailures = 0;
+            t.LastError = null;
+        }));
+        Receive<MailboxReports.CaughtUp>(r => Track(r.Mailbox, t => t.CaughtUp = true));
+        Receive<MailboxReports.Failed>(OnMailboxFailed);
+        Receive<IngestionProtocol.GetStatus>(_ => Sender.Tell(Statuses()));
+        Receive<IngestionProtocol.GetPipeline>(_ => Sender.Tell(new IngestionProtocol.Pipeline(_parsers, _sink)));
+        Receive<IngestionProtocol.WhenCaughtUp>(_ =>
+        {
+            _caughtUpWaiters.Add(Sender);
+            CheckCaughtUp();
+        });
+        Receive<IngestionProtocol.StopAll>(_ =>
+        {
+            _stopWaiters.Add(Sender);
+            foreach (var (id, tracker) in _mailboxes)
+            {
+                tracker.Child.Tell(new MailboxCommands.StopGracefully(id));
+            }
+
+            CheckStopped();
+        });
+        Receive<Terminated>(t =>
+        {
+            foreach (var tracker in _mailboxes.Values.Where(m => m.Child.Equals(t.ActorRef)))
+            {
+                tracker.Child = ActorRefs.Nobody;
+            }
+
+            CheckStopped();
+            CheckCaughtUp();
+        });
+    }
+
+    protected override void PreStart()
+    {
+        var cores = Environment.ProcessorCount;
+        var settings = _services.Settings;
+        var extractors = Context.ActorOf(
+            ExtractorActor.PoolProps(_services.Processing, _services.Vault, settings.ExtractorPoolSize > 0 ? settings.ExtractorPoolSize : cores),
+            "extractors");
+        _parsers = Context.ActorOf(
+            ParserActor.PoolProps(_services.Processing, extractors, settings.ParserPoolSize > 0 ? settings.ParserPoolSize : cores),
+            "parsers");
+        _sink = Context.ActorOf(SinkActor.Props(_services.Store, _services.Vault), "sink");
+
+        foreach (var asset in settings.Assets)
+        {
+            foreach (var folder in asset.Folders)
+            {
+                var options = new MailboxOptions(asset, folder, settings, _once, _parsers, _sink, Self, _services.Connector,
+                    _services.ParserVersion);
+                var child = Context.ActorOf(
+                    MailboxActor.SupervisedProps(options, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30)),
+                    "mailbox-" + options.Mailbox.StableId);
+                Context.Watch(child);
+                _mailboxes[options.Mailbox] = new Tracker(child, DateTimeOffset.UtcNow);
+            }
+        }
+
+        _log.Info("Ingestion started: {0} mailboxes, {1} parsers, {2} extractors", _mailboxes.Count,
+            settings.ParserPoolSize > 0 ? settings.ParserPoolSize : cores, settings.ExtractorPoolSize > 0 ? settings.ExtractorPoolSize : cores);
+    }
+
+    /// <summary>
+    /// The pools and the sink hold no state that a restart loses (work in flight is retried by its mailbox), so any of
+    /// them is restarted alone. Mailboxes never reach this strategy: each has its own backoff supervisor.
+    /// </summary>
+    protected override SupervisorStrategy SupervisorStrategy() =>
+        new OneForOneStrategy(-1, TimeSpan.FromMinutes(1), _ => Directive.Restart);
+
+    private void OnMailboxFailed(MailboxReports.Failed report)
+    {
+        _log.Warning("Mailbox {0} failed ({1}): {2}; it restarts after a backoff", report.Mailbox, report.Cause, report.Message);
+        Track(report.Mailbox, t =>
+        {
+            t.ConsecutiveFailures++;
+            t.LastError = $"{report.Cause}: {report.Message}";
+            var limit = report.Transient ? TransientFailuresBeforeGivingUp : PermanentFailuresBeforeGivingUp;
+            if (_once && !t.GaveUp && t.ConsecutiveFailures >= limit)
+            {
+                t.GaveUp = true;
+                _log.Error("Mailbox {0} gave up after {1} failures in a row: {2}", report.Mailbox, t.ConsecutiveFailures, t.LastError);
+                t.Child.Tell(new MailboxCommands.StopGracefully(report.Mailbox));
+            }
+        });
+    }
+
+    private void Track(MailboxId mailbox, Action<Tracker> update)
+    {
+        if (_mailboxes.TryGetValue(mailbox, out var tracker))
+        {
+            update(tracker);
+            CheckCaughtUp();
+        }
+    }
+
+    private void CheckCaughtUp()
+    {
+        if (_caughtUpWaiters.Count == 0 || !_mailboxes.Values.All(t => t.CaughtUp || t.GaveUp))
+        {
+            return;
+        }
+
+        var statuses = Statuses();
+        foreach (var waiter in _caughtUpWaiters)
+        {
+            waiter.Tell(statuses);
+        }
+
+        _caughtUpWaiters.Clear();
+    }
+
+    private void CheckStopped()
+    {
+        if (_stopWaiters.Count == 0 || _mailboxes.Values.Any(t => !t.Child.IsNobody()))
+        {
+            return;
+        }
+
+        foreach (var waiter in _stopWaiters)
+        {
+            waiter.Tell(new IngestionProtocol.Stopped());
+        }
+
+        _stopWaiters.Clear();
+    }
+
+    private List<MailboxStatus> Statuses() =>
+        _mailboxes.Select(kv => new MailboxStatus(kv.Key, kv.Value.Fetched, kv.Value.Bytes, kv.Value.Created, kv.Value.Already,
+            kv.Value.Reconciled, kv.Value.Quarantined, kv.Value.Gone, kv.Value.CaughtUp, kv.Value.GaveUp, kv.Value.LastError,
+            kv.Value.StartedAt)).ToList();
+
+    public static Props Props(EngineServices services, bool once) =>
+        Akka.Actor.Props.Create(() => new IngestionSupervisor(services, once));
+
+    private sealed class Tracker(IActorRef child, DateTimeOffset startedAt)
+    {
+        public IActorRef Child { get; set; } = child;
+        public DateTimeOffset StartedAt { get; } = startedAt;
+        public long Fetched { get; set; }
+        public long Bytes { get; set; }
+        public long Created { get; set; }
+        public long Already { get; set; }
+        public long Reconciled { get; set; }
+        public long Quarantined { get; set; }
+        public long Gone { get; set; }
+        public bool CaughtUp { get; set; }
+        public bool GaveUp { get; set; }
+        public int ConsecutiveFailures { get; set; }
+        public string? LastError { get; set; }
+    }
+}

@@ -1,0 +1,79 @@
+using Akka.Actor;
+using Akka.Event;
+using ImapActors.Actors.Cursor;
+using ImapActors.Domain;
+
+namespace ImapActors.Actors.Mailboxes;
+
+/// <summary>A message addressed to one mailbox actor by its stable id (local routing today, cluster sharding unchanged).</summary>
+public interface IMailboxCommand
+{
+    MailboxId Mailbox { get; }
+}
+
+/// <summary>Commands and queries a mailbox actor accepts.</summary>
+public static class MailboxCommands
+{
+    /// <summary>Poll now instead of waiting for the interval.</summary>
+    public sealed record PollMailbox(MailboxId Mailbox) : IMailboxCommand;
+
+    /// <summary>Take no new batch, finish and commit the batches in flight, then stop.</summary>
+    public sealed record StopGracefully(MailboxId Mailbox) : IMailboxCommand;
+
+    /// <summary>Asks for the cursor; answered with <see cref="CursorState"/>.</summary>
+    public sealed record GetCursor(MailboxId Mailbox) : IMailboxCommand;
+
+    public sealed record CursorState(MailboxId Mailbox, MailboxCursor Cursor);
+}
+
+/// <summary>What mailbox actors tell the ingestion supervisor.</summary>
+public static class MailboxReports
+{
+    /// <summary>Marker of the reports.</summary>
+    public interface IMailboxReport
+    {
+        MailboxId Mailbox { get; }
+    }
+
+    /// <summary>A batch is committed and the cursor moved past it.</summary>
+    public sealed record BatchDone(MailboxId Mailbox, int Fetched, long Bytes, int Created, int AlreadyIngested, int Reconciled,
+        int Quarantined, int Gone) : IMailboxReport, IDeadLetterSuppression;
+
+    /// <summary>A poll found this many UIDs to take.</summary>
+    public sealed record PollStarted(MailboxId Mailbox, uint UidValidity, int Chosen, bool FirstPoll) : IMailboxReport, IDeadLetterSuppression;
+
+    /// <summary>With <c>--once</c>: nothing is left to ingest.</summary>
+    public sealed record CaughtUp(MailboxId Mailbox) : IMailboxReport, IDeadLetterSuppression;
+
+    /// <summary>The mailbox failed and will be restarted after a backoff.</summary>
+    public sealed record Failed(MailboxId Mailbox, string Cause, string Message, bool Transient) : IMailboxReport, IDeadLetterSuppression;
+}
+
+/// <summary>Everything a mailbox actor needs, fixed for its lifetime.</summary>
+public sealed record MailboxOptions(
+    AssetSettings Asset,
+    FolderName Folder,
+    EngineSettings Engine,
+    bool Once,
+    IActorRef Parsers,
+    IActorRef Sink,
+    IActorRef ReportTo,
+    Pipeline.IMailboxConnector Connector,
+    string ParserVersion)
+{
+    public MailboxId Mailbox => new(Asset.Name, Folder);
+
+    /// <summary>Batches fetched but not yet committed; two lets the next fetch overlap the current batch's processing.</summary>
+    public int MaxBatchesInFlight { get; init; } = 2;
+
+    public int SnapshotEvery { get; init; } = 200;
+
+    /// <summary>UIDs per UID SEARCH window, so a huge folder never yields one huge response.</summary>
+    public uint SearchWindow { get; init; } = 50_000;
+
+    /// <summary>First delay before an email that failed a stage is tried again (doubled each attempt).</summary>
+    public TimeSpan RetryBackoff { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>An email with no answer from the pools by then counts as a failed attempt.</summary>
+    public TimeSpan ItemTimeout { get; init; } = TimeSpan.FromMinutes(2);
+}

@@ -1,0 +1,45 @@
+using ImapActors.Domain;
+using ImapActors.Extraction;
+using ImapActors.Mail;
+
+namespace ImapActors.Actors.Pipeline;
+
+/// <summary>
+/// The CPU work on one email, in the two stages the parser and extractor pools run. The default is
+/// <see cref="EmailProcessor"/>; a test may wrap it to inject faults.
+/// </summary>
+public interface IEmailProcessing
+{
+    ParsedEmail Parse(RawEmail raw, EmailSource source);
+
+    ProcessedEmail Extract(ParsedEmail parsed, ExtractionSettings settings, string label);
+}
+
+/// <summary>The production processing: the extraction library over the engine's vault.</summary>
+public sealed class DefaultEmailProcessing(IVault vault) : IEmailProcessing
+{
+    private readonly EmailProcessor _processor = new(vault);
+
+    public ParsedEmail Parse(RawEmail raw, EmailSource source) => _processor.Parse(raw, source);
+
+    public ProcessedEmail Extract(ParsedEmail parsed, ExtractionSettings settings, string label) =>
+        _processor.Extract(parsed, settings, label);
+}
+
+/// <summary>An open IMAP connection with one folder examined, as a mailbox actor uses it.</summary>
+public interface IMailboxConnection : IAsyncDisposable
+{
+    Task<FolderStatus> ExamineAsync(CancellationToken cancellationToken);
+
+    /// <summary>UIDs in [from, to], ascending.</summary>
+    Task<IReadOnlyList<uint>> SearchUidsAsync(uint from, uint to, CancellationToken cancellationToken);
+
+    /// <summary>Fetches the messages of <paramref name="uids"/> that still exist, pipelined.</summary>
+    Task<IReadOnlyList<FetchedEmail>> FetchAsync(IReadOnlyList<uint> uids, CancellationToken cancellationToken);
+}
+
+/// <summary>Opens a connection to one mailbox (asset + folder).</summary>
+public interface IMailboxConnector
+{
+    Task<IMailboxConnection> ConnectAsync(AssetSettings asset, FolderName folder, CancellationToken cancellationToken);
+}

@@ -1,0 +1,47 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Routing;
+using ImapActors.Domain;
+
+namespace ImapActors.Actors.Pipeline;
+
+/// <summary>Turns a parsed email into its container, artifacts and vault files, and keeps its raw bytes in the vault.</summary>
+public sealed class ExtractorActor : ReceiveActor
+{
+    public ExtractorActor(IEmailProcessing processing, IVault vault)
+    {
+        var log = Context.GetLogger();
+        Receive<PipelineMessages.ExtractEmail>(msg =>
+        {
+            var item = msg.Item;
+            try
+            {
+                ProcessedEmail processed;
+                using (msg.Parsed)
+                {
+                    processed = processing.Extract(msg.Parsed, item.Settings, item.Label);
+                }
+
+                VaultFile raw;
+                using (var stream = item.Raw.OpenRead())
+                {
+                    raw = vault.Store(stream, "raw.eml");
+                }
+
+                item.ReplyTo.Tell(new PipelineMessages.EmailProcessed(item, processed, raw.VaultId));
+            }
+            catch (Exception ex)
+            {
+                log.Warning(ex, "Extracting UID {0} of {1} failed", item.Source.Uid, item.Source.Mailbox);
+                item.ReplyTo.Tell(new PipelineMessages.EmailFailed(item, "extract", ex.Message));
+            }
+        });
+    }
+
+    /// <summary>A pool of extractors; restarted one by one as the parser pool is.</summary>
+    public static Props PoolProps(IEmailProcessing processing, IVault vault, int size) =>
+        Props.Create(() => new ExtractorActor(processing, vault))
+            .WithRouter(new SmallestMailboxPool(size))
+            .WithSupervisorStrategy(new OneForOneStrategy(_ => Directive.Restart))
+            .WithDispatcher(EngineDispatchers.Pipeline);
+}

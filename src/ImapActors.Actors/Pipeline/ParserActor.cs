@@ -1,0 +1,38 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Routing;
+
+namespace ImapActors.Actors.Pipeline;
+
+/// <summary>Parses an email's MIME structure (CPU work) and passes it on to the extractor pool.</summary>
+public sealed class ParserActor : ReceiveActor
+{
+    public ParserActor(IEmailProcessing processing, IActorRef extractors)
+    {
+        var log = Context.GetLogger();
+        Receive<PipelineMessages.ParseEmail>(msg =>
+        {
+            try
+            {
+                var parsed = processing.Parse(msg.Item.Raw, msg.Item.Source);
+                extractors.Tell(new PipelineMessages.ExtractEmail(msg.Item, parsed));
+            }
+            catch (Exception ex)
+            {
+                log.Warning(ex, "Parsing UID {0} of {1} failed", msg.Item.Source.Uid, msg.Item.Source.Mailbox);
+                msg.Item.ReplyTo.Tell(new PipelineMessages.EmailFailed(msg.Item, "parse", ex.Message));
+            }
+        });
+    }
+
+    /// <summary>
+    /// A pool of parsers. Work is bounded upstream (each mailbox holds a fixed number of emails in flight), so the
+    /// routees' queues are too. A parser that throws outside its own catch is restarted alone; the mailbox notices the
+    /// lost email by its batch timeout and tries again.
+    /// </summary>
+    public static Props PoolProps(IEmailProcessing processing, IActorRef extractors, int size) =>
+        Props.Create(() => new ParserActor(processing, extractors))
+            .WithRouter(new SmallestMailboxPool(size))
+            .WithSupervisorStrategy(new OneForOneStrategy(_ => Directive.Restart))
+            .WithDispatcher(EngineDispatchers.Pipeline);
+}

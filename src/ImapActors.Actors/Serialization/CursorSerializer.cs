@@ -1,0 +1,97 @@
+using System.Runtime.Serialization;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Serialization;
+using ImapActors.Actors.Cursor;
+
+namespace ImapActors.Actors.Serialization;
+
+/// <summary>
+/// Serializes the cursor's events and snapshots as JSON under short, fixed manifests, so renaming a class never breaks
+/// recovery of an existing journal. A new event shape gets a new manifest; old manifests stay readable.
+/// </summary>
+public sealed class CursorSerializer : SerializerWithStringManifest
+{
+    private const string FirstPollStartedManifest = "cursor.first-poll.v1";
+    private const string UidsCommittedManifest = "cursor.committed.v1";
+    private const string UidValidityChangedManifest = "cursor.uidvalidity.v1";
+    private const string SnapshotManifest = "cursor.snapshot.v1";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public CursorSerializer(ExtendedActorSystem system)
+        : base(system)
+    {
+    }
+
+    /// <summary>A fixed id, registered in hocon/akka.conf.</summary>
+    public override int Identifier => 4711;
+
+    public override string Manifest(object o) => o switch
+    {
+        CursorEvents.FirstPollStarted => FirstPollStartedManifest,
+        CursorEvents.UidsCommitted => UidsCommittedManifest,
+        CursorEvents.UidValidityChanged => UidValidityChangedManifest,
+        CursorSnapshot => SnapshotManifest,
+        _ => throw new ArgumentException($"Cannot serialize {o.GetType()}", nameof(o)),
+    };
+
+    public override byte[] ToBinary(object obj) => obj switch
+    {
+        CursorEvents.FirstPollStarted e => JsonSerializer.SerializeToUtf8Bytes(new FirstPollDto(e.UidValidity, e.Floor, e.At), Json),
+        CursorEvents.UidsCommitted e => JsonSerializer.SerializeToUtf8Bytes(
+            new CommittedDto(e.UidValidity, e.Ranges.Select(r => new[] { r.First, r.Last }).ToArray(), e.Quarantined, e.At), Json),
+        CursorEvents.UidValidityChanged e => JsonSerializer.SerializeToUtf8Bytes(new UidValidityDto(e.Previous, e.Current, e.At), Json),
+        CursorSnapshot s => JsonSerializer.SerializeToUtf8Bytes(new SnapshotDto(
+            s.Cursor.UidValidity, s.Cursor.Started, s.Cursor.Floor,
+            s.Cursor.Committed.Ranges.Select(r => new[] { r.First, r.Last }).ToArray(), s.Cursor.QuarantinedTotal), Json),
+        _ => throw new ArgumentException($"Cannot serialize {obj.GetType()}", nameof(obj)),
+    };
+
+    public override object FromBinary(byte[] bytes, string manifest)
+    {
+        switch (manifest)
+        {
+            case FirstPollStartedManifest:
+            {
+                var d = Read<FirstPollDto>(bytes);
+                return new CursorEvents.FirstPollStarted(d.UidValidity, d.Floor, d.At);
+            }
+
+            case UidsCommittedManifest:
+            {
+                var d = Read<CommittedDto>(bytes);
+                return new CursorEvents.UidsCommitted(d.UidValidity, ToRanges(d.Ranges), d.Quarantined, d.At);
+            }
+
+            case UidValidityChangedManifest:
+            {
+                var d = Read<UidValidityDto>(bytes);
+                return new CursorEvents.UidValidityChanged(d.Previous, d.Current, d.At);
+            }
+
+            case SnapshotManifest:
+            {
+                var d = Read<SnapshotDto>(bytes);
+                return new CursorSnapshot(new MailboxCursor(d.UidValidity, d.Started, d.Floor,
+                    UidSet.FromRanges(ToRanges(d.Committed)), d.QuarantinedTotal));
+            }
+
+            default:
+                throw new SerializationException($"Unknown cursor manifest '{manifest}'");
+        }
+    }
+
+    private static T Read<T>(byte[] bytes) =>
+        JsonSerializer.Deserialize<T>(bytes, Json) ?? throw new SerializationException("Empty cursor payload");
+
+    private static UidRange[] ToRanges(uint[][] ranges) => ranges.Select(r => new UidRange(r[0], r[1])).ToArray();
+
+    private sealed record FirstPollDto(uint UidValidity, uint Floor, DateTimeOffset At);
+
+    private sealed record CommittedDto(uint UidValidity, uint[][] Ranges, int Quarantined, DateTimeOffset At);
+
+    private sealed record UidValidityDto(uint Previous, uint Current, DateTimeOffset At);
+
+    private sealed record SnapshotDto(uint UidValidity, bool Started, uint Floor, uint[][] Committed, long QuarantinedTotal);
+}
