@@ -10,20 +10,30 @@ namespace ImapActors.Actors.Pipeline;
 /// </summary>
 public interface IEmailProcessing
 {
-    ParsedEmail Parse(RawEmail raw, EmailSource source);
+    IParsedEmail Parse(RawEmail raw, EmailSource source);
 
-    ProcessedEmail Extract(ParsedEmail parsed, ExtractionSettings settings, string label);
+    ProcessedEmail Extract(IParsedEmail parsed, ExtractionSettings settings, string label);
 }
+
+/// <summary>What the parse stage hands to the extract stage; opaque to the actors.</summary>
+public interface IParsedEmail : IDisposable;
 
 /// <summary>The production processing: the extraction library over the engine's vault.</summary>
 public sealed class DefaultEmailProcessing(IVault vault) : IEmailProcessing
 {
     private readonly EmailProcessor _processor = new(vault);
 
-    public ParsedEmail Parse(RawEmail raw, EmailSource source) => _processor.Parse(raw, source);
+    public IParsedEmail Parse(RawEmail raw, EmailSource source) => new Parsed(_processor.Parse(raw, source));
 
-    public ProcessedEmail Extract(ParsedEmail parsed, ExtractionSettings settings, string label) =>
-        _processor.Extract(parsed, settings, label);
+    public ProcessedEmail Extract(IParsedEmail parsed, ExtractionSettings settings, string label) =>
+        _processor.Extract(((Parsed)parsed).Email, settings, label);
+
+    private sealed class Parsed(ParsedEmail email) : IParsedEmail
+    {
+        public ParsedEmail Email { get; } = email;
+
+        public void Dispose() => Email.Dispose();
+    }
 }
 
 /// <summary>An open IMAP connection with one folder examined, as a mailbox actor uses it.</summary>

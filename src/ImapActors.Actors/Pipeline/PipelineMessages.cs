@@ -1,7 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
 using ImapActors.Domain;
-using ImapActors.Extraction;
 
 namespace ImapActors.Actors.Pipeline;
 
@@ -19,7 +18,7 @@ public static class PipelineMessages
     public sealed record ParseEmail(WorkItem Item) : IPipelineMessage;
 
     /// <summary>Extract artifacts and vault files from a parsed email.</summary>
-    public sealed record ExtractEmail(WorkItem Item, ParsedEmail Parsed) : IPipelineMessage;
+    public sealed record ExtractEmail(WorkItem Item, IParsedEmail Parsed) : IPipelineMessage;
 
     /// <summary>The email became a container; its raw bytes are in the vault under <paramref name="RawEmail"/>.</summary>
     public sealed record EmailProcessed(WorkItem Item, ProcessedEmail Email, VaultId RawEmail) : IPipelineMessage, IDeadLetterSuppression;

@@ -1,0 +1,190 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.TestKit.Xunit2;
+using ImapActors.Actors.Engine;
+using ImapActors.Actors.Ingestion;
+using ImapActors.Actors.Mailboxes;
+using ImapActors.Domain;
+
+namespace ImapActors.Actors.Tests;
+
+/// <summary>The mailbox actor and its supervisor against an in-memory folder, processing and store.</summary>
+public sealed class MailboxActorTests : TestKit, IDisposable
+{
+    private static readonly Config Persistence = ConfigurationFactory.ParseString("""
+        akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
+        akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
+        """);
+
+    private readonly string _vault = Path.Combine(Path.GetTempPath(), "imapactors-test-" + Guid.NewGuid().ToString("N"));
+    private readonly FakeServer _server = new();
+    private readonly FakeStore _store = new();
+    private readonly FakeProcessing _processing = new();
+    private int _generation;
+
+    public MailboxActorTests()
+        : base(Persistence.WithFallback(EngineHocon.Base(2)))
+    {
+    }
+
+    private static AssetSettings Asset(IngestManner manner = IngestManner.OldestFirst, int firstRun = 2000, int max = 100) => new()
+    {
+        Name = new AssetName("phish"),
+        Server = "imap.test",
+        Username = "soc",
+        Folders = [new FolderName("INBOX")],
+        IngestManner = manner,
+        FirstRunMaxEmails = firstRun,
+        MaxEmails = max,
+    };
+
+    private IActorRef Start(AssetSettings asset, bool once = true, int batch = 40)
+    {
+        var settings = new EngineSettings
+        {
+            Storage = new StorageSettings(StorageProvider.Sqlite, "unused"),
+            VaultPath = _vault,
+            Assets = [asset],
+            FetchBatchSize = batch,
+            ParserPoolSize = 2,
+            ExtractorPoolSize = 2,
+        };
+        var services = new EngineServices(settings, _store, new FileVault(_vault), _processing, new FakeConnector(_server), "test");
+        return Sys.ActorOf(IngestionSupervisor.Props(services, once), "ingestion-" + _generation++);
+    }
+
+    private async Task<List<MailboxStatus>> RunOnce(AssetSettings asset, int batch = 40)
+    {
+        var supervisor = Start(asset, once: true, batch: batch);
+        var statuses = await supervisor.Ask<List<MailboxStatus>>(new IngestionProtocol.WhenCaughtUp(), TimeSpan.FromSeconds(60));
+        await supervisor.Ask<IngestionProtocol.Stopped>(new IngestionProtocol.StopAll(), TimeSpan.FromSeconds(20));
+        Watch(supervisor);
+        Sys.Stop(supervisor);
+        ExpectTerminated(supervisor);
+        return statuses;
+    }
+
+    [Fact]
+    public async Task Once_mode_ingests_every_email_exactly_once_in_batches()
+    {
+        _server.Add(250);
+        var status = Assert.Single(await RunOnce(Asset(max: 60)));
+        Assert.Equal(250, _store.Containers.Count);
+        Assert.Equal(250, _store.Containers.Select(c => c.Source.Uid).Distinct().Count());
+        Assert.True(status.CaughtUp);
+        Assert.Equal(250, status.Created);
+        Assert.All(_processing.Attempts.Values, n => Assert.Equal(1, n));
+        Assert.True(_server.FetchCommands >= 250 / 40, "a batch is one fetch command");
+    }
+
+    [Fact]
+    public async Task Poison_email_is_quarantined_and_the_cursor_moves_past_it()
+    {
+        _server.Add(20, uid => uid == 7 ? "POISON" : "mail " + uid);
+        var status = Assert.Single(await RunOnce(Asset()));
+        Assert.Equal(19, _store.Containers.Count);
+        var q = Assert.Single(_store.Quarantine);
+        Assert.Equal(7u, q.Source.Uid);
+        Assert.Equal("parse", q.Stage);
+        Assert.Equal(3, q.Attempts);
+        Assert.Equal(1, status.Quarantined);
+        Assert.Equal(3, _processing.Attempts[7]);
+
+        // A later run neither retries nor re-ingests anything: the cursor is past the poison email.
+        _processing.Attempts.Clear();
+        await RunOnce(Asset());
+        Assert.Empty(_processing.Attempts);
+    }
+
+    [Fact]
+    public async Task Lost_connection_mid_fetch_restarts_only_that_mailbox_and_loses_nothing()
+    {
+        _server.Add(120);
+        _server.FailNextFetches = 2;
+        var status = Assert.Single(await RunOnce(Asset()));
+        Assert.Equal(120, _store.Containers.Count);
+        Assert.Equal(120, _store.Containers.Select(c => c.Source.Uid).Distinct().Count());
+        Assert.True(_server.Connects >= 3, $"reconnected after each failure ({_server.Connects} connects)");
+        Assert.True(status.CaughtUp);
+    }
+
+    [Fact]
+    public async Task Failed_commit_is_retried_and_commits_once()
+    {
+        _server.Add(30);
+        _store.FailNextCommits = 1;
+        await RunOnce(Asset());
+        Assert.Equal(30, _store.Containers.Count);
+        Assert.Empty(_store.Quarantine);
+    }
+
+    [Fact]
+    public async Task Email_the_store_refuses_is_quarantined_alone()
+    {
+        _server.Add(10);
+        _store.Refuse = e => e.Email.Container.Source.Uid == 4;
+        await RunOnce(Asset());
+        Assert.Equal(9, _store.Containers.Count);
+        var q = Assert.Single(_store.Quarantine);
+        Assert.Equal((4u, "store"), (q.Source.Uid, q.Stage));
+    }
+
+    [Fact]
+    public async Task Restart_resumes_from_the_persisted_cursor()
+    {
+        _server.Add(30);
+        await RunOnce(Asset());
+        _processing.Attempts.Clear();
+        _server.Add(10);
+        await RunOnce(Asset());
+        Assert.Equal(40, _store.Containers.Count);
+        Assert.Equal(Enumerable.Range(31, 10).Select(i => (uint)i), _processing.Attempts.Keys.Order());
+    }
+
+    [Fact]
+    public async Task Uidvalidity_change_rescans_and_reconciles_without_duplicates()
+    {
+        _server.Add(30);
+        await RunOnce(Asset());
+        _server.Rebuild(2000);
+        _server.Add(5);
+        var status = Assert.Single(await RunOnce(Asset()));
+        Assert.Equal(35, _store.Containers.Count);
+        Assert.Equal(30, status.Reconciled);
+        Assert.Equal(5, status.Created);
+    }
+
+    [Fact]
+    public async Task Latest_first_first_run_takes_only_the_newest_n()
+    {
+        _server.Add(50);
+        await RunOnce(Asset(IngestManner.LatestFirst, firstRun: 10, max: 5));
+        Assert.Equal(Enumerable.Range(41, 10).Select(i => (uint)i), _store.Containers.Select(c => c.Source.Uid).Order());
+
+        // New mail after the first run is all taken, in windows of max_emails, newest first.
+        _server.Add(12);
+        await RunOnce(Asset(IngestManner.LatestFirst, firstRun: 10, max: 5));
+        Assert.Equal(22, _store.Containers.Count);
+    }
+
+    [Fact]
+    public async Task Scheduled_mode_picks_up_new_mail_on_the_next_poll()
+    {
+        _server.Add(5);
+        var asset = Asset() with { PollInterval = TimeSpan.FromMilliseconds(200) };
+        var supervisor = Start(asset, once: false);
+        await AwaitAssertAsync(() => Assert.Equal(5, _store.Containers.Count), TimeSpan.FromSeconds(10));
+        _server.Add(3);
+        await AwaitAssertAsync(() => Assert.Equal(8, _store.Containers.Count), TimeSpan.FromSeconds(10));
+        await supervisor.Ask<IngestionProtocol.Stopped>(new IngestionProtocol.StopAll(), TimeSpan.FromSeconds(20));
+    }
+
+    public new void Dispose()
+    {
+        base.Dispose();
+        if (Directory.Exists(_vault))
+        {
+            Directory.Delete(_vault, recursive: true);
+        }
+    }
+}
