@@ -1,0 +1,51 @@
+using ImapActors.Actors.Pipeline;
+using ImapActors.Domain;
+using ImapActors.Mail;
+
+namespace ImapActors.Actors.Engine;
+
+/// <summary>Connects mailbox actors to real IMAP servers through <see cref="ImapSession"/>.</summary>
+public sealed class ImapMailboxConnector(EngineSettings settings, Func<AssetSettings, IAccessTokenProvider?> tokens) : IMailboxConnector
+{
+    private readonly string _tempDirectory = Path.Combine(Path.GetTempPath(), "imapactors-fetch");
+
+    public async Task<IMailboxConnection> ConnectAsync(AssetSettings asset, FolderName folder, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(_tempDirectory);
+        var session = await ImapSession.ConnectAsync(asset, tokens(asset), null, cancellationToken);
+        return new Connection(session, folder.Value, settings.LargeMessageBytes, _tempDirectory);
+    }
+
+    private sealed class Connection(ImapSession session, string folder, long largeMessageBytes, string tempDirectory) : IMailboxConnection
+    {
+        public Task<FolderStatus> ExamineAsync(CancellationToken cancellationToken) => session.ExamineAsync(folder, cancellationToken);
+
+        public Task<IReadOnlyList<uint>> SearchUidsAsync(uint from, uint to, CancellationToken cancellationToken) =>
+            session.SearchUidsAsync(from, to, cancellationToken);
+
+        public async Task<IReadOnlyList<FetchedEmail>> FetchAsync(IReadOnlyList<uint> uids, CancellationToken cancellationToken)
+        {
+            var emails = new List<FetchedEmail>(uids.Count);
+            try
+            {
+                await foreach (var email in session.FetchAsync(uids, largeMessageBytes, tempDirectory, cancellationToken))
+                {
+                    emails.Add(email);
+                }
+            }
+            catch
+            {
+                foreach (var email in emails)
+                {
+                    email.Raw.Dispose();
+                }
+
+                throw;
+            }
+
+            return emails;
+        }
+
+        public ValueTask DisposeAsync() => session.DisposeAsync();
+    }
+}

@@ -1,0 +1,79 @@
+using System.CommandLine;
+using System.Diagnostics;
+using ImapActors.Actors.Engine;
+using ImapActors.Actors.Ingestion;
+using Serilog;
+using Serilog.Events;
+
+namespace ImapActors.Cli.Commands;
+
+/// <summary><c>imapactors run --config FILE [--once]</c>: scheduled polling of every asset, or one catch-up pass.</summary>
+internal static class RunCommand
+{
+    public static Command Create()
+    {
+        var config = CliSupport.ConfigOption();
+        var once = new Option<bool>("--once") { Description = "Poll every mailbox until it is caught up, print a summary line per mailbox, and exit." };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Log debug detail." };
+        var command = new Command("run", "Poll every configured mailbox and ingest its emails into containers.") { config, once, verbose };
+        command.SetAction((result, cancellationToken) =>
+            RunAsync(result.GetValue(config)!, result.GetValue(once), result.GetValue(verbose), cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(FileInfo configFile, bool once, bool verbose, CancellationToken cancellationToken)
+    {
+        var settings = CliSupport.LoadSettings(configFile);
+        if (settings is null)
+        {
+            return CliSupport.UsageError;
+        }
+
+        CliSupport.ConfigureLogging(verbose ? LogEventLevel.Debug : LogEventLevel.Information);
+        using var stop = CliSupport.OnStopSignal(out var registrations);
+        using var _ = registrations;
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop.Token, cancellationToken);
+        var clock = Stopwatch.StartNew();
+        await using var engine = await IngestionEngine.StartAsync(settings, new EngineOptions { Once = once }, CancellationToken.None);
+        Log.Information("Ingesting {Mailboxes} mailboxes of {Assets} assets into {Provider} ({Mode})",
+            settings.Assets.Sum(a => a.Folders.Count), settings.Assets.Count, settings.Storage.Provider, once ? "once" : "scheduled");
+
+        using var progress = new ProgressReporter(engine);
+        progress.Start();
+        List<MailboxStatus>? statuses = null;
+        try
+        {
+            if (once)
+            {
+                statuses = await engine.WhenCaughtUpAsync(linked.Token);
+            }
+            else
+            {
+                await Task.Delay(Timeout.Infinite, linked.Token);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            Log.Information("Stop requested: finishing the batches in flight");
+        }
+
+        await progress.StopAsync();
+        await engine.StopGracefullyAsync(TimeSpan.FromSeconds(60));
+        statuses ??= await engine.GetStatusAsync();
+        foreach (var status in statuses.OrderBy(s => s.Mailbox.ToString(), StringComparer.Ordinal))
+        {
+            Console.WriteLine(Summary(status, clock.Elapsed));
+        }
+
+        Log.CloseAndFlush();
+        return statuses.Any(s => s.GaveUp) ? 1 : 0;
+    }
+
+    internal static string Summary(MailboxStatus s, TimeSpan elapsed)
+    {
+        var rate = elapsed.TotalSeconds > 0 ? s.Fetched / elapsed.TotalSeconds : 0;
+        var line = $"{s.Mailbox}: {s.Fetched} fetched ({CliSupport.Bytes(s.Bytes)}), {s.Created} created, {s.AlreadyIngested} already ingested, " +
+                   $"{s.Reconciled} reconciled, {s.Quarantined} quarantined in {elapsed.TotalSeconds:0.0} s ({rate:0} emails/s)";
+        return s.GaveUp ? $"{line}; GAVE UP: {s.LastError}" : line;
+    }
+}
