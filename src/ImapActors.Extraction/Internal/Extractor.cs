@@ -149,6 +149,10 @@ internal sealed class Extractor
             case Multipart multipart:
                 PushChildren(multipart, node.Depth + 1, stack);
                 break;
+            case TextRfc822Headers headers:
+                // text/rfc822-headers (bounces) is text to the reference: scanned, and its header block an inline forward.
+                HeadersBody(headers);
+                break;
             case MessagePart messagePart:
                 if (messagePart.Message is { } inner)
                 {
@@ -162,8 +166,14 @@ internal sealed class Extractor
         }
     }
 
-    private static void PushChildren(Multipart multipart, int depth, Stack<Node> stack)
+    private void PushChildren(Multipart multipart, int depth, Stack<Node> stack)
     {
+        if (multipart.Count == 0 && !string.IsNullOrWhiteSpace(multipart.Preamble))
+        {
+            // A multipart whose boundary never occurs: Python sees its content as one text body, and so does a reader.
+            TextBody(multipart.Preamble);
+        }
+
         for (var i = multipart.Count - 1; i >= 0; i--)
         {
             stack.Push(new Node(multipart[i], null, depth, false));
@@ -283,8 +293,39 @@ internal sealed class Extractor
             return;
         }
 
+        TextBody(text);
+    }
+
+    private void TextBody(string text)
+    {
+        if (text.Length > _budget.ScannedTextLeft)
+        {
+            AddIssue(IssueCodes.ScannedTextLimit, $"body text beyond {Limits.MaxScannedTextBytes} bytes was not scanned");
+            text = text[..(int)Math.Max(0, _budget.ScannedTextLeft)];
+        }
+
+        _budget.ScannedTextLeft -= text.Length;
         ScanIndicators(text);
         InlineForward(text);
+    }
+
+    private void HeadersBody(TextRfc822Headers part)
+    {
+        if (part.Message is null)
+        {
+            return;
+        }
+
+        var buffer = new MemoryStream();
+        part.Message.WriteTo(buffer);
+        var length = (int)Math.Min(buffer.Length, Math.Max(0, _budget.ScannedTextLeft));
+        _budget.ScannedTextLeft -= length;
+        var text = DecodeText(buffer.GetBuffer().AsSpan(0, length), null);
+        if (text.Length > 0)
+        {
+            ScanIndicators(text);
+            InlineForward(text);
+        }
     }
 
     private string? ReadText(MimePart part)
@@ -811,7 +852,7 @@ internal sealed class Extractor
         MeteredStream content;
         try
         {
-            using (content = new MeteredStream(part.Content.Open(), _budget))
+            using (content = new MeteredStream(OpenDecoded(part), _budget))
             {
                 file = _vault.Store(content, name);
             }
@@ -877,6 +918,18 @@ internal sealed class Extractor
             _vaultFiles.Add(file);
             _artifactCount++;
         }
+    }
+
+    private static Stream OpenDecoded(MimePart part)
+    {
+        var content = part.Content!;
+        if (content.Encoding == ContentEncoding.Base64 && content.Stream is { CanSeek: true } encoded)
+        {
+            encoded.Position = 0;
+            return new Base64Stream(new MimeKit.IO.BoundStream(encoded, 0, -1, leaveOpen: true));
+        }
+
+        return content.Open();
     }
 
     // ------------------------------------------------------------------ result
