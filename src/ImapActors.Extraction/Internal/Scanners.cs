@@ -64,7 +64,7 @@ internal static class Scanners
             }
 
             var start = i;
-            if (start > 0 && (IsAsciiWord(text[start - 1]) || (text[start - 1] == '.' && start > 1 && char.IsAsciiDigit(text[start - 2]))))
+            if (start > 0 && (char.IsAsciiLetterOrDigit(text[start - 1]) || (text[start - 1] == '.' && start > 1 && char.IsAsciiDigit(text[start - 2]))))
             {
                 SkipNumberRun(text, ref i);
                 continue;
@@ -77,7 +77,8 @@ internal static class Scanners
                 continue;
             }
 
-            var bad = end < text.Length && (IsAsciiWord(text[end]) ||
+            // An underscore separates (proofpoint-style "http-3A__192.0.2.1"), a letter or digit does not.
+            var bad = end < text.Length && (char.IsAsciiLetterOrDigit(text[end]) ||
                 (text[end] == '.' && end + 1 < text.Length && char.IsAsciiDigit(text[end + 1])));
             if (!bad)
             {
@@ -91,7 +92,7 @@ internal static class Scanners
 
     private static void SkipNumberRun(string text, ref int i)
     {
-        while (i < text.Length && (IsAsciiWord(text[i]) || (text[i] == '.' && i + 1 < text.Length && char.IsAsciiDigit(text[i + 1]))))
+        while (i < text.Length && (char.IsAsciiLetterOrDigit(text[i]) || (text[i] == '.' && i + 1 < text.Length && char.IsAsciiDigit(text[i + 1]))))
         {
             i++;
         }
