@@ -723,6 +723,12 @@ internal sealed class Extractor
     /// </summary>
     private void InlineForward(string text)
     {
+        // A header block can only begin the text: its first 64 KiB (plus the marker line) are all that can matter.
+        if (text.Length > 65536)
+        {
+            text = text[..65536];
+        }
+
         text = text.Replace("\r\n", "\n", StringComparison.Ordinal);
         var marker = text.IndexOf("forwarded message", StringComparison.OrdinalIgnoreCase);
         if (marker >= 0)

@@ -13,8 +13,10 @@ internal static class Scanners
     private static bool IsAsciiWord(char c) => char.IsAsciiLetterOrDigit(c) || c == '_';
 
     /// <summary>Python's <c>\w</c> on str: Unicode letters, digits and the underscore.</summary>
-    private static bool IsWord(char c) => c == '_' || char.IsLetterOrDigit(c) || CharUnicodeInfo.GetUnicodeCategory(c) is
-        UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.ConnectorPunctuation;
+    private static bool IsWord(char c) => c < 128
+        ? char.IsAsciiLetterOrDigit(c) || c == '_'
+        : char.IsLetterOrDigit(c) || CharUnicodeInfo.GetUnicodeCategory(c) is
+            UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.ConnectorPunctuation;
 
     // ---------------------------------------------------------------- hashes
 
