@@ -1,4 +1,6 @@
 using System.CommandLine;
+using ImapActors.Domain;
+using ImapActors.Extraction;
 
 namespace ImapActors.Cli.Commands;
 
@@ -8,12 +10,57 @@ internal static class ParseCommand
     public static Command Create()
     {
         var files = new Argument<FileInfo[]>("FILE") { Arity = ArgumentArity.OneOrMore, Description = "RFC 822 files to parse." };
-        var command = new Command("parse", "Parse .eml files and print one JSON object per file (JSON lines).") { files };
-        command.SetAction(_ =>
+        var folder = new Option<string>("--folder")
         {
-            Console.Error.WriteLine("parse: not implemented yet");
-            return 2;
-        });
+            Description = "Folder name the source data identifier is computed from.",
+            DefaultValueFactory = _ => "inbox",
+        };
+        var uid = new Option<uint>("--uid")
+        {
+            Description = "UID used for the container name fallback, the SDI and emailId.",
+            DefaultValueFactory = _ => 1,
+        };
+        var command = new Command("parse", "Parse .eml files and print one JSON object per file (JSON lines). Needs no configuration; nothing is stored.")
+        {
+            files,
+            folder,
+            uid,
+        };
+        command.SetAction(parseResult => Run(
+            parseResult.GetValue(files) ?? [],
+            parseResult.GetValue(folder) ?? "inbox",
+            parseResult.GetValue(uid),
+            Console.Out,
+            Console.Error));
         return command;
+    }
+
+    internal static int Run(IReadOnlyList<FileInfo> files, string folder, uint uid, TextWriter output, TextWriter errors)
+    {
+        if (string.IsNullOrEmpty(folder))
+        {
+            errors.WriteLine("parse: --folder must not be empty");
+            return 2;
+        }
+
+        var processor = new EmailProcessor(new HashOnlyVault());
+        var source = new EmailSource(new AssetName("cli"), new FolderName(folder), uid, 0, null);
+        var failed = 0;
+        foreach (var file in files)
+        {
+            try
+            {
+                using var raw = RawEmail.FromFile(file.FullName, deleteOnDispose: false);
+                var result = processor.Process(raw, source, ExtractionSettings.Default, "cli");
+                output.WriteLine(ContainerJson.ToJsonLine(result, file.ToString()));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                errors.WriteLine($"parse: {file}: {e.Message}");
+                failed++;
+            }
+        }
+
+        return failed == 0 ? 0 : 1;
     }
 }

@@ -1,0 +1,143 @@
+using System.Security.Cryptography;
+using ImapActors.Domain;
+using ImapActors.Extraction.Internal;
+using MimeKit;
+using MimeKit.IO;
+
+namespace ImapActors.Extraction;
+
+/// <summary>
+/// Turns raw email bytes into a SOAR container, its artifacts and its vault files, with the data model of the
+/// Splunk SOAR IMAP app (see docs/compatibility.md for every deliberate difference).
+/// </summary>
+/// <remarks>
+/// No method throws for any message content: a message that cannot be parsed, or that hits a limit of
+/// <see cref="ExtractionLimits"/>, still gives a container with what was extracted, an <c>Email Ingestion Status</c>
+/// artifact (cef <c>ingestionStatus</c>, <c>ingestionIssues</c>, and <c>attachmentIngestionStatus</c> when an
+/// attachment was lost) and the problems in <see cref="ProcessedEmail.Issues"/>. The one exception that escapes is
+/// <see cref="IOException"/> from the vault or from reading the raw message: a storage failure the caller may retry.
+/// An instance is stateless apart from its vault and may be used from several threads.
+/// </remarks>
+public sealed class EmailProcessor
+{
+    private readonly IVault _vault;
+
+    /// <summary>Creates a processor that stores attachments in <paramref name="vault"/>.</summary>
+    public EmailProcessor(IVault vault)
+    {
+        ArgumentNullException.ThrowIfNull(vault);
+        _vault = vault;
+    }
+
+    /// <summary>
+    /// Stage 1: parses the MIME structure. Content is not copied: parts are read from the raw message when stage 2 needs
+    /// them, so a file-backed message is never loaded whole. Dispose the result when done.
+    /// </summary>
+    /// <exception cref="IOException">The raw message could not be read.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822", Justification = "Part of the instance API the pipeline calls.")]
+    public ParsedEmail Parse(RawEmail raw, EmailSource source)
+    {
+        ArgumentNullException.ThrowIfNull(raw);
+        ArgumentNullException.ThrowIfNull(source);
+        string sha256;
+        using (var hashStream = raw.OpenRead())
+        {
+            sha256 = Convert.ToHexStringLower(SHA256.HashData(hashStream));
+        }
+
+        var stream = raw.OpenRead();
+        try
+        {
+            var message = TryParse(stream, 0);
+            if (message is null)
+            {
+                // Python's parser (and so the reference) drops leading lines that start with a blank; MimeKit rejects them.
+                var start = SkipLeadingBlankLines(stream);
+                message = start > 0 ? TryParse(stream, start) : null;
+            }
+
+            if (message is not null)
+            {
+                return new ParsedEmail(source, message, stream, sha256, raw.Length, []);
+            }
+
+            stream.Dispose();
+            var issue = new IngestionIssue(IssueCodes.ParseFailed, "the message could not be parsed: no header block was found");
+            return new ParsedEmail(source, null, null, sha256, raw.Length, [issue]);
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
+    }
+
+    private static MimeMessage? TryParse(Stream stream, long start)
+    {
+        try
+        {
+            stream.Position = 0;
+            Stream input = start == 0 ? stream : new BoundStream(stream, start, -1, leaveOpen: true);
+            input.Position = 0;
+
+            // Persistent parsing keeps part content as ranges of the stream instead of copies.
+            return new MimeParser(ParserOptions, input, MimeFormat.Entity, persistent: true).ParseMessage();
+        }
+        catch (Exception e) when (e is not IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The offset after any leading lines that are empty or start with a blank (at most 64 KiB are looked at).</summary>
+    private static long SkipLeadingBlankLines(Stream stream)
+    {
+        stream.Position = 0;
+        var buffer = new byte[65536];
+        var n = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+        var pos = 0;
+        while (pos < n && buffer[pos] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')
+        {
+            var nl = Array.IndexOf(buffer, (byte)'\n', pos, n - pos);
+            if (nl < 0)
+            {
+                return 0;
+            }
+
+            pos = nl + 1;
+        }
+
+        return pos;
+    }
+
+    /// <summary>Stage 2: walks the parsed message, stores its attachments and builds the container and artifacts.</summary>
+    /// <exception cref="IOException">The vault could not store an attachment, or the raw message could not be read.</exception>
+    public ProcessedEmail Extract(ParsedEmail parsed, ExtractionSettings settings, string label)
+    {
+        ArgumentNullException.ThrowIfNull(parsed);
+        ArgumentNullException.ThrowIfNull(settings);
+        return new Extractor(_vault, parsed, settings).Run(label ?? string.Empty);
+    }
+
+    /// <summary><see cref="Parse"/> then <see cref="Extract"/>.</summary>
+    /// <exception cref="IOException">The vault or the raw message could not be read or written.</exception>
+    public ProcessedEmail Process(RawEmail raw, EmailSource source, ExtractionSettings settings, string label)
+    {
+        using var parsed = Parse(raw, source);
+        return Extract(parsed, settings, label);
+    }
+
+    private static readonly ParserOptions ParserOptions = CreateParserOptions();
+
+    private static ParserOptions CreateParserOptions()
+    {
+        // Legacy charsets (ISO-2022-JP, GB2312, EUC-KR, KOI8-R, windows-125x...) for bodies and encoded words. This must
+        // happen before MimeKit's first charset lookup, which caches what it finds.
+        System.Text.Encoding.RegisterProvider(System.Text.CodePagesEncodingProvider.Instance);
+        var options = ParserOptions.Default.Clone();
+
+        // Deeper nesting than this is parsed as opaque content, so the parser's own recursion stays bounded.
+        options.MaxMimeDepth = 256;
+        return options;
+    }
+}

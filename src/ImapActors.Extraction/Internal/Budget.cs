@@ -1,0 +1,107 @@
+using System.Diagnostics;
+
+namespace ImapActors.Extraction.Internal;
+
+/// <summary>Thrown inside extraction when a limit is reached; caught by the extractor, never seen by callers.</summary>
+internal sealed class LimitReachedException(string code, string detail) : Exception(detail)
+{
+    public string Code { get; } = code;
+}
+
+/// <summary>What one message may still cost: decoded bytes, scanned text and time.</summary>
+internal sealed class Budget(long decodedBytes, long scannedText, TimeSpan maxTime)
+{
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+
+    public long DecodedBytesLeft { get; private set; } = decodedBytes;
+    public long ScannedTextLeft { get; set; } = scannedText;
+    public long MaxDecodedBytes { get; } = decodedBytes;
+
+    public bool TimeUp => _clock.Elapsed > maxTime;
+
+    public TimeSpan MaxTime => maxTime;
+
+    public void Spend(int bytes)
+    {
+        DecodedBytesLeft -= bytes;
+        if (DecodedBytesLeft < 0)
+        {
+            throw new LimitReachedException(Extraction.IssueCodes.DecodedBytesLimit,
+                $"more than {MaxDecodedBytes} decoded bytes in one message");
+        }
+    }
+
+    public void CheckTime()
+    {
+        if (TimeUp)
+        {
+            throw new LimitReachedException(Extraction.IssueCodes.TimeLimit, $"extraction took longer than {maxTime}");
+        }
+    }
+}
+
+/// <summary>
+/// A read-only view of decoded part content that charges the budget as it is read and remembers the first bytes, so
+/// the file type can be recognised without a second pass.
+/// </summary>
+internal sealed class MeteredStream(Stream inner, Budget budget) : Stream
+{
+    private readonly byte[] _head = new byte[16];
+
+    public int HeadLength { get; private set; }
+
+    public ReadOnlySpan<byte> Head => _head.AsSpan(0, HeadLength);
+
+    public long BytesRead { get; private set; }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        budget.CheckTime();
+        var n = inner.Read(buffer);
+        if (n > 0)
+        {
+            budget.Spend(n);
+            if (HeadLength < _head.Length)
+            {
+                var take = Math.Min(n, _head.Length - HeadLength);
+                buffer[..take].CopyTo(_head.AsSpan(HeadLength));
+                HeadLength += take;
+            }
+
+            BytesRead += n;
+        }
+
+        return n;
+    }
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => BytesRead;
+        set => throw new NotSupportedException();
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}

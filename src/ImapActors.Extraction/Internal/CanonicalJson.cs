@@ -1,0 +1,177 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace ImapActors.Extraction.Internal;
+
+/// <summary>
+/// Python's <c>json.dumps(obj, sort_keys=True)</c> (separators <c>", "</c> and <c>": "</c>, ensure_ascii), which the
+/// reference hashes into source data identifiers. Matching it byte for byte keeps SDIs equal across implementations.
+/// </summary>
+internal static class CanonicalJson
+{
+    public static string Serialize(JsonNode? node)
+    {
+        var sb = new StringBuilder(256);
+        Write(sb, node);
+        return sb.ToString();
+    }
+
+    /// <summary>Lowercase hex MD5 (SHA-256 under FIPS) of the canonical JSON's UTF-8 bytes.</summary>
+    public static string Hash(JsonNode node, bool fips)
+    {
+        var bytes = Encoding.UTF8.GetBytes(Serialize(node));
+        return fips ? Convert.ToHexStringLower(SHA256.HashData(bytes)) : Convert.ToHexStringLower(MD5.HashData(bytes));
+    }
+
+    private static void Write(StringBuilder sb, JsonNode? node)
+    {
+        switch (node)
+        {
+            case null:
+                sb.Append("null");
+                break;
+            case JsonObject obj:
+                sb.Append('{');
+                var first = true;
+                foreach (var (key, value) in obj.OrderBy(p => p.Key, CodePointComparer.Instance))
+                {
+                    if (!first)
+                    {
+                        sb.Append(", ");
+                    }
+
+                    first = false;
+                    WriteString(sb, key);
+                    sb.Append(": ");
+                    Write(sb, value);
+                }
+
+                sb.Append('}');
+                break;
+            case JsonArray arr:
+                sb.Append('[');
+                for (var i = 0; i < arr.Count; i++)
+                {
+                    if (i > 0)
+                    {
+                        sb.Append(", ");
+                    }
+
+                    Write(sb, arr[i]);
+                }
+
+                sb.Append(']');
+                break;
+            case JsonValue value:
+                WriteValue(sb, value);
+                break;
+            default:
+                throw new NotSupportedException(node.GetType().Name);
+        }
+    }
+
+    private static void WriteValue(StringBuilder sb, JsonValue value)
+    {
+        if (value.TryGetValue<string>(out var s))
+        {
+            WriteString(sb, s);
+        }
+        else if (value.TryGetValue<bool>(out var b))
+        {
+            sb.Append(b ? "true" : "false");
+        }
+        else if (value.TryGetValue<long>(out var l))
+        {
+            sb.Append(l.ToString(CultureInfo.InvariantCulture));
+        }
+        else if (value.TryGetValue<int>(out var i))
+        {
+            sb.Append(i.ToString(CultureInfo.InvariantCulture));
+        }
+        else if (value.TryGetValue<uint>(out var u))
+        {
+            sb.Append(u.ToString(CultureInfo.InvariantCulture));
+        }
+        else
+        {
+            // Values parsed from JSON text (JsonElement-backed) and any other number.
+            sb.Append(value.ToJsonString());
+        }
+    }
+
+    private static void WriteString(StringBuilder sb, string s)
+    {
+        sb.Append('"');
+        foreach (var c in s)
+        {
+            switch (c)
+            {
+                case '"': sb.Append("\\\""); break;
+                case '\\': sb.Append("\\\\"); break;
+                case '\n': sb.Append("\\n"); break;
+                case '\r': sb.Append("\\r"); break;
+                case '\t': sb.Append("\\t"); break;
+                case '\b': sb.Append("\\b"); break;
+                case '\f': sb.Append("\\f"); break;
+                default:
+                    if (c < 0x20 || c > 0x7e)
+                    {
+                        // UTF-16 code units are exactly Python's surrogate-pair escapes above U+FFFF.
+                        sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
+                    }
+                    else
+                    {
+                        sb.Append(c);
+                    }
+
+                    break;
+            }
+        }
+
+        sb.Append('"');
+    }
+
+    /// <summary>Python sorts str keys by code point, which differs from UTF-16 order only around surrogates.</summary>
+    internal sealed class CodePointComparer : IComparer<string>
+    {
+        public static readonly CodePointComparer Instance = new();
+
+        public int Compare(string? x, string? y)
+        {
+            if (ReferenceEquals(x, y))
+            {
+                return 0;
+            }
+
+            if (x is null)
+            {
+                return -1;
+            }
+
+            if (y is null)
+            {
+                return 1;
+            }
+
+            var ex = x.EnumerateRunes();
+            var ey = y.EnumerateRunes();
+            while (true)
+            {
+                var hx = ex.MoveNext();
+                var hy = ey.MoveNext();
+                if (!hx || !hy)
+                {
+                    return hx == hy ? 0 : hx ? 1 : -1;
+                }
+
+                var c = ex.Current.Value.CompareTo(ey.Current.Value);
+                if (c != 0)
+                {
+                    return c;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,454 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace ImapActors.Extraction.Internal;
+
+/// <summary>
+/// Hand-written, single-pass scanners for the indicators in body text. None of them backtracks, so hostile text costs
+/// time linear in its length (the reference's regexes are replaced, not translated).
+/// </summary>
+internal static class Scanners
+{
+    private static bool IsAsciiWord(char c) => char.IsAsciiLetterOrDigit(c) || c == '_';
+
+    /// <summary>Python's <c>\w</c> on str: Unicode letters, digits and the underscore.</summary>
+    private static bool IsWord(char c) => c < 128
+        ? char.IsAsciiLetterOrDigit(c) || c == '_'
+        : char.IsLetterOrDigit(c) || CharUnicodeInfo.GetUnicodeCategory(c) is
+            UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.ConnectorPunctuation;
+
+    // ---------------------------------------------------------------- hashes
+
+    /// <summary>Whole words of 32, 40 or 64 hex digits (MD5, SHA-1, SHA-256), case kept.</summary>
+    public static void Hashes(string text, Action<string> found)
+    {
+        var i = 0;
+        while (i < text.Length)
+        {
+            if (!IsWord(text[i]))
+            {
+                i++;
+                continue;
+            }
+
+            var start = i;
+            var allHex = true;
+            while (i < text.Length && IsWord(text[i]))
+            {
+                allHex &= char.IsAsciiHexDigit(text[i]);
+                i++;
+            }
+
+            var len = i - start;
+            if (allHex && len is 32 or 40 or 64)
+            {
+                found(text.Substring(start, len));
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- IPv4
+
+    /// <summary>
+    /// Dotted quads with real boundaries: not part of a longer number, a longer dotted sequence (versions such as
+    /// <c>1.2.3.4.5</c>) or a word; octets 0-255 without leading zeros.
+    /// </summary>
+    public static void IPv4(string text, Action<string> found)
+    {
+        var i = 0;
+        while (i < text.Length)
+        {
+            if (!char.IsAsciiDigit(text[i]))
+            {
+                i++;
+                continue;
+            }
+
+            var start = i;
+            if (start > 0 && (char.IsAsciiLetterOrDigit(text[start - 1]) || (text[start - 1] == '.' && start > 1 && char.IsAsciiDigit(text[start - 2]))))
+            {
+                SkipNumberRun(text, ref i);
+                continue;
+            }
+
+            var end = TryDottedQuad(text, start);
+            if (end < 0)
+            {
+                SkipNumberRun(text, ref i);
+                continue;
+            }
+
+            // An underscore separates (proofpoint-style "http-3A__192.0.2.1"), a letter or digit does not.
+            var bad = end < text.Length && (char.IsAsciiLetterOrDigit(text[end]) ||
+                (text[end] == '.' && end + 1 < text.Length && char.IsAsciiDigit(text[end + 1])));
+            if (!bad)
+            {
+                found(text[start..end]);
+            }
+
+            i = end;
+            SkipNumberRun(text, ref i);
+        }
+    }
+
+    private static void SkipNumberRun(string text, ref int i)
+    {
+        while (i < text.Length && (char.IsAsciiLetterOrDigit(text[i]) || (text[i] == '.' && i + 1 < text.Length && char.IsAsciiDigit(text[i + 1]))))
+        {
+            i++;
+        }
+    }
+
+    /// <summary>Returns the end of a valid dotted quad starting at <paramref name="start"/>, or -1.</summary>
+    internal static int TryDottedQuad(string text, int start)
+    {
+        var p = start;
+        for (var octet = 0; octet < 4; octet++)
+        {
+            if (octet > 0)
+            {
+                if (p >= text.Length || text[p] != '.')
+                {
+                    return -1;
+                }
+
+                p++;
+            }
+
+            var s = p;
+            var value = 0;
+            while (p < text.Length && char.IsAsciiDigit(text[p]) && p - s < 3)
+            {
+                value = value * 10 + (text[p] - '0');
+                p++;
+            }
+
+            var len = p - s;
+            if (len == 0 || value > 255 || (len > 1 && text[s] == '0') || (p < text.Length && char.IsAsciiDigit(text[p])))
+            {
+                return -1;
+            }
+        }
+
+        return p;
+    }
+
+    public static bool IsIPv4(string s) => s.Length is >= 7 and <= 15 && TryDottedQuad(s, 0) == s.Length;
+
+    // ---------------------------------------------------------------- IPv6
+
+    /// <summary>
+    /// IPv6 addresses (full match only, zone dropped). An IPv4-mapped address (<c>::ffff:a.b.c.d</c>) is reported as
+    /// its IPv4 address, which is the host it names.
+    /// </summary>
+    public static void IPv6(string text, Action<string> found)
+    {
+        var i = 0;
+        while (i < text.Length)
+        {
+            var c = text[i];
+            if (!(char.IsAsciiHexDigit(c) || c == ':'))
+            {
+                i++;
+                continue;
+            }
+
+            var start = i;
+            var colons = 0;
+            while (i < text.Length && (char.IsAsciiHexDigit(text[i]) || text[i] is ':' or '.'))
+            {
+                colons += text[i] == ':' ? 1 : 0;
+                i++;
+            }
+
+            var end = i;
+            if (colons < 2 || end - start > 45 || (start > 0 && IsAsciiWord(text[start - 1])))
+            {
+                SkipWord(text, ref i);
+                continue;
+            }
+
+            // A zone id (fe80::1%eth0) belongs to the address but is not reported.
+            if (i < text.Length && text[i] == '%')
+            {
+                i++;
+                while (i < text.Length && IsAsciiWord(text[i]))
+                {
+                    i++;
+                }
+            }
+            else if (i < text.Length && IsAsciiWord(text[i]))
+            {
+                SkipWord(text, ref i);
+                continue;
+            }
+
+            // Sentence punctuation after an address is not part of it.
+            while (end > start && text[end - 1] == '.')
+            {
+                end--;
+            }
+
+            var candidate = text[start..end];
+            if (candidate.Contains("::", StringComparison.Ordinal) || colons >= 7)
+            {
+                if (candidate.EndsWith(':') && !candidate.EndsWith("::", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                if (IPAddress.TryParse(candidate, out var address) && address.AddressFamily == AddressFamily.InterNetworkV6)
+                {
+                    if (address.IsIPv4MappedToIPv6)
+                    {
+                        found(address.MapToIPv4().ToString());
+                    }
+                    else
+                    {
+                        found(candidate);
+                    }
+                }
+            }
+        }
+    }
+
+    private static void SkipWord(string text, ref int i)
+    {
+        while (i < text.Length && (IsAsciiWord(text[i]) || text[i] is ':' or '.'))
+        {
+            i++;
+        }
+    }
+
+    // ---------------------------------------------------------------- URLs
+
+    /// <summary>
+    /// <c>http(s)://</c> URLs as the reference's 5.0.0 URI_REGEX finds them (host: letters, digits, <c>:@.-_</c>, any
+    /// non-ASCII character and bracketed runs; path from the first <c>/</c> or <c>?</c> to whitespace or one of
+    /// <c>[ ' " ( { ) ] }</c>, bracketed runs allowed), then cleaned as <c>_clean_url</c> does. Not yet validated.
+    /// </summary>
+    public static void Urls(string text, Action<string> found)
+    {
+        var i = 0;
+        while (true)
+        {
+            var h = text.IndexOf("http", i, StringComparison.OrdinalIgnoreCase);
+            if (h < 0)
+            {
+                return;
+            }
+
+            var p = h + 4;
+            if (p < text.Length && (text[p] == 's' || text[p] == 'S'))
+            {
+                p++;
+            }
+
+            if (p + 3 > text.Length || text[p] != ':' || text[p + 1] != '/' || text[p + 2] != '/')
+            {
+                i = h + 4;
+                continue;
+            }
+
+            p += 3;
+            var hostStart = p;
+            while (p < text.Length)
+            {
+                var c = text[p];
+                if (IsHostChar(c))
+                {
+                    p++;
+                }
+                else if (c is '[' or '(' && TryBracket(text, p, allowSpace: false, out var close))
+                {
+                    p = close + 1;
+                }
+                else
+                {
+                    break;
+                }
+            }
+
+            if (p == hostStart)
+            {
+                i = p;
+                continue;
+            }
+
+            while (p < text.Length && text[p] is '/' or '?')
+            {
+                while (p < text.Length && text[p] is '/' or '?')
+                {
+                    p++;
+                }
+
+                while (p < text.Length)
+                {
+                    var c = text[p];
+                    if (c is '[' or '(')
+                    {
+                        if (TryBracket(text, p, allowSpace: true, out var close))
+                        {
+                            p = close + 1;
+                            continue;
+                        }
+
+                        break;
+                    }
+
+                    if (c is '\'' or '"' or '{' or ')' or ']' or '}' || char.IsWhiteSpace(c))
+                    {
+                        break;
+                    }
+
+                    p++;
+                }
+            }
+
+            var cleaned = CleanUrl(text[h..p]);
+            if (cleaned.Length > 0)
+            {
+                found(cleaned);
+            }
+
+            i = p;
+        }
+    }
+
+    private static bool IsHostChar(char c) =>
+        c is ':' or '@' or '.' or '-' or '_' || char.IsAsciiLetterOrDigit(c) || (c > '~' && !char.IsWhiteSpace(c));
+
+    /// <summary>A bracketed run <c>[\[\(][^\s\[\]\(\)]*[\]\)]</c> (whitespace allowed inside in the path part).</summary>
+    private static bool TryBracket(string text, int open, bool allowSpace, out int close)
+    {
+        // Bounded look-ahead keeps a text full of unclosed brackets linear.
+        var limit = Math.Min(text.Length, open + 1 + 2048);
+        for (var q = open + 1; q < limit; q++)
+        {
+            var c = text[q];
+            if (c is ']' or ')')
+            {
+                close = q;
+                return true;
+            }
+
+            if (c is '[' or '(' || (!allowSpace && char.IsWhiteSpace(c)))
+            {
+                break;
+            }
+        }
+
+        close = -1;
+        return false;
+    }
+
+    /// <summary>The reference's <c>_clean_url</c>.</summary>
+    internal static string CleanUrl(string url)
+    {
+        url = url.Trim('>', ')', ',', '.', ']', '\r', '\n');
+        var lt = url.IndexOf('<', StringComparison.Ordinal);
+        if (lt >= 0)
+        {
+            url = url[..lt];
+        }
+
+        var gt = url.IndexOf('>', StringComparison.Ordinal);
+        if (gt >= 0)
+        {
+            url = url[..gt];
+        }
+
+        return url.TrimEnd(']').Trim();
+    }
+
+    // ---------------------------------------------------------------- e-mail addresses (domains only)
+
+    /// <summary>
+    /// The domains of e-mail addresses (<c>local@host.tld</c> and <c>"quoted"@host.tld</c>): the text after the last
+    /// <c>@</c> of an address-like run, as the reference's two address regexes give them.
+    /// </summary>
+    public static void EmailDomains(string text, Action<string> found)
+    {
+        var i = 0;
+        while (true)
+        {
+            var at = text.IndexOf('@', i);
+            if (at < 0)
+            {
+                return;
+            }
+
+            var before = at > 0 ? text[at - 1] : '\0';
+            var localOk = IsLocalChar(before) || before == '"';
+            var p = at;
+            while (p < text.Length && text[p] == '@')
+            {
+                p++;
+            }
+
+            var domStart = p;
+            while (p < text.Length && (char.IsAsciiLetterOrDigit(text[p]) || text[p] is '.' or '-'))
+            {
+                p++;
+            }
+
+            i = Math.Max(p, at + 1);
+            if (!localOk || p == domStart)
+            {
+                continue;
+            }
+
+            // The longest prefix ending in ".letters{2,}" at a word boundary, found in one forward pass.
+            var end = -1;
+            var lastDot = -1;
+            var lettersSinceDot = 0;
+            var onlyLetters = false;
+            for (var q = domStart; q <= p; q++)
+            {
+                var atEnd = q == p;
+                if (atEnd || text[q] is '.' or '-')
+                {
+                    var boundary = !atEnd || q >= text.Length || !IsWord(text[q]);
+                    if (boundary && lastDot > domStart && onlyLetters && lettersSinceDot >= 2 && q == lastDot + 1 + lettersSinceDot)
+                    {
+                        end = q;
+                    }
+                }
+
+                if (atEnd)
+                {
+                    break;
+                }
+
+                if (text[q] == '.')
+                {
+                    lastDot = q;
+                    lettersSinceDot = 0;
+                    onlyLetters = true;
+                }
+                else if (char.IsAsciiLetter(text[q]))
+                {
+                    lettersSinceDot++;
+                }
+                else
+                {
+                    onlyLetters = false;
+                }
+            }
+
+            if (end < 0)
+            {
+                continue;
+            }
+
+            var domain = text[domStart..end];
+            if (!IsIPv4(domain))
+            {
+                found(domain);
+            }
+        }
+    }
+
+    private static bool IsLocalChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '%' or '+' or '-';
+}

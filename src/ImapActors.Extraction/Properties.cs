@@ -1,0 +1,4 @@
+using System.Runtime.CompilerServices;
+
+[assembly: InternalsVisibleTo("ImapActors.Extraction.Tests")]
+[assembly: InternalsVisibleTo("ImapActors.Benchmarks")]

@@ -1,0 +1,228 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using ImapActors.Domain;
+using ImapActors.Extraction.Internal;
+using ImapActors.Testing;
+using Xunit.Abstractions;
+
+namespace ImapActors.Extraction.Tests;
+
+/// <summary>The shared corpus: every message parses, and the results agree with the reference's (corpus-expected).</summary>
+public class CorpusTests(ITestOutputHelper output)
+{
+    private static readonly string[] Types = ["IP", "hash", "URL", "domain", "email", "vault"];
+
+    [Fact]
+    public void Every_corpus_message_is_processed_without_exception()
+    {
+        if (RepoPaths.Corpus is not { } corpus)
+        {
+            output.WriteLine("Not run: the shared corpus folder is absent.");
+            return;
+        }
+
+        var files = Directory.GetFiles(corpus, "*.eml", SearchOption.AllDirectories);
+        Assert.NotEmpty(files);
+        foreach (var file in files)
+        {
+            var email = TestMail.Process(File.ReadAllBytes(file));
+            Assert.False(string.IsNullOrEmpty(email.Container.Name), file);
+            // Exactly one artifact starts the playbooks; a container without artifacts (11.A14) has none to start.
+            Assert.Equal(email.Artifacts.Count == 0 ? 0 : 1, email.Artifacts.Count(a => a.RunAutomation));
+        }
+
+        output.WriteLine($"{files.Length} messages processed.");
+    }
+
+    [Fact]
+    public void Corpus_agrees_with_the_reference()
+    {
+        if (RepoPaths.Corpus is not { } corpus || RepoPaths.CorpusExpected is not { } expected)
+        {
+            output.WriteLine("Not run: the shared corpus or corpus-expected folder is absent.");
+            return;
+        }
+
+        var known = LoadKnownDifferences();
+        var processor = new EmailProcessor(new HashOnlyVault());
+        var source = new EmailSource(new AssetName("corpus"), new FolderName("inbox"), 1, 1, null);
+        var total = Types.ToDictionary(t => t, _ => 0);
+        var found = Types.ToDictionary(t => t, _ => 0);
+        var explained = Types.ToDictionary(t => t, _ => 0);
+        var added = Types.ToDictionary(t => t, _ => 0);
+        int names = 0, nameOk = 0, nameKnown = 0, sdiOk = 0, headerFiles = 0, headerFilesOk = 0, headerValues = 0, headerValuesOk = 0;
+        var unexplained = new List<string>();
+        foreach (var jsonPath in Directory.GetFiles(expected, "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            var rel = Path.GetRelativePath(expected, jsonPath).Replace('\\', '/');
+            var eml = rel[..^5] + ".eml";
+            var reference = JsonNode.Parse(File.ReadAllText(jsonPath))!.AsObject();
+            using var raw = RawEmail.FromBytes(ToCrlf(File.ReadAllBytes(Path.Combine(corpus, eml))));
+            var ours = processor.Process(raw, source, ExtractionSettings.Default, "corpus");
+            var refArtifacts = reference["artifacts"]!.AsArray().Select(a => a!.AsObject()).ToList();
+            foreach (var type in Types)
+            {
+                var theirs = Values(refArtifacts.Select(a => (a["name"]!.ToString(), a["cef"]!.AsObject())), type);
+                var mine = Values(ours.Artifacts.Select(a => (a.Name, a.Cef)), type);
+                total[type] += theirs.Count;
+                foreach (var v in theirs)
+                {
+                    if (mine.Contains(v))
+                    {
+                        found[type]++;
+                    }
+                    else if (known.Contains((eml, type, v)))
+                    {
+                        explained[type]++;
+                    }
+                    else
+                    {
+                        unexplained.Add($"{eml}\t{type}\t{v}");
+                    }
+                }
+
+                added[type] += mine.Count(v => !theirs.Contains(v));
+            }
+
+            if (reference["container"] is JsonObject container)
+            {
+                names++;
+                var refName = container["name"]!.ToString().Replace("\r\n", string.Empty, StringComparison.Ordinal);
+                if (refName == ours.Container.Name)
+                {
+                    nameOk++;
+                }
+                else if (known.Contains((eml, "name", refName)))
+                {
+                    nameKnown++;
+                }
+                else
+                {
+                    unexplained.Add($"{eml}\tname\t{refName}\t(ours: {ours.Container.Name})");
+                }
+
+                sdiOk += container["source_data_identifier"]!.ToString() == ours.Container.SourceDataIdentifier ? 1 : 0;
+            }
+
+            var refHeaders = reference["get_email_headers"]!.AsObject();
+            var myHeaders = EmailHeaders.TopLevel(raw);
+            headerFiles++;
+            var allSame = true;
+            foreach (var (key, value) in refHeaders)
+            {
+                headerValues++;
+                if (myHeaders[key]?.ToString() == value?.ToString())
+                {
+                    headerValuesOk++;
+                }
+                else
+                {
+                    allSame = false;
+                }
+            }
+
+            headerFilesOk += allSame && myHeaders.Count == refHeaders.Count ? 1 : 0;
+        }
+
+        output.WriteLine("type    reference  found  known-diff  recall   added");
+        foreach (var t in Types)
+        {
+            var recall = total[t] == 0 ? 1.0 : (double)(found[t] + explained[t]) / total[t];
+            output.WriteLine($"{t,-7} {total[t],9} {found[t],6} {explained[t],11} {recall,7:P1} {added[t],7}");
+        }
+
+        output.WriteLine($"container names: {nameOk}/{names} equal, {nameKnown} known differences; SDIs: {sdiOk}/{names} equal");
+        output.WriteLine($"get-email headers: {headerValuesOk}/{headerValues} values equal; {headerFilesOk}/{headerFiles} messages identical");
+        foreach (var u in unexplained.Take(50))
+        {
+            output.WriteLine("unexplained: " + u);
+        }
+
+        foreach (var t in Types)
+        {
+            Assert.True(total[t] == 0 || (double)(found[t] + explained[t]) / total[t] >= 0.99, $"{t} recall below 99%");
+        }
+
+        Assert.Equal(names, nameOk + nameKnown);
+        Assert.Equal(names, sdiOk);
+    }
+
+    internal static HashSet<string> Values(IEnumerable<(string Name, JsonObject Cef)> artifacts, string type)
+    {
+        var set = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (name, cef) in artifacts)
+        {
+            switch (type)
+            {
+                case "IP" when name == "IP Artifact":
+                    set.Add(cef["sourceAddress"]!.ToString());
+                    break;
+                case "hash" when name == "Hash Artifact":
+                    set.Add(cef["fileHash"]!.ToString());
+                    break;
+                case "URL" when name == "URL Artifact":
+                    set.Add(cef["requestURL"]!.ToString());
+                    break;
+                case "domain" when name == "Domain Artifact":
+                    // Domains are compared in their canonical spelling (11.A27): case, IDNA and trailing dot do not count.
+                    set.Add(UrlRules.NormalizeDomain(cef["destinationDnsDomain"]!.ToString()) ?? string.Empty);
+                    break;
+                case "email" when name == "Email Artifact":
+                    var headers = cef["emailHeaders"]!.AsObject();
+                    var messageId = headers.FirstOrDefault(p => p.Key.Equals("Message-ID", StringComparison.OrdinalIgnoreCase)).Value;
+                    set.Add($"{cef["fromEmail"]}|{cef["toEmail"]}|{messageId}");
+                    break;
+                case "vault" when name == "Vault Artifact":
+                    set.Add(cef["vaultId"]!.ToString());
+                    break;
+            }
+        }
+
+        return set;
+    }
+
+    private static HashSet<(string File, string Type, string Value)> LoadKnownDifferences()
+    {
+        var path = Path.Combine(RepoPaths.Root, "docs", "corpus-known-differences.tsv");
+        var set = new HashSet<(string, string, string)>();
+        foreach (var line in File.ReadLines(path).Skip(1))
+        {
+            var cols = line.Split('\t');
+            if (cols.Length >= 4)
+            {
+                set.Add((cols[0], cols[1], Unescape(cols[2])));
+            }
+        }
+
+        return set;
+    }
+
+    /// <summary>Values in the TSV escape backslash, tab, CR and LF as \\, \t, \r, \n, and other control characters as \xHH.</summary>
+    private static string Unescape(string s) => Regex.Replace(s, @"\\(x[0-9a-f]{2}|.)", m => m.Groups[1].Value switch
+    {
+        "t" => "\t",
+        "r" => "\r",
+        "n" => "\n",
+        "\\" => "\\",
+        var x when x.StartsWith('x') => ((char)Convert.ToInt32(x[1..], 16)).ToString(),
+        var x => x,
+    });
+
+    /// <summary>Bare LF becomes CRLF, as an IMAP server delivers messages (and as the reference's input was).</summary>
+    internal static byte[] ToCrlf(byte[] bytes)
+    {
+        var output = new MemoryStream(bytes.Length + bytes.Length / 40);
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            if (bytes[i] == '\n' && (i == 0 || bytes[i - 1] != '\r'))
+            {
+                output.WriteByte((byte)'\r');
+            }
+
+            output.WriteByte(bytes[i]);
+        }
+
+        return output.ToArray();
+    }
+}
