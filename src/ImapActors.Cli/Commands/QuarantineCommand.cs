@@ -85,7 +85,7 @@ internal static class QuarantineCommand
         var failed = 0;
         foreach (var q in targets)
         {
-            var outcome = await RetryOneAsync(engine, settings, q, cancellationToken);
+            var outcome = await RetryOneAsync(engine, q, cancellationToken);
             failed += outcome ? 0 : 1;
         }
 
@@ -93,7 +93,7 @@ internal static class QuarantineCommand
         return failed == 0 ? 0 : 1;
     }
 
-    private static async Task<bool> RetryOneAsync(IngestionEngine engine, EngineSettings settings, QuarantinedEmail q, CancellationToken cancellationToken)
+    private static async Task<bool> RetryOneAsync(IngestionEngine engine, QuarantinedEmail q, CancellationToken cancellationToken)
     {
         if (q.ResolvedAt is not null)
         {
@@ -101,27 +101,14 @@ internal static class QuarantineCommand
             return true;
         }
 
-        var path = engine.Vault.PathOf(q.RawEmail);
-        if (!File.Exists(path))
+        var outcome = await QuarantineRetry.RetryAsync(engine, q, cancellationToken);
+        if (outcome.Result is { } result)
         {
-            Console.Error.WriteLine($"{q.Id}: the raw email {q.RawEmail} is missing from the vault {engine.Vault.Root}");
-            return false;
-        }
-
-        // The asset's current extraction settings apply: the retry is what the fixed pipeline makes of the email now.
-        var asset = settings.Assets.FirstOrDefault(a => a.Name == q.Source.Asset);
-        using var raw = RawEmail.FromFile(path, deleteOnDispose: false);
-        try
-        {
-            var result = await engine.IngestAsync(raw, q.Source, asset?.Extraction ?? ExtractionSettings.Default, asset?.Label ?? "imap", cancellationToken);
-            await engine.Store.ResolveQuarantinedAsync(q.Id, cancellationToken);
             Console.WriteLine($"{q.Id}: {q.Source.Mailbox} UID {q.Source.Uid} -> container {result.ContainerId} ({result.Outcome})");
             return true;
         }
-        catch (InvalidOperationException ex)
-        {
-            Console.Error.WriteLine($"{q.Id}: {q.Source.Mailbox} UID {q.Source.Uid} failed again: {ex.Message}");
-            return false;
-        }
+
+        Console.Error.WriteLine($"{q.Id}: {q.Source.Mailbox} UID {q.Source.Uid} failed again: {outcome.Error}");
+        return false;
     }
 }

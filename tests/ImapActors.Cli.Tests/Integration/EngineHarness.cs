@@ -1,0 +1,75 @@
+using System.Security.Cryptography;
+using System.Text;
+using ImapActors.Actors.Engine;
+using ImapActors.Actors.Ingestion;
+using ImapActors.Domain;
+using ImapActors.Storage;
+using ImapActors.Testing;
+
+namespace ImapActors.Cli.Tests.Integration;
+
+/// <summary>Which store an integration test runs on.</summary>
+public enum Store
+{
+    Sqlite,
+    PostgreSql,
+}
+
+/// <summary>Settings and helpers for running the real engine against the real Dovecot in a test.</summary>
+internal sealed class EngineHarness : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("imapactors-it-").FullName;
+
+    public EngineHarness(Store store, IReadOnlyList<AssetSettings> assets, int fetchBatchSize = 50)
+    {
+        var storage = store == Store.Sqlite
+            ? new StorageSettings(StorageProvider.Sqlite, $"Data Source={Path.Combine(_dir, "imapactors.db")}")
+            : new StorageSettings(StorageProvider.PostgreSql, PostgresServices.CreateDatabase("it"));
+        Settings = new EngineSettings
+        {
+            Storage = storage,
+            VaultPath = Path.Combine(_dir, "vault"),
+            Assets = assets,
+            FetchBatchSize = fetchBatchSize,
+        };
+    }
+
+    public EngineSettings Settings { get; set; }
+
+    public string Directory => _dir;
+
+    public Task<IngestionEngine> StartAsync(bool once, Func<IVault, ImapActors.Actors.Pipeline.IEmailProcessing>? processing = null) =>
+        IngestionEngine.StartAsync(Settings, new EngineOptions { Once = once, Processing = processing }, CancellationToken.None);
+
+    /// <summary>Runs the engine once until every mailbox is caught up and returns the summaries.</summary>
+    public async Task<List<MailboxStatus>> RunOnceAsync(TimeSpan timeout, Func<IVault, ImapActors.Actors.Pipeline.IEmailProcessing>? processing = null)
+    {
+        await using var engine = await StartAsync(once: true, processing);
+        using var cts = new CancellationTokenSource(timeout);
+        var statuses = await engine.WhenCaughtUpAsync(cts.Token);
+        await engine.StopGracefullyAsync(TimeSpan.FromSeconds(30));
+        return statuses;
+    }
+
+    public async Task<IReadOnlyList<ContainerSummary>> ContainersAsync()
+    {
+        await using var store = ContainerStoreFactory.Create(Settings.Storage);
+        await store.InitializeAsync(CancellationToken.None);
+        return await store.ListContainersAsync(null, CancellationToken.None);
+    }
+
+    public static string FolderHash(string folder) =>
+        Convert.ToHexStringLower(MD5.HashData(Encoding.UTF8.GetBytes(folder)));
+
+    public void Dispose()
+    {
+        try
+        {
+            System.IO.Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A file still held by a finishing process: the temp folder is cleaned by the OS.
+        }
+    }
+}
