@@ -317,10 +317,12 @@ internal sealed partial class ConfigReader
             return null;
         }
 
-        if (value.IsArray())
+        // Akka's IsArray() is false for an empty list, so look at the element itself.
+        var array = value.Values is [HoconArray only] ? only : value.IsArray() ? value.GetArray() : null;
+        if (array is not null)
         {
             var items = new List<string>();
-            foreach (var element in value.GetArray())
+            foreach (var element in array)
             {
                 if (element.IsObject() || element.IsArray())
                 {

@@ -232,13 +232,16 @@ public static class EngineConfig
                 }
 
                 var file = builder[fileKey]!.ToString()!;
-                if (file != ":memory:" && !file.StartsWith("file:", StringComparison.OrdinalIgnoreCase))
+                if (file != ":memory:" && !file.StartsWith("file:", StringComparison.OrdinalIgnoreCase) && ResolvePath(file) is var full
+                    && full != file)
                 {
-                    builder[fileKey] = ResolvePath(file);
+                    // The builder writes keys in lower case; both providers read keys case-insensitively.
+                    builder[fileKey] = full;
+                    return new StorageSettings(provider.Value, builder.ConnectionString);
                 }
             }
 
-            return new StorageSettings(provider.Value, builder.ConnectionString);
+            return new StorageSettings(provider.Value, connection.Value);
         }
 
         private static bool HasPassword(string connectionString)

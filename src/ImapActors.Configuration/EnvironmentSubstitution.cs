@@ -7,7 +7,7 @@ namespace ImapActors.Configuration;
 /// Environment substitutions for Akka's HOCON parser, which resolves neither <c>${NAME}</c> from the environment nor
 /// <c>${?NAME}</c>. Before parsing, each such substitution (a name without dots, outside strings and comments) becomes
 /// a marker string; the loader reads the variable when it reads the key. The marker also tells the loader that a
-/// secret came from the environment and not from the file.
+/// secret came from the environment and not from the file. The same pass checks that brackets balance.
 /// </summary>
 internal static partial class EnvironmentSubstitution
 {
@@ -17,6 +17,7 @@ internal static partial class EnvironmentSubstitution
     public static string Rewrite(string hocon)
     {
         var output = new StringBuilder(hocon.Length);
+        var open = new Stack<(char Bracket, int Line)>();
         var i = 0;
         while (i < hocon.Length)
         {
@@ -47,11 +48,37 @@ internal static partial class EnvironmentSubstitution
                 output.Append(hocon, i, end - i);
                 i = end;
             }
-            else if (c == '$' && i + 1 < hocon.Length && hocon[i + 1] == '{' && hocon.IndexOf('}', i) is var close and > 0
-                     && EnvironmentName().Match(hocon[(i + 2)..close]) is { Success: true } match)
+            else if (c == '$' && i + 1 < hocon.Length && hocon[i + 1] == '{' && hocon.IndexOf('}', i) is var close and > 0)
             {
-                output.Append('"').Append(Marker).Append(match.Groups[1].Value).Append(match.Groups[2].Value).Append('"');
+                if (EnvironmentName().Match(hocon[(i + 2)..close]) is { Success: true } match)
+                {
+                    output.Append('"').Append(Marker).Append(match.Groups[1].Value).Append(match.Groups[2].Value).Append('"');
+                }
+                else
+                {
+                    output.Append(hocon, i, close + 1 - i);
+                }
+
                 i = close + 1;
+            }
+            else if (c is '{' or '[')
+            {
+                open.Push((c, Line(hocon, i)));
+                output.Append(c);
+                i++;
+            }
+            else if (c is '}' or ']')
+            {
+                var expected = c == '}' ? '{' : '[';
+                if (open.Count == 0 || open.Peek().Bracket != expected)
+                {
+                    throw Unbalanced($"'{c}' on line {Line(hocon, i)} closes nothing"
+                        + (open.Count > 0 ? $" (the '{open.Peek().Bracket}' of line {open.Peek().Line} is still open)" : ""));
+                }
+
+                open.Pop();
+                output.Append(c);
+                i++;
             }
             else
             {
@@ -60,8 +87,18 @@ internal static partial class EnvironmentSubstitution
             }
         }
 
+        if (open.Count > 0)
+        {
+            throw Unbalanced($"the '{open.Peek().Bracket}' of line {open.Peek().Line} is never closed");
+        }
+
         return output.ToString();
     }
+
+    private static int Line(string text, int index) => text.AsSpan(0, index).Count('\n') + 1;
+
+    // Akka's parser loops forever on some unbalanced input ("a = [ }") and accepts other unbalanced input silently.
+    private static ConfigurationException Unbalanced(string what) => new([$"not valid HOCON: {what}"]);
 
     [GeneratedRegex(@"^\s*(\??)\s*([A-Za-z_][A-Za-z0-9_]*)\s*$")]
     private static partial Regex EnvironmentName();
