@@ -1,0 +1,556 @@
+using System.Data.Common;
+using System.Net;
+using Akka.Configuration;
+using Akka.Configuration.Hocon;
+using ImapActors.Domain;
+
+namespace ImapActors.Configuration;
+
+/// <summary>Loads and validates the engine's HOCON configuration (see <c>hocon/imapactors.defaults.conf</c>).</summary>
+public static class EngineConfig
+{
+    private static readonly string[] RootKeys = ["imapactors"];
+    private static readonly string[] EngineSectionKeys = ["storage", "vault", "fips", "engine", "asset-defaults", "oauth-providers", "assets"];
+    private static readonly string[] StorageKeys = ["provider", "connection-string", "connection-string-env", "connection-string-file"];
+    private static readonly string[] VaultKeys = ["path"];
+    private static readonly string[] EngineKeys =
+        ["poison-max-attempts", "fetch-batch-size", "large-message-bytes", "parser-pool-size", "extractor-pool-size", "limits"];
+    private static readonly string[] LimitKeys =
+        ["max-mime-depth", "max-parts", "max-decoded-bytes", "max-scanned-text-bytes", "max-artifacts", "max-time"];
+    private static readonly string[] ProviderKeys = ["auth_url", "token_url", "scopes", "app_scopes", "tenant"];
+    private static readonly string[] SqliteFileKeys = ["Data Source", "DataSource", "Filename"];
+    private static readonly string[] PasswordKeys = ["Password", "Pwd", "Psw"];
+    private static readonly string[] CommonTenants = ["common", "organizations", "consumers"];
+
+    /// <summary>Every key an asset (or asset-defaults) may set.</summary>
+    public static IReadOnlyList<string> AssetKeys { get; } =
+    [
+        "server", "port", "use_ssl", "verify_server_cert", "ca_file", "auth_type", "username", "password", "password_env",
+        "password_file", "folder", "folders", "ingest_manner", "first_run_max_emails", "max_emails", "poll_interval", "timeout",
+        "label", "extract_attachments", "extract_urls", "extract_ips", "extract_domains", "extract_hashes",
+        "add_body_to_header_artifacts", "client_id", "client_secret", "client_secret_env", "client_secret_file", "provider",
+        "auth_url", "token_url", "scopes", "tenant", "oauth_mechanism", "grant_type", "redirect_port",
+    ];
+
+    private static readonly Lazy<string> DefaultsTextLazy = new(() => ReadResource("imapactors.defaults.conf"));
+
+    /// <summary>The documented defaults (<c>hocon/imapactors.defaults.conf</c>), as embedded in this assembly.</summary>
+    public static string DefaultsText => DefaultsTextLazy.Value;
+
+    /// <summary>Loads a configuration file; relative paths in it are relative to its folder.</summary>
+    /// <exception cref="ConfigurationException">The file cannot be read or the configuration is wrong.</exception>
+    public static EngineSettings Load(string path) => Load(path, null);
+
+    /// <inheritdoc cref="Load(string)"/>
+    /// <param name="path">The configuration file.</param>
+    /// <param name="environment">Reads environment variables; null reads the process environment.</param>
+    public static EngineSettings Load(string path, Func<string, string?>? environment)
+    {
+        var full = Path.GetFullPath(path);
+        string text;
+        try
+        {
+            text = File.ReadAllText(full);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigurationException($"file '{full}': cannot be read: {e.Message}", e);
+        }
+
+        return Parse(text, Path.GetDirectoryName(full) ?? Directory.GetCurrentDirectory(), environment);
+    }
+
+    /// <summary>Parses configuration text; relative paths in it are relative to <paramref name="baseDirectory"/>.</summary>
+    /// <exception cref="ConfigurationException">The configuration is wrong; the message lists every problem.</exception>
+    public static EngineSettings Parse(string hocon, string baseDirectory) => Parse(hocon, baseDirectory, null);
+
+    /// <inheritdoc cref="Parse(string, string)"/>
+    /// <param name="hocon">The configuration text.</param>
+    /// <param name="baseDirectory">The folder relative paths are relative to.</param>
+    /// <param name="environment">Reads environment variables; null reads the process environment.</param>
+    public static EngineSettings Parse(string hocon, string baseDirectory, Func<string, string?>? environment)
+    {
+        var problems = new Problems();
+        var loader = new Loader(problems, environment ?? System.Environment.GetEnvironmentVariable, Path.GetFullPath(baseDirectory));
+        var user = ParseHocon(hocon, "configuration");
+        var defaults = ParseHocon(DefaultsText, "embedded defaults");
+        var settings = loader.Read(user, defaults);
+        if (problems.List.Count > 0 || settings is null)
+        {
+            throw new ConfigurationException(problems.List.Count > 0 ? problems.List : ["the configuration is incomplete"]);
+        }
+
+        return settings;
+    }
+
+    private static HoconObject ParseHocon(string text, string what)
+    {
+        try
+        {
+            return ConfigurationFactory.ParseString(EnvironmentSubstitution.Rewrite(text)).Root.GetObject();
+        }
+        catch (Exception e) when (e is FormatException or Akka.Configuration.ConfigurationException or InvalidOperationException)
+        {
+            throw new ConfigurationException($"{what}: not valid HOCON: {e.Message}", e);
+        }
+    }
+
+    internal static string ReadResource(string name)
+    {
+        using var stream = typeof(EngineConfig).Assembly.GetManifestResourceStream($"ImapActors.Configuration.{name}")
+            ?? throw new InvalidOperationException($"resource {name} is missing from the assembly");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    private sealed class Loader(Problems problems, Func<string, string?> environment, string baseDirectory)
+    {
+        private ConfigReader Section(string prefix, string keyPath, params HoconObject?[] layers) =>
+            new(problems, environment, prefix, keyPath, layers);
+
+        public EngineSettings? Read(HoconObject user, HoconObject embedded)
+        {
+            var root = Section("", "", user);
+            root.RejectUnknownKeys(RootKeys);
+            var defaultRoot = Section("", "", embedded);
+            var top = Section("", "imapactors.", root.ChildOf(user, "imapactors"), defaultRoot.ChildOf(embedded, "imapactors"));
+            top.RejectUnknownKeys(EngineSectionKeys);
+
+            var storage = ReadStorage(Child(top, "storage", "imapactors.storage."));
+            var vault = Child(top, "vault", "imapactors.vault.");
+            vault.RejectUnknownKeys(VaultKeys);
+            var vaultPath = vault.String("path", required: true) is { } v ? ResolvePath(v) : null;
+            var fips = top.Bool("fips") ?? false;
+
+            var engine = Child(top, "engine", "imapactors.engine.");
+            engine.RejectUnknownKeys(EngineKeys);
+            var limitsSection = Child(engine, "limits", "imapactors.engine.limits.");
+            limitsSection.RejectUnknownKeys(LimitKeys);
+            var limitDefaults = new ExtractionLimits();
+            var limits = new ExtractionLimits
+            {
+                MaxMimeDepth = limitsSection.PositiveInt("max-mime-depth") ?? limitDefaults.MaxMimeDepth,
+                MaxParts = limitsSection.PositiveInt("max-parts") ?? limitDefaults.MaxParts,
+                MaxDecodedBytes = limitsSection.Size("max-decoded-bytes") ?? limitDefaults.MaxDecodedBytes,
+                MaxScannedTextBytes = limitsSection.Size("max-scanned-text-bytes") ?? limitDefaults.MaxScannedTextBytes,
+                MaxArtifacts = limitsSection.PositiveInt("max-artifacts") ?? limitDefaults.MaxArtifacts,
+                MaxTime = limitsSection.Duration("max-time") ?? limitDefaults.MaxTime,
+            };
+
+            var providers = ReadProviders(top);
+            var assetDefaultLayers = top.Layers.Select(l => top.ChildOf(l, "asset-defaults")).ToArray();
+            Section("", "imapactors.asset-defaults.", assetDefaultLayers[0]).RejectUnknownKeys(AssetKeys.ToHashSet());
+
+            var assets = new List<AssetSettings>();
+            var userAssets = top.ChildOf(top.User, "assets");
+            if (userAssets is null || userAssets.Items.Count == 0)
+            {
+                top.Problem("assets", "at least one asset is required: assets { name { server = ..., username = ... } }");
+            }
+            else
+            {
+                foreach (var (name, value) in userAssets.Items)
+                {
+                    if (!value.IsObject())
+                    {
+                        problems.Add($"asset '{name}'", "must be an object { server = ..., username = ... }");
+                        continue;
+                    }
+
+                    if (string.IsNullOrWhiteSpace(name))
+                    {
+                        problems.Add("key 'imapactors.assets'", "an asset name must not be blank");
+                        continue;
+                    }
+
+                    var reader = Section($"asset '{name}': ", "", [value.GetObject(), .. assetDefaultLayers]);
+                    if (ReadAsset(new AssetName(name), reader, providers, fips, limits) is { } asset)
+                    {
+                        assets.Add(asset);
+                    }
+                }
+            }
+
+            if (storage is null || vaultPath is null)
+            {
+                return null;
+            }
+
+            var engineDefaults = new EngineSettings { Storage = storage, VaultPath = vaultPath, Assets = [] };
+            return new EngineSettings
+            {
+                Storage = storage,
+                VaultPath = vaultPath,
+                Assets = assets,
+                PoisonMaxAttempts = engine.PositiveInt("poison-max-attempts") ?? engineDefaults.PoisonMaxAttempts,
+                FetchBatchSize = engine.PositiveInt("fetch-batch-size") ?? engineDefaults.FetchBatchSize,
+                LargeMessageBytes = engine.Size("large-message-bytes") ?? engineDefaults.LargeMessageBytes,
+                ParserPoolSize = engine.NonNegativeInt("parser-pool-size") ?? engineDefaults.ParserPoolSize,
+                ExtractorPoolSize = engine.NonNegativeInt("extractor-pool-size") ?? engineDefaults.ExtractorPoolSize,
+            };
+        }
+
+        private ConfigReader Child(ConfigReader parent, string key, string keyPath) =>
+            Section("", keyPath, parent.Layers.Select(l => parent.ChildOf(l, key)).ToArray());
+
+        private StorageSettings? ReadStorage(ConfigReader storage)
+        {
+            storage.RejectUnknownKeys(StorageKeys);
+            var provider = storage.OneOf("provider", "sqlite", "postgresql") switch
+            {
+                "sqlite" => StorageProvider.Sqlite,
+                "postgresql" => StorageProvider.PostgreSql,
+                _ => (StorageProvider?)null,
+            };
+
+            // A literal connection string is fine for SQLite (a path) but not when it carries a password.
+            var connection = ReadSecretForms(storage, "connection-string", "connection-string-env", "connection-string-file",
+                required: true, requiredWhy: "", literalIsSecret: text => HasPassword(text));
+            if (provider is null || connection is null)
+            {
+                return null;
+            }
+
+            DbConnectionStringBuilder builder;
+            try
+            {
+                builder = new DbConnectionStringBuilder { ConnectionString = connection.Value };
+            }
+            catch (ArgumentException)
+            {
+                storage.Problem("connection-string", "is not a valid connection string (Key=Value;Key=Value)");
+                return null;
+            }
+
+            if (provider == StorageProvider.Sqlite)
+            {
+                var fileKey = SqliteFileKeys.FirstOrDefault(builder.ContainsKey);
+                if (fileKey is null || string.IsNullOrWhiteSpace(builder[fileKey]?.ToString()))
+                {
+                    storage.Problem("connection-string", "must name the database file: \"Data Source=imapactors.db\"");
+                    return null;
+                }
+
+                var file = builder[fileKey]!.ToString()!;
+                if (file != ":memory:" && !file.StartsWith("file:", StringComparison.OrdinalIgnoreCase) && ResolvePath(file) is var full
+                    && full != file)
+                {
+                    // The builder writes keys in lower case; both providers read keys case-insensitively.
+                    builder[fileKey] = full;
+                    return new StorageSettings(provider.Value, builder.ConnectionString);
+                }
+            }
+
+            return new StorageSettings(provider.Value, connection.Value);
+        }
+
+        private static bool HasPassword(string connectionString)
+        {
+            try
+            {
+                var builder = new DbConnectionStringBuilder { ConnectionString = connectionString };
+                return PasswordKeys.Any(k => builder.TryGetValue(k, out var v) && !string.IsNullOrEmpty(v?.ToString()));
+            }
+            catch (ArgumentException)
+            {
+                return false;
+            }
+        }
+
+        private Dictionary<string, ConfigReader> ReadProviders(ConfigReader top)
+        {
+            var layers = top.Layers.Select(l => top.ChildOf(l, "oauth-providers")).ToArray();
+            var names = layers.Where(l => l is not null).SelectMany(l => l!.Items.Keys).Distinct(StringComparer.Ordinal);
+            var providers = new Dictionary<string, ConfigReader>(StringComparer.Ordinal);
+            foreach (var name in names)
+            {
+                var path = $"imapactors.oauth-providers.{name}.";
+                var reader = Section("", path, layers.Select(l => top.Only(l).ChildOf(l, name)).ToArray());
+                reader.RejectUnknownKeys(ProviderKeys);
+                providers[name] = reader;
+            }
+
+            return providers;
+        }
+
+        private AssetSettings? ReadAsset(AssetName name, ConfigReader asset, Dictionary<string, ConfigReader> providers, bool fips,
+            ExtractionLimits limits)
+        {
+            asset.RejectUnknownKeys(AssetKeys.ToHashSet());
+            var defaults = new AssetSettings { Name = name, Server = "-", Username = "-" };
+
+            var server = asset.String("server", required: true);
+            if (server is not null && (server.Any(char.IsWhiteSpace)
+                    || (server.Contains(':', StringComparison.Ordinal) && !IPAddress.TryParse(server.Trim('[', ']'), out _))))
+            {
+                asset.Problem("server", $"must be a host name or IP address only (the port goes in 'port'), got '{server}'");
+            }
+
+            var useSsl = asset.Bool("use_ssl") ?? defaults.UseSsl;
+            var port = asset.Port("port") ?? (useSsl ? 993 : 143);
+            var caFile = asset.String("ca_file") is { } ca ? ExistingFile(asset, "ca_file", ca) : null;
+            var authType = asset.OneOf("auth_type", "Basic", "OAuth") switch
+            {
+                "OAuth" => AuthType.OAuth,
+                _ => AuthType.Basic,
+            };
+            var username = asset.String("username", required: true);
+            var password = ReadSecretForms(asset, "password", "password_env", "password_file", required: authType == AuthType.Basic,
+                requiredWhy: " for auth_type Basic", literalIsSecret: _ => true);
+            var oauth = authType == AuthType.OAuth ? ReadOAuth(asset, providers) : null;
+            var folders = ReadFolders(asset);
+            var ingest = asset.OneOf("ingest_manner", "oldest first", "latest first") switch
+            {
+                "latest first" => IngestManner.LatestFirst,
+                _ => IngestManner.OldestFirst,
+            };
+
+            var extractionDefaults = ExtractionSettings.Default;
+            var settings = new AssetSettings
+            {
+                Name = name,
+                Server = server ?? "",
+                Port = port,
+                UseSsl = useSsl,
+                VerifyServerCert = asset.Bool("verify_server_cert") ?? defaults.VerifyServerCert,
+                CaFile = caFile,
+                AuthType = authType,
+                Username = username ?? "",
+                Password = password,
+                OAuth = oauth,
+                Folders = folders ?? defaults.Folders,
+                IngestManner = ingest,
+                FirstRunMaxEmails = asset.PositiveInt("first_run_max_emails") ?? defaults.FirstRunMaxEmails,
+                MaxEmails = asset.PositiveInt("max_emails") ?? defaults.MaxEmails,
+                PollInterval = asset.Duration("poll_interval") ?? defaults.PollInterval,
+                Timeout = asset.Duration("timeout") ?? defaults.Timeout,
+                Label = asset.String("label") ?? defaults.Label,
+                Extraction = new ExtractionSettings
+                {
+                    ExtractAttachments = asset.Bool("extract_attachments") ?? extractionDefaults.ExtractAttachments,
+                    ExtractUrls = asset.Bool("extract_urls") ?? extractionDefaults.ExtractUrls,
+                    ExtractIps = asset.Bool("extract_ips") ?? extractionDefaults.ExtractIps,
+                    ExtractDomains = asset.Bool("extract_domains") ?? extractionDefaults.ExtractDomains,
+                    ExtractHashes = asset.Bool("extract_hashes") ?? extractionDefaults.ExtractHashes,
+                    AddBodyToHeaderArtifacts = asset.Bool("add_body_to_header_artifacts") ?? extractionDefaults.AddBodyToHeaderArtifacts,
+                    Fips = fips,
+                    Limits = limits,
+                },
+            };
+            return server is null || username is null ? null : settings;
+        }
+
+        /// <summary>
+        /// <c>folder</c> or <c>folders</c>, from the first layer (the asset, then asset-defaults) that sets either: an
+        /// asset's <c>folders</c> replaces a default <c>folder</c> instead of clashing with it.
+        /// </summary>
+        private static List<FolderName>? ReadFolders(ConfigReader asset)
+        {
+            var layer = asset.Layers.FirstOrDefault(l => ConfigReader.Has(l, "folder") || ConfigReader.Has(l, "folders"));
+            if (layer is null)
+            {
+                return null;
+            }
+
+            var only = asset.Only(layer);
+            if (ConfigReader.Has(layer, "folder") && ConfigReader.Has(layer, "folders"))
+            {
+                only.Problem("folders", "set either folder or folders, not both");
+                return null;
+            }
+
+            if (ConfigReader.Has(layer, "folder"))
+            {
+                var folder = only.Scalar("folder")?.Text;
+                if (folder is null || folder.Length == 0)
+                {
+                    only.Problem("folder", "must name a folder, got ''");
+                    return null;
+                }
+
+                return [new FolderName(folder)];
+            }
+
+            var list = only.StringList("folders");
+            if (list is null)
+            {
+                return null;
+            }
+
+            if (list.Count == 0)
+            {
+                only.Problem("folders", "must list at least one folder");
+                return null;
+            }
+
+            if (list.Any(f => f.Length == 0))
+            {
+                only.Problem("folders", "must not contain an empty folder name");
+                return null;
+            }
+
+            if (list.GroupBy(f => f, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            {
+                only.Problem("folders", $"lists '{twice.Key}' twice");
+                return null;
+            }
+
+            return [.. list.Select(f => new FolderName(f))];
+        }
+
+        private OAuthSettings? ReadOAuth(ConfigReader asset, Dictionary<string, ConfigReader> providers)
+        {
+            var defaults = new OAuthSettings();
+            var providerName = asset.OneOf("provider", [.. providers.Keys]) ?? defaults.Provider;
+            var preset = providers.GetValueOrDefault(providerName);
+            var grant = asset.OneOf("grant_type", "authorization_code", "client_credentials") ?? defaults.GrantType;
+            var tenant = asset.String("tenant") ?? preset?.String("tenant");
+
+            if (grant == "client_credentials")
+            {
+                if (preset is null || !preset.Has("app_scopes"))
+                {
+                    asset.Problem("grant_type", $"client_credentials is not available with provider '{providerName}' (use microsoft)");
+                }
+                else if (tenant is null || CommonTenants.Contains(tenant, StringComparer.OrdinalIgnoreCase))
+                {
+                    asset.Problem("tenant", $"client_credentials needs the directory's own tenant (its id or domain), got '{tenant}'");
+                }
+            }
+
+            string? Url(string key)
+            {
+                var own = asset.String(key);
+                var url = (own ?? preset?.String(key))?.Replace("{tenant}", tenant ?? "", StringComparison.Ordinal);
+                if (url is not null && (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp)))
+                {
+                    asset.Problem(key, $"must be an absolute http(s) URL, got '{url}'");
+                }
+
+                return url;
+            }
+
+            var scopes = asset.StringList("scopes") ?? (grant == "client_credentials" ? preset?.StringList("app_scopes") : preset?.StringList("scopes"));
+            if (scopes is { Count: 0 })
+            {
+                asset.Problem("scopes", "must list at least one scope");
+            }
+
+            var settings = new OAuthSettings
+            {
+                Provider = providerName,
+                ClientId = asset.String("client_id", required: true, requiredWhy: " for auth_type OAuth"),
+                ClientSecret = ReadSecretForms(asset, "client_secret", "client_secret_env", "client_secret_file", required: true,
+                    requiredWhy: " for auth_type OAuth", literalIsSecret: _ => true),
+                AuthUrl = Url("auth_url") ?? defaults.AuthUrl,
+                TokenUrl = Url("token_url") ?? defaults.TokenUrl,
+                Scopes = scopes ?? defaults.Scopes,
+                Tenant = tenant,
+                Mechanism = asset.OneOf("oauth_mechanism", "XOAUTH2", "OAUTHBEARER") ?? defaults.Mechanism,
+                GrantType = grant,
+                RedirectPort = asset.Port("redirect_port") ?? defaults.RedirectPort,
+            };
+            return settings;
+        }
+
+        /// <summary>
+        /// A secret from exactly one of <c>key = ${?ENV}</c>, <c>key_env = "NAME"</c> or <c>key_file = "/path"</c>, taken
+        /// from the first layer that sets any of them. A value written literally in the file is refused when
+        /// <paramref name="literalIsSecret"/> says it holds a secret.
+        /// </summary>
+        private Secret? ReadSecretForms(ConfigReader section, string key, string envKey, string fileKey, bool required,
+            string requiredWhy, Func<string, bool> literalIsSecret)
+        {
+            var forms = new[] { key, envKey, fileKey };
+            var layer = section.Layers.FirstOrDefault(l => forms.Any(f => ConfigReader.Has(l, f)));
+            var how = $"{key} = ${{?NAME}}, {envKey} = \"NAME\" or {fileKey} = \"/path/to/file\"";
+            if (layer is null)
+            {
+                if (required)
+                {
+                    section.Problem(key, $"is required{requiredWhy}; set it from the environment or a file: {how}");
+                }
+
+                return null;
+            }
+
+            var only = section.Only(layer);
+            var given = forms.Where(f => ConfigReader.Has(layer, f)).ToList();
+            if (given.Count > 1)
+            {
+                only.Problem(key, $"set only one of {string.Join(", ", given)}");
+                return null;
+            }
+
+            var form = given[0];
+            if (only.Scalar(form) is not { } scalar)
+            {
+                if (required)
+                {
+                    section.Problem(key, $"is required{requiredWhy}; its environment variable is not set");
+                }
+
+                return null;
+            }
+
+            if (form == key)
+            {
+                if (scalar.EnvironmentVariable is null && literalIsSecret(scalar.Text))
+                {
+                    // The value is never echoed: it is a secret, and this message ends up in logs.
+                    only.Problem(key, $"a secret written in the configuration file is refused; use {how}");
+                    return null;
+                }
+
+                return NonEmpty(only, key, scalar.Text, scalar.EnvironmentVariable is { } n ? $"environment variable '{n}' is empty" : "must not be empty");
+            }
+
+            if (form == envKey)
+            {
+                var value = environment(scalar.Text);
+                return value is null
+                    ? Fail(only, envKey, $"environment variable '{scalar.Text}' is not set")
+                    : NonEmpty(only, envKey, value, $"environment variable '{scalar.Text}' is empty");
+            }
+
+            if (ExistingFile(only, fileKey, scalar.Text) is not { } path)
+            {
+                return null;
+            }
+
+            try
+            {
+                var text = File.ReadAllText(path);
+                text = text.EndsWith("\r\n", StringComparison.Ordinal) ? text[..^2] : text.EndsWith('\n') ? text[..^1] : text;
+                return NonEmpty(only, fileKey, text, $"file '{path}' is empty");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return Fail(only, fileKey, $"file '{path}' cannot be read: {e.Message}");
+            }
+        }
+
+        private static Secret? NonEmpty(ConfigReader section, string key, string value, string problem) =>
+            value.Length == 0 ? Fail(section, key, problem) : new Secret(value);
+
+        private static Secret? Fail(ConfigReader section, string key, string problem)
+        {
+            section.Problem(key, problem);
+            return null;
+        }
+
+        private string? ExistingFile(ConfigReader section, string key, string path)
+        {
+            var full = ResolvePath(path);
+            if (!File.Exists(full))
+            {
+                section.Problem(key, $"file '{full}' not found");
+                return null;
+            }
+
+            return full;
+        }
+
+        private string ResolvePath(string path) => Path.GetFullPath(Path.Combine(baseDirectory, path));
+    }
+}

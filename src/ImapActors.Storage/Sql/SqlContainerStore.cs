@@ -1,0 +1,378 @@
+using System.Data.Common;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ImapActors.Domain;
+
+namespace ImapActors.Storage.Sql;
+
+/// <summary>
+/// The container store over ADO.NET, shared by SQLite and PostgreSQL: both speak the same DML (<c>ON CONFLICT</c>,
+/// <c>RETURNING</c>, named parameters), so only opening, the write transaction and the column types differ.
+/// </summary>
+public abstract class SqlContainerStore : IContainerStore
+{
+    private static readonly JsonSerializerOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private const string SummaryColumns = """
+        c.id, c.asset, c.folder, c.name, c.sdi, c.uid_validity, c.uid, c.message_id, c.created_at,
+        (SELECT COUNT(*) FROM artifacts a WHERE a.container_id = c.id), c.label, c.raw_sha256, c.raw_vault_id
+        """;
+
+    private const string QuarantineColumns = """
+        id, asset, folder, uid_validity, uid, internal_date, raw_vault_id, stage, error, parser_version, attempts,
+        quarantined_at, resolved_at
+        """;
+
+    private readonly TimeProvider _time;
+
+    protected SqlContainerStore(TimeProvider? time)
+    {
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>Opens a connection ready for use.</summary>
+    protected abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Begins the one transaction of a batch. It must keep two commits of the same mailbox from interleaving, so that
+    /// the "no key of this UIDVALIDITY points at the container yet" test of reconciliation stays true until commit.
+    /// </summary>
+    protected abstract Task<DbTransaction> BeginWriteAsync(DbConnection connection, IReadOnlyList<MailboxId> mailboxes,
+        CancellationToken cancellationToken);
+
+    /// <inheritdoc />
+    public abstract Task InitializeAsync(CancellationToken cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<CommitResult>> CommitAsync(IReadOnlyList<EmailToCommit> batch, CancellationToken cancellationToken)
+    {
+        if (batch.Count == 0)
+        {
+            return [];
+        }
+
+        var mailboxes = batch.Select(e => e.Email.Container.Source.Mailbox).Distinct().ToList();
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = await BeginWriteAsync(connection, mailboxes, cancellationToken);
+        var now = _time.GetUtcNow();
+        var results = new List<CommitResult>(batch.Count);
+        foreach (var email in batch)
+        {
+            results.Add(await CommitOneAsync(connection, transaction, email, now, cancellationToken));
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return results;
+    }
+
+    private static async Task<CommitResult> CommitOneAsync(DbConnection connection, DbTransaction transaction,
+        EmailToCommit item, DateTimeOffset now, CancellationToken ct)
+    {
+        var container = item.Email.Container;
+        var source = container.Source;
+        (string, object?)[] key =
+        [
+            ("asset", source.Asset.Value), ("folder", source.Folder.Value), ("uid_validity", (long)source.UidValidity),
+            ("uid", (long)source.Uid),
+        ];
+
+        if (await FindKeyAsync(connection, transaction, key, ct) is { } existing)
+        {
+            return new CommitResult(source, existing, CommitOutcome.AlreadyIngested);
+        }
+
+        // The same bytes under an earlier UIDVALIDITY of this mailbox: the server renumbered, the email is not new.
+        // A container already claimed by a key of the current UIDVALIDITY is a different copy of identical bytes.
+        var reconcile = await ScalarAsync(connection, transaction, """
+            SELECT c.id FROM containers c
+            WHERE c.asset = @asset AND c.folder = @folder AND c.raw_sha256 = @raw_sha256 AND c.uid_validity <> @uid_validity
+              AND NOT EXISTS (SELECT 1 FROM email_keys k WHERE k.container_id = c.id AND k.uid_validity = @uid_validity)
+            ORDER BY c.id
+            LIMIT 1
+            """, ct, [.. key, ("raw_sha256", container.RawSha256)]);
+        if (reconcile is not null)
+        {
+            var id = Convert.ToInt64(reconcile);
+            return await InsertKeyAsync(connection, transaction, key, id, ct)
+                ? new CommitResult(source, id, CommitOutcome.Reconciled)
+                : new CommitResult(source, await FindKeyAsync(connection, transaction, key, ct) ?? id, CommitOutcome.AlreadyIngested);
+        }
+
+        var containerId = Convert.ToInt64(await ScalarAsync(connection, transaction, """
+            INSERT INTO containers (asset, folder, uid_validity, uid, name, sdi, label, message_id, date, internal_date,
+                                    raw_sha256, raw_size, raw_vault_id, created_at)
+            VALUES (@asset, @folder, @uid_validity, @uid, @name, @sdi, @label, @message_id, @date, @internal_date,
+                    @raw_sha256, @raw_size, @raw_vault_id, @created_at)
+            RETURNING id
+            """, ct, [
+                .. key, ("name", container.Name), ("sdi", container.SourceDataIdentifier), ("label", container.Label),
+                ("message_id", container.MessageId), ("date", container.Date), ("internal_date", source.InternalDate),
+                ("raw_sha256", container.RawSha256), ("raw_size", container.RawSize), ("raw_vault_id", item.RawEmail.Value),
+                ("created_at", now),
+            ]));
+
+        // A concurrent commit of the same key won the race: drop the container just made and report the winner's.
+        if (!await InsertKeyAsync(connection, transaction, key, containerId, ct))
+        {
+            await ExecuteAsync(connection, transaction, "DELETE FROM containers WHERE id = @id", ct, ("id", containerId));
+            var winner = await FindKeyAsync(connection, transaction, key, ct)
+                ?? throw new InvalidOperationException($"email key of {source.Mailbox} UID {source.Uid} vanished during commit");
+            return new CommitResult(source, winner, CommitOutcome.AlreadyIngested);
+        }
+
+        for (var i = 0; i < item.Email.Artifacts.Count; i++)
+        {
+            var artifact = item.Email.Artifacts[i];
+            await ExecuteAsync(connection, transaction, """
+                INSERT INTO artifacts (container_id, ordinal, name, cef, cef_types, run_automation, sdi)
+                VALUES (@container_id, @ordinal, @name, @cef, @cef_types, @run_automation, @sdi)
+                """, ct, ("container_id", containerId), ("ordinal", i), ("name", artifact.Name),
+                ("cef", artifact.Cef.ToJsonString(JsonOptions)), ("cef_types", artifact.CefTypes?.ToJsonString(JsonOptions)),
+                ("run_automation", artifact.RunAutomation), ("sdi", artifact.SourceDataIdentifier));
+        }
+
+        for (var i = 0; i < item.Email.VaultFiles.Count; i++)
+        {
+            var file = item.Email.VaultFiles[i];
+            await ExecuteAsync(connection, transaction, """
+                INSERT INTO vault_files (container_id, ordinal, vault_id, file_name, size, sha256, md5)
+                VALUES (@container_id, @ordinal, @vault_id, @file_name, @size, @sha256, @md5)
+                """, ct, ("container_id", containerId), ("ordinal", i), ("vault_id", file.VaultId.Value),
+                ("file_name", file.FileName), ("size", file.Size), ("sha256", file.Sha256), ("md5", file.Md5));
+        }
+
+        return new CommitResult(source, containerId, CommitOutcome.Created);
+    }
+
+    private static async Task<long?> FindKeyAsync(DbConnection connection, DbTransaction transaction, (string, object?)[] key,
+        CancellationToken ct)
+    {
+        var found = await ScalarAsync(connection, transaction, """
+            SELECT container_id FROM email_keys
+            WHERE asset = @asset AND folder = @folder AND uid_validity = @uid_validity AND uid = @uid
+            """, ct, key);
+        return found is null ? null : Convert.ToInt64(found);
+    }
+
+    private static async Task<bool> InsertKeyAsync(DbConnection connection, DbTransaction transaction, (string, object?)[] key,
+        long containerId, CancellationToken ct) =>
+        await ExecuteAsync(connection, transaction, """
+            INSERT INTO email_keys (asset, folder, uid_validity, uid, container_id)
+            VALUES (@asset, @folder, @uid_validity, @uid, @container_id)
+            ON CONFLICT (asset, folder, uid_validity, uid) DO NOTHING
+            """, ct, [.. key, ("container_id", containerId)]) == 1;
+
+    /// <inheritdoc />
+    public async Task<IReadOnlySet<uint>> CommittedUidsAsync(MailboxId mailbox, uint uidValidity, uint from, uint to,
+        CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null, """
+            SELECT uid FROM email_keys
+            WHERE asset = @asset AND folder = @folder AND uid_validity = @uid_validity AND uid BETWEEN @from AND @to
+            """, ("asset", mailbox.Asset.Value), ("folder", mailbox.Folder.Value), ("uid_validity", (long)uidValidity),
+            ("from", (long)from), ("to", (long)to));
+        var uids = new HashSet<uint>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            uids.Add(checked((uint)reader.GetInt64(0)));
+        }
+
+        return uids;
+    }
+
+    /// <inheritdoc />
+    public async Task<long> QuarantineAsync(EmailSource source, VaultId rawEmail, string stage, string error, string parserVersion,
+        int attempts, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        var id = await ScalarAsync(connection, null, """
+            INSERT INTO quarantine (asset, folder, uid_validity, uid, internal_date, raw_vault_id, stage, error, parser_version,
+                                    attempts, quarantined_at, resolved_at)
+            VALUES (@asset, @folder, @uid_validity, @uid, @internal_date, @raw_vault_id, @stage, @error, @parser_version,
+                    @attempts, @quarantined_at, NULL)
+            ON CONFLICT (asset, folder, uid_validity, uid) DO UPDATE SET
+                internal_date = excluded.internal_date, raw_vault_id = excluded.raw_vault_id, stage = excluded.stage,
+                error = excluded.error, parser_version = excluded.parser_version, attempts = excluded.attempts,
+                quarantined_at = excluded.quarantined_at, resolved_at = NULL
+            RETURNING id
+            """, cancellationToken, ("asset", source.Asset.Value), ("folder", source.Folder.Value),
+            ("uid_validity", (long)source.UidValidity), ("uid", (long)source.Uid), ("internal_date", source.InternalDate),
+            ("raw_vault_id", rawEmail.Value), ("stage", stage), ("error", error), ("parser_version", parserVersion),
+            ("attempts", attempts), ("quarantined_at", _time.GetUtcNow()));
+        return Convert.ToInt64(id);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<QuarantinedEmail>> ListQuarantineAsync(bool includeResolved, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        var where = includeResolved ? "" : "WHERE resolved_at IS NULL";
+        await using var command = Command(connection, null, $"SELECT {QuarantineColumns} FROM quarantine {where} ORDER BY id");
+        var list = new List<QuarantinedEmail>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            list.Add(ReadQuarantined(reader));
+        }
+
+        return list;
+    }
+
+    /// <inheritdoc />
+    public async Task<QuarantinedEmail?> GetQuarantinedAsync(long id, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null, $"SELECT {QuarantineColumns} FROM quarantine WHERE id = @id", ("id", id));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadQuarantined(reader) : null;
+    }
+
+    /// <inheritdoc />
+    public async Task ResolveQuarantinedAsync(long id, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await ExecuteAsync(connection, null, "UPDATE quarantine SET resolved_at = @now WHERE id = @id AND resolved_at IS NULL",
+            cancellationToken, ("now", _time.GetUtcNow()), ("id", id));
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<ContainerSummary>> ListContainersAsync(string? asset, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        var where = asset is null ? "" : "WHERE c.asset = @asset";
+        await using var command = Command(connection, null, $"SELECT {SummaryColumns} FROM containers c {where} ORDER BY c.id",
+            AssetParameter(asset));
+        var list = new List<ContainerSummary>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            list.Add(ReadSummary(reader));
+        }
+
+        return list;
+    }
+
+    /// <inheritdoc />
+    public async Task<StoredContainer?> GetContainerAsync(long id, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        ContainerSummary summary;
+        string label, rawSha256;
+        VaultId raw;
+        await using (var command = Command(connection, null, $"SELECT {SummaryColumns} FROM containers c WHERE c.id = @id", ("id", id)))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return null;
+            }
+
+            summary = ReadSummary(reader);
+            label = reader.GetString(10);
+            rawSha256 = reader.GetString(11);
+            raw = new VaultId(reader.GetString(12));
+        }
+
+        var artifacts = new List<Artifact>();
+        await using (var command = Command(connection, null, """
+            SELECT name, cef, cef_types, run_automation, sdi FROM artifacts WHERE container_id = @id ORDER BY ordinal
+            """, ("id", id)))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                artifacts.Add(new Artifact(reader.GetString(0), ParseObject(reader.GetString(1)),
+                    reader.IsDBNull(2) ? null : ParseObject(reader.GetString(2)), reader.GetBoolean(3), reader.GetString(4)));
+            }
+        }
+
+        var files = new List<VaultFile>();
+        await using (var command = Command(connection, null, """
+            SELECT vault_id, file_name, size, sha256, md5 FROM vault_files WHERE container_id = @id ORDER BY ordinal
+            """, ("id", id)))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                files.Add(new VaultFile(new VaultId(reader.GetString(0)), reader.GetString(1), reader.GetInt64(2),
+                    reader.GetString(3), reader.GetString(4)));
+            }
+        }
+
+        return new StoredContainer(summary, label, rawSha256, raw, artifacts, files);
+    }
+
+    /// <inheritdoc />
+    public async Task<long> CountContainersAsync(string? asset, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        var where = asset is null ? "" : "WHERE asset = @asset";
+        return Convert.ToInt64(await ScalarAsync(connection, null, $"SELECT COUNT(*) FROM containers {where}", cancellationToken,
+            AssetParameter(asset)));
+    }
+
+    /// <inheritdoc />
+    public virtual ValueTask DisposeAsync()
+    {
+        GC.SuppressFinalize(this);
+        return ValueTask.CompletedTask;
+    }
+
+    private static (string, object?)[] AssetParameter(string? asset) => asset is null ? [] : [("asset", asset)];
+
+    private static JsonObject ParseObject(string json) =>
+        JsonNode.Parse(json) as JsonObject ?? throw new InvalidDataException("stored artifact JSON is not an object");
+
+    private static ContainerSummary ReadSummary(DbDataReader r) => new(
+        r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), checked((uint)r.GetInt64(5)),
+        checked((uint)r.GetInt64(6)), r.IsDBNull(7) ? null : r.GetString(7), Convert.ToInt32(r.GetValue(9)),
+        r.GetFieldValue<DateTimeOffset>(8));
+
+    private static QuarantinedEmail ReadQuarantined(DbDataReader r) => new(
+        r.GetInt64(0),
+        new EmailSource(new AssetName(r.GetString(1)), new FolderName(r.GetString(2)), checked((uint)r.GetInt64(4)),
+            checked((uint)r.GetInt64(3)), r.IsDBNull(5) ? null : r.GetFieldValue<DateTimeOffset>(5)),
+        new VaultId(r.GetString(6)), r.GetString(7), r.GetString(8), r.GetString(9), r.GetInt32(10),
+        r.GetFieldValue<DateTimeOffset>(11), r.IsDBNull(12) ? null : r.GetFieldValue<DateTimeOffset>(12));
+
+    /// <summary>Makes a command; instants are written in UTC because PostgreSQL's timestamptz accepts nothing else.</summary>
+    protected static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql,
+        params (string Name, object? Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = value switch
+            {
+                null => DBNull.Value,
+                DateTimeOffset t => t.ToUniversalTime(),
+                _ => value,
+            };
+            command.Parameters.Add(parameter);
+        }
+
+        return command;
+    }
+
+    protected static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction? transaction, string sql,
+        CancellationToken ct, params (string, object?)[] parameters)
+    {
+        await using var command = Command(connection, transaction, sql, parameters);
+        return await command.ExecuteNonQueryAsync(ct);
+    }
+
+    protected static async Task<object?> ScalarAsync(DbConnection connection, DbTransaction? transaction, string sql,
+        CancellationToken ct, params (string, object?)[] parameters)
+    {
+        await using var command = Command(connection, transaction, sql, parameters);
+        var value = await command.ExecuteScalarAsync(ct);
+        return value is DBNull ? null : value;
+    }
+}

@@ -1,0 +1,314 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using ImapActors.Domain;
+using ImapActors.Storage;
+
+namespace ImapActors.Storage.Tests;
+
+/// <summary>The behaviour every container store must have; one subclass per database runs it.</summary>
+public abstract class ContainerStoreContract : IAsyncLifetime
+{
+    private static readonly AssetName Asset = new("phish");
+    private static readonly FolderName Inbox = new("INBOX");
+
+    protected IContainerStore Store { get; private set; } = null!;
+
+    protected abstract StorageSettings CreateSettings();
+
+    public async Task InitializeAsync()
+    {
+        Store = ContainerStoreFactory.Create(CreateSettings());
+        await Store.InitializeAsync(CancellationToken.None);
+    }
+
+    public async Task DisposeAsync() => await Store.DisposeAsync();
+
+    [Fact]
+    public async Task Initialize_is_safe_to_repeat()
+    {
+        await Store.InitializeAsync(CancellationToken.None);
+        await Store.InitializeAsync(CancellationToken.None);
+        Assert.Equal(0, await Store.CountContainersAsync(null, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Commit_creates_one_container_per_email_with_its_artifacts_and_files()
+    {
+        var batch = new[] { Email(uid: 1, body: "a"), Email(uid: 2, body: "b") };
+
+        var results = await Store.CommitAsync(batch, CancellationToken.None);
+
+        Assert.All(results, r => Assert.Equal(CommitOutcome.Created, r.Outcome));
+        Assert.Equal([1u, 2u], results.Select(r => r.Source.Uid));
+        Assert.NotEqual(results[0].ContainerId, results[1].ContainerId);
+        Assert.Equal(2, await Store.CountContainersAsync(null, CancellationToken.None));
+        Assert.Equal(2, await Store.CountContainersAsync("phish", CancellationToken.None));
+        Assert.Equal(0, await Store.CountContainersAsync("other", CancellationToken.None));
+
+        var stored = await Store.GetContainerAsync(results[0].ContainerId, CancellationToken.None);
+        Assert.NotNull(stored);
+        Assert.Equal("Subject 1", stored.Summary.Name);
+        Assert.Equal("phish", stored.Summary.Asset);
+        Assert.Equal("INBOX", stored.Summary.Folder);
+        Assert.Equal(7u, stored.Summary.UidValidity);
+        Assert.Equal(1u, stored.Summary.Uid);
+        Assert.Equal("<1@example.org>", stored.Summary.MessageId);
+        Assert.Equal(2, stored.Summary.ArtifactCount);
+        Assert.Equal("imap", stored.Label);
+        Assert.Equal(batch[0].Email.Container.RawSha256, stored.RawSha256);
+        Assert.Equal(batch[0].RawEmail, stored.RawEmail);
+        Assert.Equal(["Email Artifact", "URL Artifact"], stored.Artifacts.Select(a => a.Name));
+        Assert.Equal(batch[0].Email.VaultFiles, stored.VaultFiles);
+
+        var listed = await Store.ListContainersAsync(null, CancellationToken.None);
+        Assert.Equal(results.Select(r => r.ContainerId), listed.Select(c => c.Id));
+        Assert.Empty(await Store.ListContainersAsync("other", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Recommitting_a_batch_is_already_ingested_and_changes_nothing()
+    {
+        var batch = new[] { Email(uid: 1, body: "a"), Email(uid: 2, body: "b") };
+        var first = await Store.CommitAsync(batch, CancellationToken.None);
+        var before = await Store.ListContainersAsync(null, CancellationToken.None);
+
+        var again = await Store.CommitAsync(batch, CancellationToken.None);
+
+        Assert.All(again, r => Assert.Equal(CommitOutcome.AlreadyIngested, r.Outcome));
+        Assert.Equal(first.Select(r => r.ContainerId), again.Select(r => r.ContainerId));
+        Assert.Equal(before, await Store.ListContainersAsync(null, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_key_repeated_inside_one_batch_is_created_once()
+    {
+        var results = await Store.CommitAsync([Email(uid: 5, body: "a"), Email(uid: 5, body: "a")], CancellationToken.None);
+
+        Assert.Equal([CommitOutcome.Created, CommitOutcome.AlreadyIngested], results.Select(r => r.Outcome));
+        Assert.Equal(results[0].ContainerId, results[1].ContainerId);
+        Assert.Equal(1, await Store.CountContainersAsync(null, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task After_a_uidvalidity_change_the_same_bytes_reconcile_to_the_old_container()
+    {
+        var old = await Store.CommitAsync([Email(uid: 10, body: "same"), Email(uid: 11, body: "other")], CancellationToken.None);
+
+        var renumbered = await Store.CommitAsync(
+            [Email(uid: 1, body: "same", uidValidity: 8), Email(uid: 2, body: "new", uidValidity: 8)], CancellationToken.None);
+
+        Assert.Equal(CommitOutcome.Reconciled, renumbered[0].Outcome);
+        Assert.Equal(old[0].ContainerId, renumbered[0].ContainerId);
+        Assert.Equal(CommitOutcome.Created, renumbered[1].Outcome);
+        Assert.Equal(3, await Store.CountContainersAsync(null, CancellationToken.None));
+        Assert.Equal(new HashSet<uint> { 1, 2 }, await Store.CommittedUidsAsync(new MailboxId(Asset, Inbox), 8, 1, 100, CancellationToken.None));
+        Assert.Equal(new HashSet<uint> { 10, 11 }, await Store.CommittedUidsAsync(new MailboxId(Asset, Inbox), 7, 1, 100, CancellationToken.None));
+
+        // Delivered again after a crash: the reconciled key is now simply known.
+        var again = await Store.CommitAsync([Email(uid: 1, body: "same", uidValidity: 8)], CancellationToken.None);
+        Assert.Equal(CommitOutcome.AlreadyIngested, again[0].Outcome);
+        Assert.Equal(old[0].ContainerId, again[0].ContainerId);
+    }
+
+    [Fact]
+    public async Task Two_identical_emails_reconcile_to_two_containers()
+    {
+        var old = await Store.CommitAsync([Email(uid: 10, body: "twin"), Email(uid: 11, body: "twin")], CancellationToken.None);
+
+        var renumbered = await Store.CommitAsync(
+            [Email(uid: 1, body: "twin", uidValidity: 8), Email(uid: 2, body: "twin", uidValidity: 8), Email(uid: 3, body: "twin", uidValidity: 8)],
+            CancellationToken.None);
+
+        Assert.Equal([CommitOutcome.Reconciled, CommitOutcome.Reconciled, CommitOutcome.Created], renumbered.Select(r => r.Outcome));
+        Assert.Equal(old.Select(r => r.ContainerId).Order(), renumbered.Take(2).Select(r => r.ContainerId).Order());
+        Assert.Equal(3, await Store.CountContainersAsync(null, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Same_bytes_in_another_folder_are_not_reconciled()
+    {
+        await Store.CommitAsync([Email(uid: 1, body: "same")], CancellationToken.None);
+
+        var other = await Store.CommitAsync([Email(uid: 1, body: "same", uidValidity: 8, folder: "Reported")], CancellationToken.None);
+
+        Assert.Equal(CommitOutcome.Created, other[0].Outcome);
+        Assert.Equal(2, await Store.CountContainersAsync(null, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Committed_uids_are_limited_to_the_range_and_uidvalidity()
+    {
+        await Store.CommitAsync([.. Enumerable.Range(1, 10).Select(i => Email(uid: (uint)i, body: $"m{i}"))], CancellationToken.None);
+
+        var mailbox = new MailboxId(Asset, Inbox);
+        Assert.Equal(new HashSet<uint> { 3, 4, 5 }, await Store.CommittedUidsAsync(mailbox, 7, 3, 5, CancellationToken.None));
+        Assert.Empty(await Store.CommittedUidsAsync(mailbox, 8, 1, 10, CancellationToken.None));
+        Assert.Empty(await Store.CommittedUidsAsync(new MailboxId(Asset, new FolderName("Other")), 7, 1, 10, CancellationToken.None));
+        Assert.Equal(new HashSet<uint> { 10 }, await Store.CommittedUidsAsync(mailbox, 7, 10, uint.MaxValue, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Large_uids_and_uidvalidities_round_trip()
+    {
+        var results = await Store.CommitAsync([Email(uid: uint.MaxValue, body: "x", uidValidity: uint.MaxValue)], CancellationToken.None);
+
+        var stored = await Store.GetContainerAsync(results[0].ContainerId, CancellationToken.None);
+        Assert.Equal(uint.MaxValue, stored!.Summary.Uid);
+        Assert.Equal(uint.MaxValue, stored.Summary.UidValidity);
+    }
+
+    [Fact]
+    public async Task Concurrent_overlapping_batches_leave_exactly_one_container_per_key()
+    {
+        var mailboxes = new[] { "INBOX", "Reported" };
+        var tasks = Enumerable.Range(0, 4).Select(t => Task.Run(async () =>
+        {
+            // Each task commits UIDs 1..30 of both folders in batches of 5, starting at a different offset.
+            var emails = mailboxes.SelectMany(f => Enumerable.Range(1, 30).Select(u => Email(uid: (uint)u, body: $"{f}{u}", folder: f)))
+                .ToList();
+            var rotated = emails.Skip(t * 13).Concat(emails.Take(t * 13)).ToList();
+            var results = new List<CommitResult>();
+            foreach (var chunk in rotated.Chunk(5))
+            {
+                results.AddRange(await Store.CommitAsync(chunk, CancellationToken.None));
+            }
+
+            return results;
+        })).ToList();
+
+        var all = (await Task.WhenAll(tasks)).SelectMany(r => r).ToList();
+
+        Assert.Equal(60, await Store.CountContainersAsync(null, CancellationToken.None));
+        Assert.Equal(60, all.Count(r => r.Outcome == CommitOutcome.Created));
+        Assert.Equal(180, all.Count(r => r.Outcome == CommitOutcome.AlreadyIngested));
+        var byKey = all.GroupBy(r => (r.Source.Folder.Value, r.Source.Uid));
+        Assert.All(byKey, g => Assert.Single(g.Select(r => r.ContainerId).Distinct()));
+        var containers = await Store.ListContainersAsync(null, CancellationToken.None);
+        Assert.Equal(containers.Count, containers.Select(c => c.MessageId).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Artifacts_round_trip_unicode_nested_json_and_key_order()
+    {
+        var cef = new JsonObject
+        {
+            ["zeta"] = "last letter first",
+            ["fromEmail"] = "пользователь@пример.рф",
+            ["emailHeaders"] = new JsonObject { ["Subject"] = "Réunion 📅 \"quoted\" <tag> & \\ back", ["X-List"] = new JsonArray(1, "two", null, true) },
+            ["alpha"] = 1.5,
+            ["bodyText"] = "line1\r\nline2\u0000tab\t",
+        };
+        var types = new JsonObject { ["zeta"] = new JsonArray("email"), ["alpha"] = new JsonArray("hash", "md5") };
+        var artifact = new Artifact("Email Artifact", cef, types, RunAutomation: true, SourceDataIdentifier: "sdi-1");
+        var plain = new Artifact("Domain Artifact", new JsonObject { ["destinationDnsDomain"] = "例え.jp" }, null, false, "sdi-2");
+        var email = Email(uid: 1, body: "u");
+        email = email with { Email = email.Email with { Artifacts = [artifact, plain] } };
+
+        var results = await Store.CommitAsync([email], CancellationToken.None);
+        var stored = await Store.GetContainerAsync(results[0].ContainerId, CancellationToken.None);
+
+        Assert.Equal(2, stored!.Artifacts.Count);
+        var back = stored.Artifacts[0];
+        Assert.Equal(["zeta", "fromEmail", "emailHeaders", "alpha", "bodyText"], back.Cef.Select(p => p.Key));
+        Assert.Equal(cef.ToJsonString(), back.Cef.ToJsonString());
+        Assert.Equal(types.ToJsonString(), back.CefTypes!.ToJsonString());
+        Assert.True(back.RunAutomation);
+        Assert.Equal("sdi-1", back.SourceDataIdentifier);
+        Assert.Null(stored.Artifacts[1].CefTypes);
+        Assert.False(stored.Artifacts[1].RunAutomation);
+        Assert.Equal("例え.jp", (string?)stored.Artifacts[1].Cef["destinationDnsDomain"]);
+        Assert.Equal("Réunion 📅 \"quoted\" <tag> & \\ back", (string?)back.Cef["emailHeaders"]!["Subject"]);
+    }
+
+    [Fact]
+    public async Task Getting_an_unknown_container_returns_null()
+    {
+        Assert.Null(await Store.GetContainerAsync(424242, CancellationToken.None));
+        Assert.Null(await Store.GetQuarantinedAsync(424242, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Requarantining_updates_the_row_and_resolving_hides_it()
+    {
+        var source = new EmailSource(Asset, Inbox, 9, 7, new DateTimeOffset(2024, 5, 1, 12, 0, 0, TimeSpan.FromHours(2)));
+        var raw = Vault("raw9");
+
+        var first = await Store.QuarantineAsync(source, raw, "parse", "boom", "1.0", 3, CancellationToken.None);
+        var second = await Store.QuarantineAsync(source, raw, "extract", "bang", "1.1", 4, CancellationToken.None);
+        var other = await Store.QuarantineAsync(source with { Uid = 10, InternalDate = null }, raw, "store", "x", "1.1", 3, CancellationToken.None);
+
+        Assert.Equal(first, second);
+        Assert.NotEqual(first, other);
+        var listed = await Store.ListQuarantineAsync(includeResolved: false, CancellationToken.None);
+        Assert.Equal([first, other], listed.Select(q => q.Id));
+        var row = await Store.GetQuarantinedAsync(first, CancellationToken.None);
+        Assert.NotNull(row);
+        Assert.Equal(source.Asset, row.Source.Asset);
+        Assert.Equal(source.Folder, row.Source.Folder);
+        Assert.Equal(9u, row.Source.Uid);
+        Assert.Equal(7u, row.Source.UidValidity);
+        Assert.Equal(source.InternalDate!.Value.UtcDateTime, row.Source.InternalDate!.Value.UtcDateTime);
+        Assert.Equal(raw, row.RawEmail);
+        Assert.Equal(("extract", "bang", "1.1", 4), (row.Stage, row.Error, row.ParserVersion, row.Attempts));
+        Assert.Null(row.ResolvedAt);
+        Assert.Null(listed[1].Source.InternalDate);
+
+        await Store.ResolveQuarantinedAsync(first, CancellationToken.None);
+
+        Assert.Equal([other], (await Store.ListQuarantineAsync(false, CancellationToken.None)).Select(q => q.Id));
+        var all = await Store.ListQuarantineAsync(true, CancellationToken.None);
+        Assert.Equal([first, other], all.Select(q => q.Id));
+        Assert.NotNull(all[0].ResolvedAt);
+
+        // Failing again after a resolution re-opens the same row.
+        Assert.Equal(first, await Store.QuarantineAsync(source, raw, "parse", "again", "1.2", 1, CancellationToken.None));
+        Assert.Null((await Store.GetQuarantinedAsync(first, CancellationToken.None))!.ResolvedAt);
+    }
+
+    protected static EmailToCommit Email(uint uid, string body, uint uidValidity = 7, string folder = "INBOX")
+    {
+        var bytes = Encoding.UTF8.GetBytes($"Subject: {body}\r\n\r\n{body}");
+        var source = new EmailSource(Asset, new FolderName(folder), uid, uidValidity, DateTimeOffset.UnixEpoch.AddSeconds(uid));
+        var container = new EmailContainer
+        {
+            Name = $"Subject {uid}",
+            SourceDataIdentifier = $"{folder} : {uid}",
+            Label = "imap",
+            Source = source,
+            MessageId = $"<{uid}@example.org>".Replace("@", folder == "INBOX" ? "@" : $".{folder}@", StringComparison.Ordinal),
+            Date = new DateTimeOffset(2024, 1, 1, 9, 0, 0, TimeSpan.FromHours(-5)),
+            RawSha256 = Convert.ToHexStringLower(SHA256.HashData(bytes)),
+            RawSize = bytes.Length,
+        };
+        Artifact[] artifacts =
+        [
+            new("Email Artifact", new JsonObject { ["fromEmail"] = "a@example.org" }, new JsonObject { ["fromEmail"] = new JsonArray("email") }, true, "e"),
+            new("URL Artifact", new JsonObject { ["requestURL"] = "http://x.example" }, null, false, "u"),
+        ];
+        VaultFile[] files = [new(Vault("file" + body), "a.txt", 3, new string('a', 64), new string('b', 32))];
+        return new EmailToCommit(new ProcessedEmail(container, artifacts, files, []), Vault("raw" + body));
+    }
+
+    protected static VaultId Vault(string seed) => new(Convert.ToHexStringLower(SHA1.HashData(Encoding.UTF8.GetBytes(seed))));
+}
+
+public sealed class SqliteContainerStoreTests : ContainerStoreContract, IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("imapactors-store-").FullName;
+
+    protected override StorageSettings CreateSettings() =>
+        new(StorageProvider.Sqlite, $"Data Source={Path.Combine(_folder, "nested", "store.db")}");
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_folder, recursive: true);
+    }
+}
+
+public sealed class PostgresContainerStoreTests : ContainerStoreContract
+{
+    protected override StorageSettings CreateSettings() =>
+        new(StorageProvider.PostgreSql, Testing.PostgresServices.CreateDatabase("store"));
+}
