@@ -4,10 +4,18 @@ using ImapActors.Extraction;
 using MimeKit;
 
 // Throughput benchmarks (not tests). "parse": MimeKit's parse alone against Parse+Extract, over the corpus in memory.
-if (args.Length == 0 || args[0] != "parse")
+// "digest": every output of every corpus message (artifacts in order, CEF key order, SDIs, vault hashes, issues) under
+// several settings, one line per message, to check that a change to the code leaves the results identical.
+if (args.Length == 0 || args[0] is not ("parse" or "digest"))
 {
     Console.Error.WriteLine("usage: ImapActors.Benchmarks parse [CORPUS_DIR] [ROUNDS]");
+    Console.Error.WriteLine("       ImapActors.Benchmarks digest [CORPUS_DIR] > FILE");
     return 2;
+}
+
+if (args[0] == "digest")
+{
+    return Digest.Write(args.Length > 1 ? args[1] : FindCorpus(), Console.Out);
 }
 
 var corpus = args.Length > 1 ? args[1] : FindCorpus();
