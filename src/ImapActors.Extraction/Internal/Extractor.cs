@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
@@ -343,28 +344,51 @@ internal sealed class Extractor
         }
 
         using var content = new MeteredStream(part.Content.Open(), _budget);
-        var buffer = new MemoryStream();
-        var chunk = new byte[16384];
-        int n;
-        var truncated = false;
-        while ((n = content.Read(chunk, 0, chunk.Length)) > 0)
+
+        // Read 16 KiB at a time into one pooled buffer, grown as needed; only what may still be scanned is kept.
+        const int chunk = 16384;
+        var buffer = ArrayPool<byte>.Shared.Rent(chunk * 2);
+        try
         {
-            var take = (int)Math.Min(n, cap - buffer.Length);
-            buffer.Write(chunk, 0, take);
-            if (take < n)
+            var length = 0;
+            var truncated = false;
+            while (true)
             {
-                truncated = true;
-                break;
+                if (buffer.Length - length < chunk)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+
+                var n = content.Read(buffer, length, chunk);
+                if (n <= 0)
+                {
+                    break;
+                }
+
+                var take = (int)Math.Min(n, cap - length);
+                length += take;
+                if (take < n)
+                {
+                    truncated = true;
+                    break;
+                }
             }
-        }
 
-        _budget.ScannedTextLeft -= buffer.Length;
-        if (truncated)
+            _budget.ScannedTextLeft -= length;
+            if (truncated)
+            {
+                AddIssue(IssueCodes.ScannedTextLimit, $"body text beyond {Limits.MaxScannedTextBytes} bytes was not scanned");
+            }
+
+            return DecodeText(buffer.AsSpan(0, length), part.ContentType.Charset);
+        }
+        finally
         {
-            AddIssue(IssueCodes.ScannedTextLimit, $"body text beyond {Limits.MaxScannedTextBytes} bytes was not scanned");
+            ArrayPool<byte>.Shared.Return(buffer);
         }
-
-        return DecodeText(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), part.ContentType.Charset);
     }
 
     /// <summary>The declared charset when it is known; UTF-8 when the bytes are valid UTF-8; Windows-1252 otherwise.</summary>
