@@ -18,6 +18,8 @@ internal sealed class Extractor
 
     private static readonly UTF8Encoding StrictUtf8 = new(false, true);
 
+    private static readonly SearchValues<string> ForwardedMessage = SearchValues.Create(["forwarded message"], StringComparison.OrdinalIgnoreCase);
+
     private readonly IVault _vault;
     private readonly ExtractionSettings _settings;
     private readonly ParsedEmail _parsed;
@@ -754,7 +756,7 @@ internal sealed class Extractor
         }
 
         text = text.Replace("\r\n", "\n", StringComparison.Ordinal);
-        var marker = text.IndexOf("forwarded message", StringComparison.OrdinalIgnoreCase);
+        var marker = text.AsSpan().IndexOfAny(ForwardedMessage);
         if (marker >= 0)
         {
             var lineStart = text.LastIndexOf('\n', marker) + 1;
