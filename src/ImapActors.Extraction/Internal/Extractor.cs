@@ -966,16 +966,8 @@ internal sealed class Extractor
 
     // ------------------------------------------------------------------ result
 
-    private Artifact MakeArtifact(string name, JsonObject cef, JsonObject? cefTypes)
-    {
-        var hashed = new JsonObject { ["cef"] = cef.DeepClone(), ["name"] = name, ["run_automation"] = false };
-        if (cefTypes is not null)
-        {
-            hashed["cef_types"] = cefTypes.DeepClone();
-        }
-
-        return new Artifact(name, cef, cefTypes, false, CanonicalJson.Hash(hashed, _settings.Fips));
-    }
+    private Artifact MakeArtifact(string name, JsonObject cef, JsonObject? cefTypes) =>
+        new(name, cef, cefTypes, false, CanonicalJson.HashArtifact(name, cef, cefTypes, _settings.Fips));
 
     private ProcessedEmail Finish(MimeMessage? message, string label)
     {
