@@ -77,15 +77,21 @@ foreach (var run in runs)
 }
 
 var seconds = runs.Select(_ => new List<double>()).ToArray();
+var cpuSeconds = runs.Select(_ => new List<double>()).ToArray();
 var allocated = new long[runs.Length];
+using var self = Process.GetCurrentProcess();
 for (var r = 0; r < rounds; r++)
 {
     for (var k = 0; k < runs.Length; k++)
     {
         var before = GC.GetAllocatedBytesForCurrentThread();
+        self.Refresh();
+        var cpuBefore = self.TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         runs[k].Body();
         seconds[k].Add(clock.Elapsed.TotalSeconds);
+        self.Refresh();
+        cpuSeconds[k].Add((self.TotalProcessorTime - cpuBefore).TotalSeconds);
         allocated[k] += GC.GetAllocatedBytesForCurrentThread() - before;
     }
 
@@ -99,11 +105,13 @@ for (var k = 0; k < runs.Length; k++)
     var median = Median(seconds[k]);
     var best = seconds[k].Min();
     var perMessage = allocated[k] / (double)rounds / messages.Length;
-    Console.WriteLine($"{runs[k].Name,-22} median {messages.Length / median,8:F0} msg/s {totalBytes / 1048576.0 / median,7:F1} MiB/s   best {messages.Length / best,8:F0} msg/s   allocated {perMessage / 1024,7:F0} KiB/msg");
+    Console.WriteLine($"{runs[k].Name,-22} median {messages.Length / median,8:F0} msg/s {totalBytes / 1048576.0 / median,7:F1} MiB/s   best {messages.Length / best,8:F0} msg/s   " +
+        $"CPU time {Median(cpuSeconds[k]) * 1000,6:F0} ms/round   allocated {perMessage / 1024,7:F0} KiB/msg");
 }
 
 var ratios = seconds[0].Zip(seconds[1], (m, o) => m / o).ToList();
-Console.WriteLine($"ratio (ours / MimeKit): {Median(seconds[0]) / Median(seconds[1]):P0} of medians, {Median(ratios):P0} median of per-round ratios");
+Console.WriteLine($"ratio (ours / MimeKit): {Median(seconds[0]) / Median(seconds[1]):P0} of medians, {Median(ratios):P0} median of per-round ratios, " +
+    $"{Median(cpuSeconds[0]) / Median(cpuSeconds[1]):P0} by process CPU time (GC threads included)");
 return 0;
 
 static string FindCorpus()
