@@ -84,6 +84,10 @@ for (var r = 0; r < rounds; r++)
 {
     for (var k = 0; k < runs.Length; k++)
     {
+        // Each run starts from a collected heap, so it does not pay for the garbage the previous run left.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
         var before = GC.GetAllocatedBytesForCurrentThread();
         self.Refresh();
         var cpuBefore = self.TotalProcessorTime;
