@@ -4,10 +4,18 @@ using ImapActors.Extraction;
 using MimeKit;
 
 // Throughput benchmarks (not tests). "parse": MimeKit's parse alone against Parse+Extract, over the corpus in memory.
-if (args.Length == 0 || args[0] != "parse")
+// "digest": every output of every corpus message (artifacts in order, CEF key order, SDIs, vault hashes, issues) under
+// several settings, one line per message, to check that a change to the code leaves the results identical.
+if (args.Length == 0 || args[0] is not ("parse" or "digest"))
 {
     Console.Error.WriteLine("usage: ImapActors.Benchmarks parse [CORPUS_DIR] [ROUNDS]");
+    Console.Error.WriteLine("       ImapActors.Benchmarks digest [CORPUS_DIR] > FILE");
     return 2;
+}
+
+if (args[0] == "digest")
+{
+    return Digest.Write(args.Length > 1 ? args[1] : FindCorpus(), Console.Out);
 }
 
 var corpus = args.Length > 1 ? args[1] : FindCorpus();
@@ -38,8 +46,6 @@ long MimeKitOnly()
     return parts;
 }
 
-long Ours() => Run(ExtractionSettings.Default);
-
 long Run(ExtractionSettings settings)
 {
     long artifacts = 0;
@@ -52,55 +58,64 @@ long Run(ExtractionSettings settings)
     return artifacts;
 }
 
-// Warm-up (JIT, tiered compilation), then alternating rounds so both see the same machine state.
-MimeKitOnly();
-Ours();
-var mimeKit = new List<double>();
-var ours = new List<double>();
+// Where the time goes: the same rounds with parts of the work switched off.
+var noIndicators = ExtractionSettings.Default with { ExtractUrls = false, ExtractDomains = false, ExtractIps = false, ExtractHashes = false };
+var runs = new (string Name, Func<long> Body)[]
+{
+    ("MimeKit parse only", MimeKitOnly),
+    ("Parse+Extract (ours)", () => Run(ExtractionSettings.Default)),
+    ("no indicator scanning", () => Run(noIndicators)),
+    ("no attachments", () => Run(ExtractionSettings.Default with { ExtractAttachments = false })),
+    ("walk and headers only", () => Run(noIndicators with { ExtractAttachments = false })),
+};
+
+// Warm-up (JIT, tiered compilation), then rounds in which every run takes its turn, so all see the same machine state.
+foreach (var run in runs)
+{
+    run.Body();
+    run.Body();
+}
+
+var seconds = runs.Select(_ => new List<double>()).ToArray();
+var cpuSeconds = runs.Select(_ => new List<double>()).ToArray();
+var allocated = new long[runs.Length];
+using var self = Process.GetCurrentProcess();
 for (var r = 0; r < rounds; r++)
 {
-    var clock = Stopwatch.StartNew();
-    MimeKitOnly();
-    mimeKit.Add(clock.Elapsed.TotalSeconds);
-    clock.Restart();
-    Ours();
-    ours.Add(clock.Elapsed.TotalSeconds);
-    Console.WriteLine($"round {r + 1}: MimeKit parse {mimeKit[^1] * 1000:F0} ms, Parse+Extract {ours[^1] * 1000:F0} ms");
-}
-
-void Report(string name, List<double> seconds)
-{
-    var best = seconds.Min();
-    var median = seconds.Order().ElementAt(seconds.Count / 2);
-    Console.WriteLine($"{name,-22} median {messages.Length / median,8:F0} msg/s {totalBytes / 1048576.0 / median,7:F1} MiB/s   best {messages.Length / best,8:F0} msg/s {totalBytes / 1048576.0 / best,7:F1} MiB/s");
-}
-
-Report("MimeKit parse only", mimeKit);
-Report("Parse+Extract (ours)", ours);
-// Where the time goes: the same run with parts of the work switched off.
-var noIndicators = ExtractionSettings.Default with { ExtractUrls = false, ExtractDomains = false, ExtractIps = false, ExtractHashes = false };
-var variants = new (string Name, ExtractionSettings Settings)[]
-{
-    ("no indicator scanning", noIndicators),
-    ("no attachments", ExtractionSettings.Default with { ExtractAttachments = false }),
-    ("walk and headers only", noIndicators with { ExtractAttachments = false }),
-};
-foreach (var (name, settings) in variants)
-{
-    Run(settings);
-    var times = new List<double>();
-    for (var r = 0; r < rounds; r++)
+    for (var k = 0; k < runs.Length; k++)
     {
+        // Each run starts from a collected heap, so it does not pay for the garbage the previous run left.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        self.Refresh();
+        var cpuBefore = self.TotalProcessorTime;
         var clock = Stopwatch.StartNew();
-        Run(settings);
-        times.Add(clock.Elapsed.TotalSeconds);
+        runs[k].Body();
+        seconds[k].Add(clock.Elapsed.TotalSeconds);
+        self.Refresh();
+        cpuSeconds[k].Add((self.TotalProcessorTime - cpuBefore).TotalSeconds);
+        allocated[k] += GC.GetAllocatedBytesForCurrentThread() - before;
     }
 
-    Report(name, times);
+    Console.WriteLine($"round {r + 1}: MimeKit parse {seconds[0][^1] * 1000:F0} ms, Parse+Extract {seconds[1][^1] * 1000:F0} ms, ratio {seconds[0][^1] / seconds[1][^1]:P0}");
 }
 
-var ratio = mimeKit.Order().ElementAt(rounds / 2) / ours.Order().ElementAt(rounds / 2);
-Console.WriteLine($"ratio (ours / MimeKit, median): {ratio:P0}");
+double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+
+for (var k = 0; k < runs.Length; k++)
+{
+    var median = Median(seconds[k]);
+    var best = seconds[k].Min();
+    var perMessage = allocated[k] / (double)rounds / messages.Length;
+    Console.WriteLine($"{runs[k].Name,-22} median {messages.Length / median,8:F0} msg/s {totalBytes / 1048576.0 / median,7:F1} MiB/s   best {messages.Length / best,8:F0} msg/s   " +
+        $"CPU time {Median(cpuSeconds[k]) * 1000,6:F0} ms/round   allocated {perMessage / 1024,7:F0} KiB/msg");
+}
+
+var ratios = seconds[0].Zip(seconds[1], (m, o) => m / o).ToList();
+Console.WriteLine($"ratio (ours / MimeKit): {Median(seconds[0]) / Median(seconds[1]):P0} of medians, {Median(ratios):P0} median of per-round ratios, " +
+    $"{Median(cpuSeconds[0]) / Median(cpuSeconds[1]):P0} by process CPU time (GC threads included)");
 return 0;
 
 static string FindCorpus()

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 
 namespace ImapActors.Domain;
@@ -14,15 +15,23 @@ public sealed class HashOnlyVault : IVault
         using var sha1 = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
         using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
-        var buffer = new byte[81920];
+        var buffer = ArrayPool<byte>.Shared.Rent(81920);
         long size = 0;
-        int read;
-        while ((read = content.Read(buffer, 0, buffer.Length)) > 0)
+        try
         {
-            sha1.AppendData(buffer, 0, read);
-            sha256.AppendData(buffer, 0, read);
-            md5.AppendData(buffer, 0, read);
-            size += read;
+            int read;
+            while ((read = content.Read(buffer, 0, buffer.Length)) > 0)
+            {
+                var chunk = buffer.AsSpan(0, read);
+                sha1.AppendData(chunk);
+                sha256.AppendData(chunk);
+                md5.AppendData(chunk);
+                size += read;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
 
         return new VaultFile(new VaultId(Convert.ToHexStringLower(sha1.GetHashAndReset())), fileName, size,

@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Buffers.Text;
+
 namespace ImapActors.Extraction.Internal;
 
 /// <summary>
@@ -6,10 +9,24 @@ namespace ImapActors.Extraction.Internal;
 /// bytes, and vault ids match the reference's for them. Characters outside the alphabet are skipped; <c>=</c> ends a
 /// group, so concatenated base64 blocks decode correctly.
 /// </summary>
+/// <remarks>
+/// Runs of alphabet characters (a line, typically) are decoded a whole number of groups at a time with the vectorised
+/// <see cref="Base64.DecodeFromUtf8(ReadOnlySpan{byte}, Span{byte}, out int, out int, bool)"/>; only the characters of a
+/// group that straddles a line break or a buffer boundary go through the scalar path. A caller's buffer large enough
+/// for a whole input chunk is decoded into directly, without an intermediate copy. Buffers come from the shared pool.
+/// </remarks>
 internal sealed class Base64Stream(Stream encoded) : Stream
 {
-    private readonly byte[] _in = new byte[16384];
-    private readonly byte[] _out = new byte[12288 + 3];
+    private const int InputSize = 16384;
+
+    /// <summary>Decoded bytes from one input chunk at most: 3 per 4 characters, plus a flushed partial group.</summary>
+    private const int OutputSize = InputSize / 4 * 3 + 3;
+
+    private static readonly SearchValues<byte> Alphabet =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"u8);
+
+    private byte[]? _in = ArrayPool<byte>.Shared.Rent(InputSize);
+    private byte[]? _out;
     private int _outPos;
     private int _outLen;
     private int _quad;
@@ -36,6 +53,12 @@ internal sealed class Base64Stream(Stream encoded) : Stream
 
     public override int Read(Span<byte> buffer)
     {
+        ObjectDisposedException.ThrowIf(_in is null, this);
+        if (buffer.IsEmpty)
+        {
+            return 0;
+        }
+
         while (_outPos == _outLen)
         {
             if (_done)
@@ -43,64 +66,121 @@ internal sealed class Base64Stream(Stream encoded) : Stream
                 return 0;
             }
 
-            Fill();
+            if (buffer.Length >= OutputSize)
+            {
+                // Decode straight into the caller's buffer.
+                var n = Fill(buffer);
+                if (n > 0)
+                {
+                    return n;
+                }
+
+                continue;
+            }
+
+            _out ??= ArrayPool<byte>.Shared.Rent(OutputSize);
+            _outPos = 0;
+            _outLen = Fill(_out);
         }
 
-        var n = Math.Min(buffer.Length, _outLen - _outPos);
-        _out.AsSpan(_outPos, n).CopyTo(buffer);
-        _outPos += n;
-        return n;
+        var take = Math.Min(buffer.Length, _outLen - _outPos);
+        _out.AsSpan(_outPos, take).CopyTo(buffer);
+        _outPos += take;
+        return take;
     }
 
-    private void Fill()
+    /// <summary>Decodes the next input chunk into <paramref name="output"/> (at least <see cref="OutputSize"/> bytes).</summary>
+    private int Fill(Span<byte> output)
     {
-        _outPos = 0;
-        _outLen = 0;
-        var read = encoded.Read(_in, 0, _in.Length);
+        var input = _in!;
+        var read = encoded.Read(input, 0, InputSize);
+        var written = 0;
         if (read == 0)
         {
-            Flush3();
+            Flush3(output, ref written);
             _done = true;
+            return written;
+        }
+
+        var span = input.AsSpan(0, read);
+        var i = 0;
+        while (i < span.Length)
+        {
+            // Complete a group left open by a line break or the previous chunk, one character at a time.
+            while (_quadPos != 0 && i < span.Length)
+            {
+                Scalar(span[i++], output, ref written);
+            }
+
+            if (i >= span.Length)
+            {
+                break;
+            }
+
+            var run = span[i..].IndexOfAnyExcept(Alphabet);
+            var runLength = run < 0 ? span.Length - i : run;
+            var whole = runLength & ~3;
+            if (whole > 0)
+            {
+                var status = Base64.DecodeFromUtf8(span.Slice(i, whole), output[written..], out var consumed, out var produced, isFinalBlock: false);
+                if (status != System.Buffers.OperationStatus.Done || consumed != whole)
+                {
+                    // Not expected for alphabet-only input; the scalar path below decodes what is left.
+                    whole = consumed;
+                }
+
+                written += produced;
+                i += whole;
+            }
+
+            // The run's last 1-3 characters (or the rest after an unexpected stop), then the character that ended it.
+            var runEnd = i + (runLength - whole);
+            var stop = run < 0 ? span.Length : Math.Min(span.Length, runEnd + 1);
+            while (i < stop)
+            {
+                Scalar(span[i++], output, ref written);
+            }
+        }
+
+        return written;
+    }
+
+    private void Scalar(byte c, Span<byte> output, ref int written)
+    {
+        var v = Map[c];
+        if (v == -1)
+        {
             return;
         }
 
-        for (var i = 0; i < read; i++)
+        if (v == -2)
         {
-            var v = Map[_in[i]];
-            if (v == -1)
-            {
-                continue;
-            }
+            Flush3(output, ref written);
+            return;
+        }
 
-            if (v == -2)
-            {
-                Flush3();
-                continue;
-            }
-
-            _quad = (_quad << 6) | (byte)v;
-            if (++_quadPos == 4)
-            {
-                _out[_outLen++] = (byte)(_quad >> 16);
-                _out[_outLen++] = (byte)(_quad >> 8);
-                _out[_outLen++] = (byte)_quad;
-                _quad = 0;
-                _quadPos = 0;
-            }
+        _quad = (_quad << 6) | (byte)v;
+        if (++_quadPos == 4)
+        {
+            output[written++] = (byte)(_quad >> 16);
+            output[written++] = (byte)(_quad >> 8);
+            output[written++] = (byte)_quad;
+            _quad = 0;
+            _quadPos = 0;
         }
     }
 
     /// <summary>Emits what an incomplete group holds (2 characters: 1 byte, 3 characters: 2 bytes) and resets it.</summary>
-    private void Flush3()
+    private void Flush3(Span<byte> output, ref int written)
     {
         if (_quadPos == 2)
         {
-            _out[_outLen++] = (byte)(_quad >> 4);
+            output[written++] = (byte)(_quad >> 4);
         }
         else if (_quadPos == 3)
         {
-            _out[_outLen++] = (byte)(_quad >> 10);
-            _out[_outLen++] = (byte)(_quad >> 2);
+            output[written++] = (byte)(_quad >> 10);
+            output[written++] = (byte)(_quad >> 2);
         }
 
         _quad = 0;
@@ -131,6 +211,17 @@ internal sealed class Base64Stream(Stream encoded) : Stream
         if (disposing)
         {
             encoded.Dispose();
+            if (_in is not null)
+            {
+                ArrayPool<byte>.Shared.Return(_in);
+                _in = null;
+            }
+
+            if (_out is not null)
+            {
+                ArrayPool<byte>.Shared.Return(_out);
+                _out = null;
+            }
         }
 
         base.Dispose(disposing);

@@ -21,7 +21,37 @@ internal static class CanonicalJson
     /// <summary>Lowercase hex MD5 (SHA-256 under FIPS) of the canonical JSON's UTF-8 bytes.</summary>
     public static string Hash(JsonNode node, bool fips)
     {
-        var bytes = Encoding.UTF8.GetBytes(Serialize(node));
+        var sb = new StringBuilder(256);
+        Write(sb, node);
+        return Hash(sb, fips);
+    }
+
+    /// <summary>
+    /// <see cref="Hash(JsonNode, bool)"/> of <c>{"cef": cef, "cef_types": cefTypes, "name": name, "run_automation": false}</c>
+    /// (<c>cef_types</c> only when not null), the object the reference hashes into an artifact's SDI, written without
+    /// building or copying that object.
+    /// </summary>
+    public static string HashArtifact(string name, JsonObject cef, JsonObject? cefTypes, bool fips)
+    {
+        // Keys in code point order: "cef" < "cef_types" < "name" < "run_automation".
+        var sb = new StringBuilder(256);
+        sb.Append("{\"cef\": ");
+        Write(sb, cef);
+        if (cefTypes is not null)
+        {
+            sb.Append(", \"cef_types\": ");
+            Write(sb, cefTypes);
+        }
+
+        sb.Append(", \"name\": ");
+        WriteString(sb, name);
+        sb.Append(", \"run_automation\": false}");
+        return Hash(sb, fips);
+    }
+
+    private static string Hash(StringBuilder json, bool fips)
+    {
+        var bytes = Encoding.UTF8.GetBytes(json.ToString());
         return fips ? Convert.ToHexStringLower(SHA256.HashData(bytes)) : Convert.ToHexStringLower(MD5.HashData(bytes));
     }
 
@@ -35,7 +65,16 @@ internal static class CanonicalJson
             case JsonObject obj:
                 sb.Append('{');
                 var first = true;
-                foreach (var (key, value) in obj.OrderBy(p => p.Key, CodePointComparer.Instance))
+                var members = new KeyValuePair<string, JsonNode?>[obj.Count];
+                var k = 0;
+                foreach (var member in obj)
+                {
+                    members[k++] = member;
+                }
+
+                // Keys of an object are distinct, so an unstable sort gives the same order as a stable one.
+                Array.Sort(members, static (a, b) => CodePointComparer.Instance.Compare(a.Key, b.Key));
+                foreach (var (key, value) in members)
                 {
                     if (!first)
                     {
@@ -153,6 +192,20 @@ internal static class CanonicalJson
             if (y is null)
             {
                 return 1;
+            }
+
+            // UTF-16 order is code point order up to the first differing unit unless a surrogate is involved there;
+            // a string that is a prefix of the other sorts first either way.
+            var n = Math.Min(x.Length, y.Length);
+            var i = x.AsSpan(0, n).CommonPrefixLength(y.AsSpan(0, n));
+            if (i == n)
+            {
+                return x.Length.CompareTo(y.Length);
+            }
+
+            if (!char.IsSurrogate(x[i]) && !char.IsSurrogate(y[i]))
+            {
+                return x[i].CompareTo(y[i]);
             }
 
             var ex = x.EnumerateRunes();

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
@@ -16,6 +17,8 @@ internal sealed class Extractor
     internal const string StatusArtifactName = "Email Ingestion Status";
 
     private static readonly UTF8Encoding StrictUtf8 = new(false, true);
+
+    private static readonly SearchValues<string> ForwardedMessage = SearchValues.Create(["forwarded message"], StringComparison.OrdinalIgnoreCase);
 
     private readonly IVault _vault;
     private readonly ExtractionSettings _settings;
@@ -343,28 +346,51 @@ internal sealed class Extractor
         }
 
         using var content = new MeteredStream(part.Content.Open(), _budget);
-        var buffer = new MemoryStream();
-        var chunk = new byte[16384];
-        int n;
-        var truncated = false;
-        while ((n = content.Read(chunk, 0, chunk.Length)) > 0)
+
+        // Read 16 KiB at a time into one pooled buffer, grown as needed; only what may still be scanned is kept.
+        const int chunk = 16384;
+        var buffer = ArrayPool<byte>.Shared.Rent(chunk * 2);
+        try
         {
-            var take = (int)Math.Min(n, cap - buffer.Length);
-            buffer.Write(chunk, 0, take);
-            if (take < n)
+            var length = 0;
+            var truncated = false;
+            while (true)
             {
-                truncated = true;
-                break;
+                if (buffer.Length - length < chunk)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+
+                var n = content.Read(buffer, length, chunk);
+                if (n <= 0)
+                {
+                    break;
+                }
+
+                var take = (int)Math.Min(n, cap - length);
+                length += take;
+                if (take < n)
+                {
+                    truncated = true;
+                    break;
+                }
             }
-        }
 
-        _budget.ScannedTextLeft -= buffer.Length;
-        if (truncated)
+            _budget.ScannedTextLeft -= length;
+            if (truncated)
+            {
+                AddIssue(IssueCodes.ScannedTextLimit, $"body text beyond {Limits.MaxScannedTextBytes} bytes was not scanned");
+            }
+
+            return DecodeText(buffer.AsSpan(0, length), part.ContentType.Charset);
+        }
+        finally
         {
-            AddIssue(IssueCodes.ScannedTextLimit, $"body text beyond {Limits.MaxScannedTextBytes} bytes was not scanned");
+            ArrayPool<byte>.Shared.Return(buffer);
         }
-
-        return DecodeText(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), part.ContentType.Charset);
     }
 
     /// <summary>The declared charset when it is known; UTF-8 when the bytes are valid UTF-8; Windows-1252 otherwise.</summary>
@@ -730,7 +756,7 @@ internal sealed class Extractor
         }
 
         text = text.Replace("\r\n", "\n", StringComparison.Ordinal);
-        var marker = text.IndexOf("forwarded message", StringComparison.OrdinalIgnoreCase);
+        var marker = text.AsSpan().IndexOfAny(ForwardedMessage);
         if (marker >= 0)
         {
             var lineStart = text.LastIndexOf('\n', marker) + 1;
@@ -940,16 +966,8 @@ internal sealed class Extractor
 
     // ------------------------------------------------------------------ result
 
-    private Artifact MakeArtifact(string name, JsonObject cef, JsonObject? cefTypes)
-    {
-        var hashed = new JsonObject { ["cef"] = cef.DeepClone(), ["name"] = name, ["run_automation"] = false };
-        if (cefTypes is not null)
-        {
-            hashed["cef_types"] = cefTypes.DeepClone();
-        }
-
-        return new Artifact(name, cef, cefTypes, false, CanonicalJson.Hash(hashed, _settings.Fips));
-    }
+    private Artifact MakeArtifact(string name, JsonObject cef, JsonObject? cefTypes) =>
+        new(name, cef, cefTypes, false, CanonicalJson.HashArtifact(name, cef, cefTypes, _settings.Fips));
 
     private ProcessedEmail Finish(MimeMessage? message, string label)
     {

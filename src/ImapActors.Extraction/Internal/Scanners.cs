@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -10,6 +11,22 @@ namespace ImapActors.Extraction.Internal;
 /// </summary>
 internal static class Scanners
 {
+    private const string AsciiWordChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_";
+
+    /// <summary>ASCII letters, digits and the underscore.</summary>
+    private static readonly SearchValues<char> AsciiWord = SearchValues.Create(AsciiWordChars);
+
+    /// <summary>The ASCII characters that are not word characters: skipping them never skips the start of a word.</summary>
+    private static readonly SearchValues<char> AsciiNonWord =
+        SearchValues.Create(string.Concat(Enumerable.Range(0, 128).Select(c => (char)c).Where(c => !AsciiWordChars.Contains(c))));
+
+    private static readonly SearchValues<char> HexDigits = SearchValues.Create("0123456789ABCDEFabcdef");
+
+    /// <summary>Every character the IPv6 scanner can step over inside a run: word characters, <c>: . %</c>.</summary>
+    private static readonly SearchValues<char> IPv6RunChars = SearchValues.Create(AsciiWordChars + ":.%");
+
+    private static readonly SearchValues<string> Http = SearchValues.Create(["http"], StringComparison.OrdinalIgnoreCase);
+
     private static bool IsAsciiWord(char c) => char.IsAsciiLetterOrDigit(c) || c == '_';
 
     /// <summary>Python's <c>\w</c> on str: Unicode letters, digits and the underscore.</summary>
@@ -23,25 +40,45 @@ internal static class Scanners
     /// <summary>Whole words of 32, 40 or 64 hex digits (MD5, SHA-1, SHA-256), case kept.</summary>
     public static void Hashes(string text, Action<string> found)
     {
+        var span = text.AsSpan();
         var i = 0;
-        while (i < text.Length)
+        while (i < span.Length)
         {
-            if (!IsWord(text[i]))
+            // ASCII non-word characters are skipped in bulk; a non-ASCII character may be a letter and is looked at.
+            var next = span[i..].IndexOfAnyExcept(AsciiNonWord);
+            if (next < 0)
+            {
+                return;
+            }
+
+            i += next;
+            if (!IsWord(span[i]))
             {
                 i++;
                 continue;
             }
 
             var start = i;
-            var allHex = true;
-            while (i < text.Length && IsWord(text[i]))
+            while (true)
             {
-                allHex &= char.IsAsciiHexDigit(text[i]);
+                var run = span[i..].IndexOfAnyExcept(AsciiWord);
+                if (run < 0)
+                {
+                    i = span.Length;
+                    break;
+                }
+
+                i += run;
+                if (span[i] < 128 || !IsWord(span[i]))
+                {
+                    break;
+                }
+
                 i++;
             }
 
             var len = i - start;
-            if (allHex && len is 32 or 40 or 64)
+            if (len is 32 or 40 or 64 && !span.Slice(start, len).ContainsAnyExcept(HexDigits))
             {
                 found(text.Substring(start, len));
             }
@@ -61,8 +98,13 @@ internal static class Scanners
         {
             if (!char.IsAsciiDigit(text[i]))
             {
-                i++;
-                continue;
+                var digit = text.AsSpan(i).IndexOfAnyInRange('0', '9');
+                if (digit < 0)
+                {
+                    return;
+                }
+
+                i += digit;
             }
 
             var start = i;
@@ -145,8 +187,28 @@ internal static class Scanners
     public static void IPv6(string text, Action<string> found)
     {
         var i = 0;
+        var colon = -1;
         while (i < text.Length)
         {
+            if (colon < i)
+            {
+                // Only a run with colons can be an address. The scan never steps over a character outside
+                // IPv6RunChars, so it can resume after the last such character before the next colon: what lies
+                // between holds no colon and gives nothing. Each stretch is searched once, so this stays linear.
+                var next = text.AsSpan(i).IndexOf(':');
+                if (next < 0)
+                {
+                    return;
+                }
+
+                colon = i + next;
+                var reset = text.AsSpan(i, colon - i).LastIndexOfAnyExcept(IPv6RunChars);
+                if (reset >= 0)
+                {
+                    i += reset + 1;
+                }
+            }
+
             var c = text[i];
             if (!(char.IsAsciiHexDigit(c) || c == ':'))
             {
@@ -233,12 +295,13 @@ internal static class Scanners
         var i = 0;
         while (true)
         {
-            var h = text.IndexOf("http", i, StringComparison.OrdinalIgnoreCase);
+            var h = text.AsSpan(i).IndexOfAny(Http);
             if (h < 0)
             {
                 return;
             }
 
+            h += i;
             var p = h + 4;
             if (p < text.Length && (text[p] == 's' || text[p] == 'S'))
             {
