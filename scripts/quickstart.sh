@@ -15,6 +15,8 @@ QS="$STATE_ROOT/quickstart"
 COUNT="${1:-12}"
 USER_NAME=quickstart
 PASSWORD="qs-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+# The configuration reads the password from the environment, never from the file.
+export QUICKSTART_PASSWORD="$PASSWORD"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -26,7 +28,8 @@ bash scripts/dovecot.sh start >/dev/null
 source "$STATE_ROOT/dovecot/env"
 
 say "Building the imapactors CLI"
-dotnet build src/ImapActors.Cli -c Release -o "$QS/bin" -nologo -v quiet -clp:ErrorsOnly
+mkdir -p "$QS"
+dotnet build src/ImapActors.Cli -c Release -o "$QS/bin" -nologo >"$QS/build.log" 2>&1 || { cat "$QS/build.log"; exit 1; }
 imapactors() { dotnet "$QS/bin/imapactors.dll" "$@"; }
 
 say "Seeding mailbox '$USER_NAME' with $COUNT generated phishing reports"
@@ -60,7 +63,7 @@ imapactors {
 CONF
 
 say "Ingesting: imapactors run --once --config $QS/imapactors.conf"
-QUICKSTART_PASSWORD="$PASSWORD" imapactors run --once --config "$QS/imapactors.conf" 2>"$QS/run.log"
+imapactors run --once --config "$QS/imapactors.conf" 2>"$QS/run.log"
 
 say "Containers: imapactors containers list"
 imapactors containers list --config "$QS/imapactors.conf"

@@ -16,7 +16,7 @@ public sealed class SampleMail(int seed)
     private static readonly string[] Reporters = ["alice", "bob", "carol", "dave", "erin", "frank"];
     private readonly Random _random = new(seed);
 
-    /// <summary>The kinds, cycled by <see cref="Make"/>.</summary>
+    /// <summary>The kinds, cycled by <see cref="Make(int, int)"/>.</summary>
     public enum Kind
     {
         Phish,
@@ -148,7 +148,7 @@ public sealed class SampleMail(int seed)
         }
         else
         {
-            message.Body = new Multipart("mixed") { message.Body, attachment };
+            message.Body = new Multipart("mixed") { message.Body!, attachment };
         }
 
         return message;
@@ -170,7 +170,7 @@ public sealed class SampleMail(int seed)
         }
         else
         {
-            message.Body = new Multipart("mixed") { message.Body, part };
+            message.Body = new Multipart("mixed") { message.Body!, part };
         }
 
         return message;

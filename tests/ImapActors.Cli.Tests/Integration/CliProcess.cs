@@ -54,7 +54,7 @@ internal static class CliProcess
         return (process.ExitCode, await stdout, await stderr);
     }
 
-    /// <summary>A configuration file for <paramref name="assets"/>, with each password read from an environment variable.</summary>
+    /// <summary>A configuration file for <paramref name="settings"/>, with each password read from an environment variable.</summary>
     public static (string Path, Dictionary<string, string> Environment) WriteConfig(string directory, EngineSettings settings)
     {
         var env = new Dictionary<string, string>();

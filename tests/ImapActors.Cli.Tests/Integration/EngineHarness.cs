@@ -18,7 +18,7 @@ public enum Store
 /// <summary>Settings and helpers for running the real engine against the real Dovecot in a test.</summary>
 internal sealed class EngineHarness : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("imapactors-it-").FullName;
+    private readonly string _dir = System.IO.Directory.CreateTempSubdirectory("imapactors-it-").FullName;
 
     public EngineHarness(Store store, IReadOnlyList<AssetSettings> assets, int fetchBatchSize = 50)
     {
