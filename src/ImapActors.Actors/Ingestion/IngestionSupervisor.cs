@@ -161,7 +161,7 @@ public sealed class IngestionSupervisor : ReceiveActor
             }
         }
 
-        _log.Info("Ingestion started: {0} mailboxes, {1} parsers, {2} extractors", _mailboxes.Count,
+        _log.Info("Ingestion started: {Mailboxes} mailboxes, {Parsers} parsers, {Extractors} extractors", _mailboxes.Count,
             settings.ParserPoolSize > 0 ? settings.ParserPoolSize : cores, settings.ExtractorPoolSize > 0 ? settings.ExtractorPoolSize : cores);
     }
 
@@ -174,7 +174,7 @@ public sealed class IngestionSupervisor : ReceiveActor
 
     private void OnMailboxFailed(MailboxReports.Failed report)
     {
-        _log.Warning("Mailbox {0} failed ({1}): {2}; it restarts after a backoff", report.Mailbox, report.Cause, report.Message);
+        _log.Warning("Mailbox {Mailbox} failed ({Cause}): {Error}; it restarts after a backoff", report.Mailbox, report.Cause, report.Message);
         Track(report.Mailbox, t =>
         {
             t.ConsecutiveFailures++;
@@ -183,7 +183,7 @@ public sealed class IngestionSupervisor : ReceiveActor
             if (_once && !t.GaveUp && t.ConsecutiveFailures >= limit)
             {
                 t.GaveUp = true;
-                _log.Error("Mailbox {0} gave up after {1} failures in a row: {2}", report.Mailbox, t.ConsecutiveFailures, t.LastError);
+                _log.Error("Mailbox {Mailbox} gave up after {Failures} failures in a row: {Error}", report.Mailbox, t.ConsecutiveFailures, t.LastError);
                 t.Child.Tell(new MailboxCommands.StopGracefully(report.Mailbox));
             }
         });

@@ -68,7 +68,7 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
             throw new InvalidOperationException($"Quarantine of an email of {_options.Mailbox} failed: {msg.Error}"));
         Command<Status.Failure>(OnImapFailure);
         Command<SaveSnapshotSuccess>(_ => { });
-        Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "Snapshot of {0} failed; the journal still holds every event", _options.Mailbox));
+        Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "Snapshot of {Mailbox} failed; the journal still holds every event", _options.Mailbox));
     }
 
     public override string PersistenceId { get; }
@@ -195,7 +195,7 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
             var events = _cursor.Decide(new CursorCommands.ObserveUidValidity(plan.Status.UidValidity, now));
             PersistAll(events, e =>
             {
-                _log.Warning("UIDVALIDITY of {0} changed from {1} to {2}: rescanning the folder; content already ingested is reconciled, not duplicated",
+                _log.Warning("UIDVALIDITY of {Mailbox} changed from {Previous} to {Current}: rescanning the folder; content already ingested is reconciled, not duplicated",
                     _options.Mailbox, _cursor.UidValidity, plan.Status.UidValidity);
                 ApplyAndSnapshot(e);
             });
@@ -213,7 +213,7 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
             PersistAll(events, ApplyAndSnapshot);
             if (plan.Floor > 1)
             {
-                _log.Info("First poll of {0} takes the newest {1} emails (first_run_max_emails); UIDs below {2} are left out",
+                _log.Info("First poll of {Mailbox} takes the newest {Count} emails (first_run_max_emails); UIDs below {Floor} are left out",
                     _options.Mailbox, plan.Uids.Count, plan.Floor);
             }
         }
@@ -227,7 +227,7 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
         if (plan.Uids.Count > 0)
         {
             _caughtUpReported = false;
-            _log.Info("Poll of {0} (UIDVALIDITY {1}) takes {2} emails", _options.Mailbox, plan.Status.UidValidity, plan.Uids.Count);
+            _log.Info("Poll of {Mailbox} (UIDVALIDITY {UidValidity}) takes {Count} emails", _options.Mailbox, plan.Status.UidValidity, plan.Uids.Count);
         }
 
         _options.ReportTo.Tell(new MailboxReports.PollStarted(_options.Mailbox, plan.Status.UidValidity, plan.Uids.Count, plan.FirstPoll));
@@ -337,7 +337,7 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
         if (attempts < _options.Engine.PoisonMaxAttempts)
         {
             var delay = _options.RetryBackoff * Math.Pow(2, attempts - 1);
-            _log.Warning("UID {0} of {1} failed at {2} (attempt {3}): {4}; trying again after a backoff",
+            _log.Warning("UID {Uid} of {Mailbox} failed at {Stage} (attempt {Attempt}): {Error}; trying again after a backoff",
                 uid, _options.Mailbox, stage, attempts, error);
             batch.Retrying.Add(uid);
             Timers.StartSingleTimer(("retry", batch.Id, uid), new RetryItem(batch.Id, uid), delay);
@@ -449,7 +449,7 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
         if (commit.Attempts < _options.Engine.PoisonMaxAttempts)
         {
             var delay = _options.RetryBackoff * Math.Pow(2, commit.Attempts - 1);
-            _log.Warning("Commit of {0} emails of {1} failed (attempt {2}): {3}; trying again in {4}",
+            _log.Warning("Commit of {Count} emails of {Mailbox} failed (attempt {Attempt}): {Error}; trying again in {Delay}",
                 commit.Uids.Count, _options.Mailbox, commit.Attempts, msg.Error, delay);
             Timers.StartSingleTimer(("commit", commit.Id), new RetryCommit(commit.Id), delay);
             return;
@@ -507,7 +507,7 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
             batch.DisposeRaw();
             _options.ReportTo.Tell(new MailboxReports.BatchDone(_options.Mailbox, batch.Items.Count, batch.Bytes, batch.Created,
                 batch.Already, batch.Reconciled, quarantined, batch.Gone));
-            _log.Debug("Mailbox {0} committed {1} emails up to UID {2}", _options.Mailbox, batch.Items.Count, batch.Uids.Max());
+            _log.Debug("Mailbox {Mailbox} committed {Count} emails up to UID {Uid}", _options.Mailbox, batch.Items.Count, batch.Uids.Max());
             Pump();
             if (_stopping && _batches.Count == 0 && !_imapBusy)
             {

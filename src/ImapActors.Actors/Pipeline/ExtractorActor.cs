@@ -32,7 +32,7 @@ public sealed class ExtractorActor : ReceiveActor
             }
             catch (Exception ex)
             {
-                log.Warning(ex, "Extracting UID {0} of {1} failed", item.Source.Uid, item.Source.Mailbox);
+                log.Warning(ex, "Extracting UID {Uid} of {Mailbox} failed", item.Source.Uid, item.Source.Mailbox);
                 item.ReplyTo.Tell(new PipelineMessages.EmailFailed(item, "extract", ex.Message));
             }
         });

@@ -19,7 +19,7 @@ public sealed class ParserActor : ReceiveActor
             }
             catch (Exception ex)
             {
-                log.Warning(ex, "Parsing UID {0} of {1} failed", msg.Item.Source.Uid, msg.Item.Source.Mailbox);
+                log.Warning(ex, "Parsing UID {Uid} of {Mailbox} failed", msg.Item.Source.Uid, msg.Item.Source.Mailbox);
                 msg.Item.ReplyTo.Tell(new PipelineMessages.EmailFailed(msg.Item, "parse", ex.Message));
             }
         });

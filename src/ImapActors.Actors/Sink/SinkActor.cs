@@ -53,7 +53,7 @@ public sealed class SinkActor : ReceiveActor
             }
             catch (Exception ex)
             {
-                _log.Warning(ex, "Committing batch {0} of {1} emails failed", msg.BatchId, msg.Emails.Count);
+                _log.Warning(ex, "Committing batch {Batch} of {Count} emails failed", msg.BatchId, msg.Emails.Count);
                 replyTo.Tell(new SinkProtocol.BatchFailed(msg.BatchId, ex.Message));
             }
         });
@@ -71,13 +71,13 @@ public sealed class SinkActor : ReceiveActor
 
                 var id = await _store.QuarantineAsync(msg.Source, raw.VaultId, msg.Stage, msg.Error, msg.ParserVersion,
                     msg.Attempts, _stopping.Token);
-                _log.Warning("Quarantined UID {0} of {1} after {2} attempts ({3}: {4}) as quarantine id {5}",
+                _log.Warning("Quarantined UID {Uid} of {Mailbox} after {Attempts} attempts ({Stage}: {Error}) as quarantine id {QuarantineId}",
                     msg.Source.Uid, msg.Source.Mailbox, msg.Attempts, msg.Stage, msg.Error, id);
                 replyTo.Tell(new SinkProtocol.EmailQuarantined(msg.Ticket, id));
             }
             catch (Exception ex)
             {
-                _log.Error(ex, "Quarantining UID {0} of {1} failed", msg.Source.Uid, msg.Source.Mailbox);
+                _log.Error(ex, "Quarantining UID {Uid} of {Mailbox} failed", msg.Source.Uid, msg.Source.Mailbox);
                 replyTo.Tell(new SinkProtocol.QuarantineFailed(msg.Ticket, ex.Message));
             }
         });
