@@ -155,12 +155,16 @@ set_user() {
     [ -n "$name" ] || die "empty user name"
     uid="$(id -u "$MAIL_USER")"
     gid="$(id -g "$MAIL_USER")"
+    # Parallel test processes add users at the same time; without the lock one rewrite would drop another's user.
+    exec 9>"$DIR/passwd.lock"
+    flock 9
     touch "$DIR/passwd"
     tmp="$(mktemp "$DIR/passwd.XXXXXX")"
     awk -F: -v n="$name" '$1 != n' "$DIR/passwd" > "$tmp"
     printf '%s:{PLAIN}%s:%s:%s::%s::\n' "$name" "$pass" "$uid" "$gid" "$DIR/mail/$name" >> "$tmp"
     chmod 644 "$tmp"
     mv -f "$tmp" "$DIR/passwd"
+    exec 9>&-
 }
 
 write_conf() {
@@ -342,9 +346,10 @@ cmd_start() {
     if [ "$foreground" = 1 ]; then
         printf '%s\n' "$$" > "$DIR/session"
         cmd_env
+        exec 8>&-
         exec dovecot -F -c "$CONF"
     fi
-    dovecot -c "$CONF" || { tail -n 20 "$DIR/dovecot.log" >&2 2>/dev/null || true; die "dovecot failed to start"; }
+    dovecot -c "$CONF" 8>&- 9>&- || { tail -n 20 "$DIR/dovecot.log" >&2 2>/dev/null || true; die "dovecot failed to start"; }
     local i pid=""
     for i in $(seq 1 50); do
         pid="$(master_pid || true)"
@@ -410,8 +415,18 @@ cmd_adduser() {
     set_user "$1" "$2"
 }
 
+# One start, stop or restart at a time per state dir (parallel test processes may all ask for a server).
+lock_instance() {
+    mkdir -p "$DIR"
+    exec 8>"$DIR/instance.lock"
+    flock 8
+}
+
 verb="${1:-}"
 [ $# -gt 0 ] && shift
+case "$verb" in
+    start|stop|restart-hard) lock_instance ;;
+esac
 case "$verb" in
     install) cmd_install ;;
     start) cmd_start "$@" ;;
