@@ -3,8 +3,11 @@
 # than APPEND: 10,000 small messages take about a second.
 #
 #   scripts/load-mailbox.sh USER FOLDER FILE_OR_DIR...
+#   scripts/load-mailbox.sh USER FOLDER --framed BUNDLE
 #
-# Each FILE is one RFC 822 message; a DIR contributes its regular files in name order. Messages get
+# Each FILE is one RFC 822 message; a DIR contributes its regular files in name order. A BUNDLE holds
+# many messages in one file, each as "<byte count>\n<bytes>" (what the C# test helper writes: one file
+# is much cheaper than thousands on slow file systems). Messages get
 # UIDs in the order given. The folder is created when missing (any name Dovecot accepts, "/" as the
 # hierarchy separator, INBOX in any case). The files land in the folder's maildir new/ folder (unseen,
 # no flags) under unique names, owned by the mail user; then `doveadm force-resync` indexes them.
@@ -40,6 +43,33 @@ fi
 perl -e '
     use strict; use warnings;
     my ($dir, $uid, $gid, $host, @inputs) = @ARGV;
+    my $base = time();
+    my $n = 0;
+    my $store = sub {
+        my ($data) = @_;
+        my $size = length($data);
+        my $name = sprintf("%d.M%06dP%dQ%d.%s,S=%d", $base + int($n / 1000000), $n % 1000000, $$, $n, $host, $size);
+        my $tmp = "$dir/tmp/$name";
+        open(my $ofh, ">:raw", $tmp) or die "cannot write $tmp: $!\n";
+        print $ofh $data or die "cannot write $tmp: $!\n";
+        close($ofh) or die "cannot write $tmp: $!\n";
+        chown($uid, $gid, $tmp);
+        rename($tmp, "$dir/new/$name") or die "cannot move $tmp: $!\n";
+        $n++;
+    };
+    if (@inputs == 2 && $inputs[0] eq "--framed") {
+        open(my $bfh, "<:raw", $inputs[1]) or die "cannot read $inputs[1]: $!\n";
+        while (defined(my $header = <$bfh>)) {
+            chomp $header;
+            $header =~ /^\d+$/ or die "bad record header in $inputs[1]: $header\n";
+            my $data = "";
+            my $got = read($bfh, $data, $header);
+            defined($got) && $got == $header or die "truncated record in $inputs[1]\n";
+            $store->($data);
+        }
+        close($bfh);
+        @inputs = ();
+    }
     my @files;
     for my $in (@inputs) {
         if (-d $in) {
@@ -52,23 +82,12 @@ perl -e '
             die "no such file: $in\n";
         }
     }
-    my $base = time();
-    my $n = 0;
     for my $src (@files) {
         open(my $ifh, "<:raw", $src) or die "cannot read $src: $!\n";
         local $/;
         my $data = <$ifh>;
         close($ifh);
-        $data = "" unless defined $data;
-        my $size = length($data);
-        my $name = sprintf("%d.M%06dP%dQ%d.%s,S=%d", $base + int($n / 1000000), $n % 1000000, $$, $n, $host, $size);
-        my $tmp = "$dir/tmp/$name";
-        open(my $ofh, ">:raw", $tmp) or die "cannot write $tmp: $!\n";
-        print $ofh $data or die "cannot write $tmp: $!\n";
-        close($ofh) or die "cannot write $tmp: $!\n";
-        chown($uid, $gid, $tmp);
-        rename($tmp, "$dir/new/$name") or die "cannot move $tmp: $!\n";
-        $n++;
+        $store->(defined $data ? $data : "");
     }
     print STDERR "loaded $n messages\n" if $ENV{LOAD_MAILBOX_VERBOSE};
 ' "$path" "$(id -u "$MAIL_USER")" "$(id -g "$MAIL_USER")" "$(printf '%s' "${HOSTNAME:-localhost}" | tr -c 'A-Za-z0-9-' '_')" "$@"
