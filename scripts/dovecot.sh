@@ -1,0 +1,446 @@
+#!/usr/bin/env bash
+# A private Dovecot IMAP server for tests and local runs, listening on loopback only.
+#
+#   scripts/dovecot.sh install            install dovecot-core and dovecot-imapd when missing
+#   scripts/dovecot.sh start [--foreground]
+#                                          generate the config, certificate and users, start (no-op when running)
+#   scripts/dovecot.sh stop               stop the master and every process it started
+#   scripts/dovecot.sh restart-hard       kill -9 the master and all its processes, start again on the same ports
+#   scripts/dovecot.sh status             print whether it runs; exit 0 when it does, 3 when it does not
+#   scripts/dovecot.sh env                print the export lines of the env contract
+#   scripts/dovecot.sh adduser NAME PASS  add or replace a user (the running server sees it at its next login)
+#
+# Everything lives in ${IMAPACTORS_STATE:-<repo>/.state}/dovecot: dovecot.conf, tls/ (self-signed
+# certificate for localhost and 127.0.0.1, also the CA file for clients), users/ (one passwd-file per
+# user), mail/ (one maildir
+# per user, Maildir++ layout, folder separator "/"), dovecot.log, run/ (base_dir with master.pid),
+# ports, env.
+#
+# Ports: IMAPACTORS_IMAP_TLS_PORT (implicit TLS) and IMAPACTORS_IMAP_PLAIN_PORT (STARTTLS) when set,
+# otherwise the ones remembered in the state dir, otherwise free ones picked once.
+#
+# Default users: soc / soc-password and user1..user8 / pass-1..pass-8.
+#
+# Plaintext authentication: disable_plaintext_auth = yes, but Dovecot counts a connection whose
+# remote address equals its local address (127.0.0.1 -> 127.0.0.1) as secure, so LOGIN without
+# STARTTLS succeeds on 127.0.0.1. The server therefore also listens on 127.0.0.2: a client connecting
+# there comes from 127.0.0.1, is not "secure", and LOGIN before STARTTLS is refused. 127.0.0.2 is
+# also not in the certificate, which gives a host-name mismatch to test against.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STATE_ROOT="${IMAPACTORS_STATE:-$REPO/.state}"
+DIR="$STATE_ROOT/dovecot"
+HOST=127.0.0.1
+ALT_HOST=127.0.0.2
+MAIL_USER=vmail
+
+log() { printf 'dovecot.sh: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+need_root() { [ "$(id -u)" = 0 ] || die "must run as root (Dovecot's master binds ports and switches to the $MAIL_USER user)"; }
+
+# Unix socket paths are limited to 108 bytes; a deep state dir gets its base_dir under /run or /tmp.
+run_dir() {
+    local candidate="$DIR/run"
+    if [ "${#candidate}" -le 60 ]; then
+        printf '%s\n' "$candidate"
+    else
+        local sum
+        sum="$(printf '%s' "$DIR" | cksum | cut -d' ' -f1)"
+        printf '%s\n' "/tmp/imapactors-dovecot-$sum"
+    fi
+}
+
+RUN="$(run_dir)"
+CONF="$DIR/dovecot.conf"
+PIDFILE="$RUN/master.pid"
+
+cmd_install() {
+    if command -v dovecot >/dev/null 2>&1 && command -v doveadm >/dev/null 2>&1 \
+        && [ -e /usr/lib/dovecot/imap ]; then
+        return 0
+    fi
+    need_root
+    log "installing dovecot-core and dovecot-imapd"
+    # The package would start the distribution's own instance (ports 143/993); policy-rc.d forbids it.
+    local created_policy=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        created_policy=1
+    fi
+    local rc=0
+    if ! apt-get install -y -q --no-install-recommends dovecot-core dovecot-imapd >/tmp/imapactors-dovecot-apt.log 2>&1; then
+        apt-get update -q >/tmp/imapactors-dovecot-apt.log 2>&1 || true
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends dovecot-core dovecot-imapd \
+            >>/tmp/imapactors-dovecot-apt.log 2>&1 || rc=$?
+    fi
+    [ "$created_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+    if [ "$rc" != 0 ]; then
+        cat /tmp/imapactors-dovecot-apt.log >&2
+        die "apt-get install failed"
+    fi
+    # Never run the system instance: a leftover one would hold 143/993.
+    if [ -x /etc/init.d/dovecot ]; then
+        /etc/init.d/dovecot stop >/dev/null 2>&1 || true
+    fi
+    if command -v update-rc.d >/dev/null 2>&1; then
+        update-rc.d dovecot disable >/dev/null 2>&1 || true
+    fi
+}
+
+ensure_mail_user() {
+    if ! id -u "$MAIL_USER" >/dev/null 2>&1; then
+        useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$MAIL_USER"
+    fi
+}
+
+port_in_use() {
+    (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null
+}
+
+pick_port() {
+    local p i
+    for i in $(seq 1 200); do
+        p=$(( (RANDOM * 32768 + RANDOM) % 30000 + 20000 ))
+        if ! port_in_use "$p"; then
+            printf '%s\n' "$p"
+            return 0
+        fi
+    done
+    die "no free port found"
+}
+
+# Decides the ports once; later starts reuse them so clients holding the env keep working.
+load_ports() {
+    TLS_PORT="" PLAIN_PORT=""
+    if [ -f "$DIR/ports" ]; then
+        # shellcheck disable=SC1091
+        . "$DIR/ports"
+    fi
+    TLS_PORT="${IMAPACTORS_IMAP_TLS_PORT:-$TLS_PORT}"
+    PLAIN_PORT="${IMAPACTORS_IMAP_PLAIN_PORT:-$PLAIN_PORT}"
+    [ -n "$TLS_PORT" ] || TLS_PORT="$(pick_port)"
+    if [ -z "$PLAIN_PORT" ]; then
+        PLAIN_PORT="$(pick_port)"
+        while [ "$PLAIN_PORT" = "$TLS_PORT" ]; do PLAIN_PORT="$(pick_port)"; done
+    fi
+    printf 'TLS_PORT=%s\nPLAIN_PORT=%s\n' "$TLS_PORT" "$PLAIN_PORT" > "$DIR/ports"
+}
+
+ensure_cert() {
+    mkdir -p "$DIR/tls"
+    if [ -s "$DIR/tls/cert.pem" ] && [ -s "$DIR/tls/key.pem" ]; then
+        return 0
+    fi
+    command -v openssl >/dev/null 2>&1 || { apt-get install -y -q openssl >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1; apt-get install -y -q openssl >/dev/null; }; }
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -sha256 \
+        -subj "/CN=localhost" \
+        -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+        -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign" \
+        -addext "extendedKeyUsage=serverAuth" \
+        -keyout "$DIR/tls/key.pem" -out "$DIR/tls/cert.pem" >/dev/null 2>&1 \
+        || die "openssl could not create the certificate"
+    chmod 600 "$DIR/tls/key.pem"
+    chmod 644 "$DIR/tls/cert.pem"
+}
+
+# One passwd-file per user (users/NAME, one line: user:{PLAIN}password:uid:gid::home::). Dovecot re-reads a
+# shared passwd-file at most once a second, so a user added right after a login would stay unknown for up
+# to a second; a file per user is opened fresh at its first lookup.
+set_user() {
+    local name="$1" pass="$2" uid gid tmp
+    case "$name" in
+        ''|.*|*[!A-Za-z0-9._@+-]*) die "user names are letters, digits and . _ @ + - (not starting with a dot)" ;;
+    esac
+    case "$pass" in
+        *:*|*$'\n'*) die "passwords must not contain ':' or a newline" ;;
+    esac
+    uid="$(id -u "$MAIL_USER")"
+    gid="$(id -g "$MAIL_USER")"
+    mkdir -p "$DIR/users"
+    tmp="$(mktemp "$DIR/users/.new.XXXXXX")"
+    printf '%s:{PLAIN}%s:%s:%s::%s::\n' "$name" "$pass" "$uid" "$gid" "$DIR/mail/$name" > "$tmp"
+    chmod 644 "$tmp"
+    mv -f "$tmp" "$DIR/users/$name"
+}
+
+write_conf() {
+    local uid gid
+    uid="$(id -u "$MAIL_USER")"
+    gid="$(id -g "$MAIL_USER")"
+    cat > "$CONF.tmp" <<EOF
+# Generated by scripts/dovecot.sh; rewritten on every start.
+base_dir = $RUN
+instance_name = imapactors-$(printf '%s' "$DIR" | cksum | cut -d' ' -f1)
+protocols = imap
+listen = $HOST, $ALT_HOST
+log_path = $DIR/dovecot.log
+info_log_path = $DIR/dovecot.log
+debug_log_path = $DIR/dovecot.log
+state_dir = $DIR/lib
+
+ssl = yes
+ssl_cert = <$DIR/tls/cert.pem
+ssl_key = <$DIR/tls/key.pem
+disable_plaintext_auth = yes
+auth_mechanisms = plain login
+auth_failure_delay = 0
+auth_cache_size = 0
+
+first_valid_uid = $uid
+last_valid_uid = $uid
+first_valid_gid = $gid
+last_valid_gid = $gid
+mail_uid = $uid
+mail_gid = $gid
+mail_location = maildir:~/Maildir
+mail_plugins =
+mail_fsync = never
+mail_max_userip_connections = 200
+
+default_process_limit = 500
+default_client_limit = 4000
+
+namespace inbox {
+  inbox = yes
+  separator = /
+}
+
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN $DIR/users/%u
+}
+userdb {
+  driver = passwd-file
+  args = $DIR/users/%u
+}
+
+service imap-login {
+  inet_listener imap {
+    port = $PLAIN_PORT
+  }
+  inet_listener imaps {
+    port = $TLS_PORT
+    ssl = yes
+  }
+}
+service imap {
+  process_limit = 500
+}
+# No auth penalty: tests log in with wrong passwords from 127.0.0.1, and the penalty (2 to 15 s, per IP)
+# would slow every other login from that address.
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
+}
+EOF
+    mv -f "$CONF.tmp" "$CONF"
+}
+
+write_env() {
+    cat > "$DIR/env.tmp" <<EOF
+export IMAPACTORS_IMAP_HOST=$HOST
+export IMAPACTORS_IMAP_ALT_HOST=$ALT_HOST
+export IMAPACTORS_IMAP_TLS_PORT=$TLS_PORT
+export IMAPACTORS_IMAP_PLAIN_PORT=$PLAIN_PORT
+export IMAPACTORS_IMAP_CA=$DIR/tls/cert.pem
+export IMAPACTORS_DOVECOT_CONF=$CONF
+EOF
+    mv -f "$DIR/env.tmp" "$DIR/env"
+}
+
+master_pid() {
+    local pid
+    [ -f "$PIDFILE" ] || return 1
+    pid="$(cat "$PIDFILE" 2>/dev/null || true)"
+    [ -n "$pid" ] && [ -d "/proc/$pid" ] || return 1
+    grep -q dovecot "/proc/$pid/comm" 2>/dev/null || return 1
+    printf '%s\n' "$pid"
+}
+
+# Every process of one instance shares the session the master created when it daemonized.
+session_pids() {
+    local sid="$1" f rest
+    for f in /proc/[0-9]*/stat; do
+        { read -r rest < "$f"; } 2>/dev/null || continue
+        rest="${rest##*) }"
+        # shellcheck disable=SC2086
+        set -- $rest
+        # fields after comm: state ppid pgrp session
+        # Zombies (state Z) are already dead; an init that does not reap would keep them forever.
+        if [ "${4:-}" = "$sid" ] && [ "${1:-}" != Z ]; then
+            f="${f#/proc/}"
+            printf '%s\n' "${f%/stat}"
+        fi
+    done
+}
+
+remembered_sid() { cat "$DIR/session" 2>/dev/null || true; }
+
+kill_session() {
+    local sig="$1" sid pids
+    sid="$(remembered_sid)"
+    [ -n "$sid" ] || return 0
+    pids="$(session_pids "$sid")"
+    [ -n "$pids" ] || return 0
+    # shellcheck disable=SC2086
+    kill "-$sig" $pids 2>/dev/null || true
+}
+
+wait_session_gone() {
+    local sid i
+    sid="$(remembered_sid)"
+    [ -n "$sid" ] || return 0
+    for i in $(seq 1 100); do
+        [ -z "$(session_pids "$sid")" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+wait_listening() {
+    local i
+    for i in $(seq 1 100); do
+        if port_in_use "$TLS_PORT" && port_in_use "$PLAIN_PORT"; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    tail -n 20 "$DIR/dovecot.log" >&2 2>/dev/null || true
+    die "Dovecot did not start listening on $HOST:$TLS_PORT and $HOST:$PLAIN_PORT"
+}
+
+prepare() {
+    need_root
+    cmd_install
+    ensure_mail_user
+    mkdir -p "$DIR" "$DIR/mail" "$DIR/lib"
+    chmod 755 "$DIR"
+    chown "$MAIL_USER:$MAIL_USER" "$DIR/mail"
+    # Dovecot's unprivileged processes (vmail, dovecot, dovenull) must reach the state dir; a parent such
+    # as /root (0700) would hide it, so say so instead of failing later with an obscure error.
+    if ! runuser -u "$MAIL_USER" -- test -x "$DIR/mail" 2>/dev/null; then
+        die "$DIR is not reachable by the $MAIL_USER user (a parent folder is not world-executable); set IMAPACTORS_STATE to a folder it can reach"
+    fi
+    load_ports
+    ensure_cert
+    if [ ! -f "$DIR/users/soc" ]; then
+        set_user soc soc-password
+        local n
+        for n in 1 2 3 4 5 6 7 8; do set_user "user$n" "pass-$n"; done
+    fi
+    write_conf
+    write_env
+}
+
+cmd_start() {
+    local foreground=0
+    [ "${1:-}" = "--foreground" ] && foreground=1
+    if master_pid >/dev/null; then
+        load_ports
+        write_env
+        cmd_env
+        return 0
+    fi
+    prepare
+    # A master killed with -9 leaves its imap processes behind; end them before reusing the ports.
+    kill_session KILL
+    rm -f "$PIDFILE"
+    if [ "$foreground" = 1 ]; then
+        printf '%s\n' "$$" > "$DIR/session"
+        cmd_env
+        exec 8>&-
+        exec dovecot -F -c "$CONF"
+    fi
+    dovecot -c "$CONF" 8>&- 9>&- || { tail -n 20 "$DIR/dovecot.log" >&2 2>/dev/null || true; die "dovecot failed to start"; }
+    local i pid=""
+    for i in $(seq 1 50); do
+        pid="$(master_pid || true)"
+        [ -n "$pid" ] && break
+        sleep 0.1
+    done
+    [ -n "$pid" ] || die "dovecot wrote no pid file to $PIDFILE"
+    awk '{ sub(/.*\) /, ""); split($0, f, " "); print f[4] }' "/proc/$pid/stat" > "$DIR/session"
+    wait_listening
+    cmd_env
+}
+
+cmd_stop() {
+    local pid
+    if pid="$(master_pid)"; then
+        kill -TERM "$pid" 2>/dev/null || true
+        wait_session_gone || true
+    fi
+    # Stale pid file or leftovers of a killed master: end whatever remains of the session.
+    kill_session KILL
+    wait_session_gone || true
+    rm -f "$PIDFILE"
+}
+
+cmd_restart_hard() {
+    local pid
+    if pid="$(master_pid)"; then
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    kill_session KILL
+    wait_session_gone || die "processes of the killed instance did not exit"
+    rm -f "$PIDFILE"
+    cmd_start
+}
+
+cmd_status() {
+    local pid
+    if pid="$(master_pid)"; then
+        load_ports
+        printf 'running (pid %s) on %s: TLS %s, STARTTLS %s\n' "$pid" "$HOST" "$TLS_PORT" "$PLAIN_PORT"
+        return 0
+    fi
+    printf 'stopped\n'
+    return 3
+}
+
+cmd_env() {
+    if [ -f "$DIR/env" ]; then
+        cat "$DIR/env"
+    else
+        [ -d "$DIR" ] || die "not started yet: run scripts/dovecot.sh start"
+        load_ports
+        write_env
+        cat "$DIR/env"
+    fi
+}
+
+cmd_adduser() {
+    [ $# = 2 ] || die "usage: dovecot.sh adduser NAME PASSWORD"
+    need_root
+    ensure_mail_user
+    mkdir -p "$DIR"
+    set_user "$1" "$2"
+}
+
+# One start, stop or restart at a time per state dir (parallel test processes may all ask for a server).
+lock_instance() {
+    mkdir -p "$DIR"
+    exec 8>"$DIR/instance.lock"
+    flock 8
+}
+
+verb="${1:-}"
+[ $# -gt 0 ] && shift
+case "$verb" in
+    start|stop|restart-hard) lock_instance ;;
+esac
+case "$verb" in
+    install) cmd_install ;;
+    start) cmd_start "$@" ;;
+    stop) cmd_stop ;;
+    restart-hard) cmd_restart_hard ;;
+    status) cmd_status ;;
+    env) cmd_env ;;
+    adduser) cmd_adduser "$@" ;;
+    *) die "usage: dovecot.sh install|start [--foreground]|stop|restart-hard|status|env|adduser NAME PASSWORD" ;;
+esac

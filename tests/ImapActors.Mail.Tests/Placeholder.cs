@@ -1,1 +1,0 @@
-namespace ImapActors.Mail.Tests;

@@ -1,0 +1,161 @@
+using System.Globalization;
+using ImapActors.Domain;
+
+namespace ImapActors.Testing;
+
+/// <summary>A login on the test Dovecot.</summary>
+public sealed record DovecotUser(string Name, string Password);
+
+/// <summary>
+/// A running private Dovecot started by <c>scripts/dovecot.sh</c>: its endpoints and helpers to add
+/// users, load messages straight into maildirs, run doveadm, and kill or restart the server.
+/// </summary>
+public sealed class DovecotInstance
+{
+    private readonly string _stateRoot;
+
+    internal DovecotInstance(IReadOnlyDictionary<string, string> env)
+    {
+        Host = Get(env, "IMAPACTORS_IMAP_HOST");
+        AltHost = env.TryGetValue("IMAPACTORS_IMAP_ALT_HOST", out var alt) && alt.Length > 0 ? alt : "127.0.0.2";
+        TlsPort = int.Parse(Get(env, "IMAPACTORS_IMAP_TLS_PORT"), CultureInfo.InvariantCulture);
+        PlainPort = int.Parse(Get(env, "IMAPACTORS_IMAP_PLAIN_PORT"), CultureInfo.InvariantCulture);
+        CaFile = Get(env, "IMAPACTORS_IMAP_CA");
+        ConfPath = Get(env, "IMAPACTORS_DOVECOT_CONF");
+
+        // dovecot.conf lives in <state>/dovecot/; the scripts find everything else from <state>.
+        _stateRoot = Path.GetDirectoryName(Path.GetDirectoryName(ConfPath))!;
+    }
+
+    /// <summary>The address the server listens on and its certificate names (127.0.0.1).</summary>
+    public string Host { get; }
+
+    /// <summary>
+    /// A second loopback address the server also listens on (127.0.0.2). Its certificate does not name it,
+    /// and Dovecot does not count it as a secure connection, so LOGIN before STARTTLS is refused there.
+    /// </summary>
+    public string AltHost { get; }
+
+    /// <summary>The implicit-TLS port.</summary>
+    public int TlsPort { get; }
+
+    /// <summary>The plain port that offers STARTTLS.</summary>
+    public int PlainPort { get; }
+
+    /// <summary>The server's self-signed certificate as a PEM file, to use as the CA file.</summary>
+    public string CaFile { get; }
+
+    /// <summary>The generated dovecot.conf, for <c>doveadm -c</c>.</summary>
+    public string ConfPath { get; }
+
+    /// <summary>Adds (or replaces) a user; the running server accepts it at once.</summary>
+    public DovecotUser AddUser(string name, string password)
+    {
+        RunDovecotScript("adduser", name, password);
+        return new DovecotUser(name, password);
+    }
+
+    /// <summary>Adds a user with a unique name (<c>t-</c> and 8 hex digits) so parallel tests never share a mailbox.</summary>
+    public DovecotUser CreateUser(string prefix = "t") =>
+        AddUser($"{prefix}-{Guid.NewGuid().ToString("N")[..8]}", "pw-" + Guid.NewGuid().ToString("N")[..12]);
+
+    /// <summary>
+    /// Writes messages straight into <paramref name="folder"/> of <paramref name="user"/> (created when missing)
+    /// with <c>scripts/load-mailbox.sh</c>; they get UIDs in the order given and no flags.
+    /// </summary>
+    /// <returns>How many messages were loaded.</returns>
+    public int LoadMessages(string user, string folder, IEnumerable<byte[]> messages)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+
+        // One bundle file instead of one file per message: creating and deleting thousands of files from
+        // .NET costs seconds on some file systems, the script's single perl process does not.
+        var bundle = Path.Combine(Path.GetTempPath(), $"imapactors-load-{Guid.NewGuid():N}.bundle");
+        try
+        {
+            var n = 0;
+            using (var file = new FileStream(bundle, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                foreach (var message in messages)
+                {
+                    file.Write(System.Text.Encoding.ASCII.GetBytes(message.Length.ToString(CultureInfo.InvariantCulture) + "\n"));
+                    file.Write(message);
+                    n++;
+                }
+            }
+
+            if (n > 0)
+            {
+                DovecotScripts.Run(Script("load-mailbox.sh"), ScriptEnvironment(), user, folder, "--framed", bundle);
+            }
+
+            return n;
+        }
+        finally
+        {
+            File.Delete(bundle);
+        }
+    }
+
+    /// <summary>Runs <c>doveadm -c ConfPath args…</c> and returns its standard output.</summary>
+    /// <exception cref="InvalidOperationException">doveadm failed; the message holds its error output.</exception>
+    public string Doveadm(params string[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        return DovecotScripts.RunProgram("doveadm", ScriptEnvironment(), ["-c", ConfPath, .. args]);
+    }
+
+    /// <summary>Sets a folder's UIDVALIDITY (<c>doveadm mailbox update --uid-validity</c>), as a server rebuild would.</summary>
+    public void SetUidValidity(string user, string folder, uint uidValidity) =>
+        Doveadm("mailbox", "update", "--uid-validity", uidValidity.ToString(CultureInfo.InvariantCulture), "-u", user, folder);
+
+    /// <summary>Kills the master and every Dovecot process with SIGKILL, then starts again on the same ports.</summary>
+    public void KillAndRestart() => RunDovecotScript("restart-hard");
+
+    /// <summary>Stops the server and ends its open sessions.</summary>
+    public void Stop() => RunDovecotScript("stop");
+
+    /// <summary>Starts the server on its remembered ports; does nothing when it runs.</summary>
+    public void Start() => RunDovecotScript("start");
+
+    /// <summary>
+    /// Settings for an asset that logs in as <paramref name="user"/>: implicit TLS on <see cref="TlsPort"/>
+    /// or STARTTLS on <see cref="PlainPort"/>, the server certificate trusted through <see cref="CaFile"/>.
+    /// </summary>
+    public AssetSettings Asset(DovecotUser user, bool useSsl = true, params string[] folders)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        return new AssetSettings
+        {
+            Name = new AssetName("dovecot-" + user.Name),
+            Server = Host,
+            Port = useSsl ? TlsPort : PlainPort,
+            UseSsl = useSsl,
+            CaFile = CaFile,
+            Username = user.Name,
+            Password = new Secret(user.Password),
+            Folders = folders is { Length: > 0 } ? folders.Select(f => new FolderName(f)).ToList() : [new FolderName("INBOX")],
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+    }
+
+    private void RunDovecotScript(params string[] args) => DovecotScripts.Run(Script("dovecot.sh"), ScriptEnvironment(), args);
+
+    private Dictionary<string, string?> ScriptEnvironment()
+    {
+        // The script must find the same state dir and ports this instance was started with.
+        return new Dictionary<string, string?>
+        {
+            ["IMAPACTORS_STATE"] = _stateRoot,
+            ["IMAPACTORS_IMAP_TLS_PORT"] = TlsPort.ToString(CultureInfo.InvariantCulture),
+            ["IMAPACTORS_IMAP_PLAIN_PORT"] = PlainPort.ToString(CultureInfo.InvariantCulture),
+        };
+    }
+
+    internal static string Script(string name) => Path.Combine(RepoPaths.Root, "scripts", name);
+
+    private static string Get(IReadOnlyDictionary<string, string> env, string key) =>
+        env.TryGetValue(key, out var value) && value.Length > 0
+            ? value
+            : throw new InvalidOperationException($"{key} is not set by scripts/dovecot.sh env");
+}

@@ -1,0 +1,65 @@
+namespace ImapActors.Testing;
+
+/// <summary>
+/// The external services tests run against, started on first use. The shared Dovecot comes from the
+/// <c>IMAPACTORS_IMAP_*</c> variables (scripts/test.sh exports them), else from
+/// <c>$IMAPACTORS_STATE/dovecot</c> through <c>scripts/dovecot.sh start</c>, which installs Dovecot when missing.
+/// </summary>
+public static class TestServices
+{
+    private static readonly Lazy<DovecotInstance> SharedDovecot = new(StartShared, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>
+    /// The Dovecot all tests share. Give each test its own user (<see cref="DovecotInstance.CreateUser"/>);
+    /// never stop or kill this one: tests that do need <see cref="StartPrivateDovecot"/>.
+    /// </summary>
+    public static DovecotInstance Dovecot => SharedDovecot.Value;
+
+    /// <summary>The repository's state folder (<c>IMAPACTORS_STATE</c>, default <c>.state</c> in the repository).</summary>
+    public static string StateRoot =>
+        Environment.GetEnvironmentVariable("IMAPACTORS_STATE") is { Length: > 0 } s ? s : Path.Combine(RepoPaths.Root, ".state");
+
+    /// <summary>
+    /// Starts (or reuses) a Dovecot of its own, with its own state folder and ports, for tests that stop,
+    /// kill or restart the server. Stop it when done.
+    /// </summary>
+    /// <param name="name">A short name, unique per test class (letters, digits and dashes).</param>
+    public static DovecotInstance StartPrivateDovecot(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        if (!name.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'))
+        {
+            throw new ArgumentException("letters, digits and dashes only", nameof(name));
+        }
+
+        var env = new Dictionary<string, string?>
+        {
+            ["IMAPACTORS_STATE"] = Path.Combine(StateRoot, "private", name),
+            ["IMAPACTORS_IMAP_TLS_PORT"] = null,
+            ["IMAPACTORS_IMAP_PLAIN_PORT"] = null,
+        };
+        var output = DovecotScripts.Run(DovecotInstance.Script("dovecot.sh"), env, "start");
+        return new DovecotInstance(DovecotScripts.ParseExports(output));
+    }
+
+    private static DovecotInstance StartShared()
+    {
+        var fromEnvironment = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var key in new[] { "IMAPACTORS_IMAP_HOST", "IMAPACTORS_IMAP_ALT_HOST", "IMAPACTORS_IMAP_TLS_PORT", "IMAPACTORS_IMAP_PLAIN_PORT", "IMAPACTORS_IMAP_CA", "IMAPACTORS_DOVECOT_CONF" })
+        {
+            if (Environment.GetEnvironmentVariable(key) is { Length: > 0 } value)
+            {
+                fromEnvironment[key] = value;
+            }
+        }
+
+        if (fromEnvironment.ContainsKey("IMAPACTORS_IMAP_TLS_PORT") && fromEnvironment.ContainsKey("IMAPACTORS_DOVECOT_CONF"))
+        {
+            return new DovecotInstance(fromEnvironment);
+        }
+
+        // start is idempotent and prints the env: it also revives a server left stopped since the env file was written.
+        var output = DovecotScripts.Run(DovecotInstance.Script("dovecot.sh"), new Dictionary<string, string?> { ["IMAPACTORS_STATE"] = StateRoot }, "start");
+        return new DovecotInstance(DovecotScripts.ParseExports(output));
+    }
+}
