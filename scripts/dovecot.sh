@@ -274,7 +274,11 @@ session_pids() {
         # Zombies (state Z) are already dead; an init that does not reap would keep them forever.
         if [ "${4:-}" = "$sid" ] && [ "${1:-}" != Z ]; then
             f="${f#/proc/}"
-            printf '%s\n' "${f%/stat}"
+            f="${f%/stat}"
+            # A remembered session id may have been reused by unrelated processes: only Dovecot's own count.
+            case "$(readlink "/proc/$f/exe" 2>/dev/null)" in
+                */dovecot|*/dovecot/*) printf '%s\n' "$f" ;;
+            esac
         fi
     done
 }
@@ -356,7 +360,12 @@ cmd_start() {
         exec 8>&-
         exec dovecot -F -c "$CONF"
     fi
-    dovecot -c "$CONF" 8>&- 9>&- || { tail -n 20 "$DIR/dovecot.log" >&2 2>/dev/null || true; die "dovecot failed to start"; }
+    # The daemon must not inherit the caller's stdout/stderr: a caller reading them to the end would wait forever.
+    if ! dovecot -c "$CONF" </dev/null >"$DIR/startup.log" 2>&1 8>&- 9>&-; then
+        cat "$DIR/startup.log" >&2
+        tail -n 20 "$DIR/dovecot.log" >&2 2>/dev/null || true
+        die "dovecot failed to start"
+    fi
     local i pid=""
     for i in $(seq 1 50); do
         pid="$(master_pid || true)"
@@ -378,7 +387,7 @@ cmd_stop() {
     # Stale pid file or leftovers of a killed master: end whatever remains of the session.
     kill_session KILL
     wait_session_gone || true
-    rm -f "$PIDFILE"
+    rm -f "$PIDFILE" "$DIR/session"
 }
 
 cmd_restart_hard() {
