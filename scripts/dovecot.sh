@@ -21,6 +21,10 @@
 #
 # Default users: soc / soc-password and user1..user8 / pass-1..pass-8.
 #
+# For containers (docker/dovecot): IMAPACTORS_IMAP_LISTEN replaces the listen addresses (e.g. "*"),
+# IMAPACTORS_IMAP_CERT_NAMES adds DNS names to a newly made certificate (e.g. "dovecot"), and
+# IMAPACTORS_DOVECOT_LOG replaces the log file (e.g. /dev/stderr).
+#
 # Plaintext authentication: disable_plaintext_auth = yes, but Dovecot counts a connection whose
 # remote address equals its local address (127.0.0.1 -> 127.0.0.1) as secure, so LOGIN without
 # STARTTLS succeeds on 127.0.0.1. The server therefore also listens on 127.0.0.2: a client connecting
@@ -129,6 +133,13 @@ load_ports() {
     printf 'TLS_PORT=%s\nPLAIN_PORT=%s\n' "$TLS_PORT" "$PLAIN_PORT" > "$DIR/ports"
 }
 
+extra_cert_names() {
+    local name
+    for name in ${IMAPACTORS_IMAP_CERT_NAMES:-}; do
+        printf ',DNS:%s' "$name"
+    done
+}
+
 ensure_cert() {
     mkdir -p "$DIR/tls"
     if [ -s "$DIR/tls/cert.pem" ] && [ -s "$DIR/tls/key.pem" ]; then
@@ -137,7 +148,7 @@ ensure_cert() {
     command -v openssl >/dev/null 2>&1 || { apt-get install -y -q openssl >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1; apt-get install -y -q openssl >/dev/null; }; }
     openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -sha256 \
         -subj "/CN=localhost" \
-        -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+        -addext "subjectAltName=DNS:localhost,IP:127.0.0.1$(extra_cert_names)" \
         -addext "basicConstraints=critical,CA:TRUE" \
         -addext "keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign" \
         -addext "extendedKeyUsage=serverAuth" \
@@ -176,10 +187,10 @@ write_conf() {
 base_dir = $RUN
 instance_name = imapactors-$(printf '%s' "$DIR" | cksum | cut -d' ' -f1)
 protocols = imap
-listen = $HOST, $ALT_HOST
-log_path = $DIR/dovecot.log
-info_log_path = $DIR/dovecot.log
-debug_log_path = $DIR/dovecot.log
+listen = ${IMAPACTORS_IMAP_LISTEN:-$HOST, $ALT_HOST}
+log_path = ${IMAPACTORS_DOVECOT_LOG:-$DIR/dovecot.log}
+info_log_path = ${IMAPACTORS_DOVECOT_LOG:-$DIR/dovecot.log}
+debug_log_path = ${IMAPACTORS_DOVECOT_LOG:-$DIR/dovecot.log}
 state_dir = $DIR/lib
 
 ssl = yes
