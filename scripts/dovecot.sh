@@ -10,7 +10,8 @@
 #   scripts/dovecot.sh env                print the export lines of the env contract
 #   scripts/dovecot.sh adduser NAME PASS  add or replace a user (the running server sees it at its next login)
 #
-# Everything lives in ${IMAPACTORS_STATE:-<repo>/.state}/dovecot: dovecot.conf, tls/ (self-signed
+# Everything lives in ${IMAPACTORS_STATE:-<repo>/.state}/dovecot (a link to /var/tmp/imapactors-dovecot-*
+# when a parent folder such as /root is not world-executable): dovecot.conf, tls/ (self-signed
 # certificate for localhost and 127.0.0.1, also the CA file for clients), users/ (one passwd-file per
 # user), mail/ (one maildir
 # per user, Maildir++ layout, folder separator "/"), dovecot.log, run/ (base_dir with master.pid),
@@ -41,6 +42,39 @@ MAIL_USER=vmail
 
 log() { printf 'dovecot.sh: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
+
+# True when every folder from $1 up to / is world-executable (Dovecot's vmail, dovecot and dovenull users
+# must traverse to the state dir).
+world_traversable() {
+    local p="$1" mode
+    while :; do
+        mode="$(stat -L -c %A "$p" 2>/dev/null)" || return 1
+        case "${mode:9:1}" in x|t) ;; *) return 1 ;; esac
+        [ "$p" = / ] && return 0
+        p="$(dirname "$p")"
+    done
+}
+
+# A repository under a private folder (e.g. /root, mode 0700) keeps the Dovecot state in /var/tmp and
+# links it from the usual place, so paths in dovecot.conf are ones the unprivileged processes can reach.
+resolve_dir() {
+    if [ -L "$DIR" ]; then
+        DIR="$(readlink -f "$DIR")"
+        return 0
+    fi
+    [ -e "$DIR" ] && return 0
+    local parent="$STATE_ROOT"
+    while [ ! -d "$parent" ]; do parent="$(dirname "$parent")"; done
+    if ! world_traversable "$parent"; then
+        local real
+        real="/var/tmp/imapactors-dovecot-$(printf '%s' "$DIR" | cksum | cut -d' ' -f1)"
+        mkdir -p "$real" "$STATE_ROOT"
+        chmod 755 "$real"
+        ln -sfn "$real" "$DIR"
+        DIR="$real"
+    fi
+}
+resolve_dir
 
 need_root() { [ "$(id -u)" = 0 ] || die "must run as root (Dovecot's master binds ports and switches to the $MAIL_USER user)"; }
 
