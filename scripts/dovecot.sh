@@ -10,7 +10,8 @@
 #   scripts/dovecot.sh env                print the export lines of the env contract
 #   scripts/dovecot.sh adduser NAME PASS  add or replace a user (the running server sees it at its next login)
 #
-# Everything lives in ${IMAPACTORS_STATE:-<repo>/.state}/dovecot: dovecot.conf, tls/ (self-signed
+# Everything lives in ${IMAPACTORS_STATE:-<repo>/.state}/dovecot (a link to /var/tmp/imapactors-dovecot-*
+# when a parent folder such as /root is not world-executable): dovecot.conf, tls/ (self-signed
 # certificate for localhost and 127.0.0.1, also the CA file for clients), users/ (one passwd-file per
 # user), mail/ (one maildir
 # per user, Maildir++ layout, folder separator "/"), dovecot.log, run/ (base_dir with master.pid),
@@ -20,6 +21,10 @@
 # otherwise the ones remembered in the state dir, otherwise free ones picked once.
 #
 # Default users: soc / soc-password and user1..user8 / pass-1..pass-8.
+#
+# For containers (docker/dovecot): IMAPACTORS_IMAP_LISTEN replaces the listen addresses (e.g. "*"),
+# IMAPACTORS_IMAP_CERT_NAMES adds DNS names to a newly made certificate (e.g. "dovecot"), and
+# IMAPACTORS_DOVECOT_LOG replaces the log file (e.g. /dev/stderr).
 #
 # Plaintext authentication: disable_plaintext_auth = yes, but Dovecot counts a connection whose
 # remote address equals its local address (127.0.0.1 -> 127.0.0.1) as secure, so LOGIN without
@@ -37,6 +42,39 @@ MAIL_USER=vmail
 
 log() { printf 'dovecot.sh: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
+
+# True when every folder from $1 up to / is world-executable (Dovecot's vmail, dovecot and dovenull users
+# must traverse to the state dir).
+world_traversable() {
+    local p="$1" mode
+    while :; do
+        mode="$(stat -L -c %A "$p" 2>/dev/null)" || return 1
+        case "${mode:9:1}" in x|t) ;; *) return 1 ;; esac
+        [ "$p" = / ] && return 0
+        p="$(dirname "$p")"
+    done
+}
+
+# A repository under a private folder (e.g. /root, mode 0700) keeps the Dovecot state in /var/tmp and
+# links it from the usual place, so paths in dovecot.conf are ones the unprivileged processes can reach.
+resolve_dir() {
+    if [ -L "$DIR" ]; then
+        DIR="$(readlink -f "$DIR")"
+        return 0
+    fi
+    [ -e "$DIR" ] && return 0
+    local parent="$STATE_ROOT"
+    while [ ! -d "$parent" ]; do parent="$(dirname "$parent")"; done
+    if ! world_traversable "$parent"; then
+        local real
+        real="/var/tmp/imapactors-dovecot-$(printf '%s' "$DIR" | cksum | cut -d' ' -f1)"
+        mkdir -p "$real" "$STATE_ROOT"
+        chmod 755 "$real"
+        ln -sfn "$real" "$DIR"
+        DIR="$real"
+    fi
+}
+resolve_dir
 
 need_root() { [ "$(id -u)" = 0 ] || die "must run as root (Dovecot's master binds ports and switches to the $MAIL_USER user)"; }
 
@@ -129,6 +167,13 @@ load_ports() {
     printf 'TLS_PORT=%s\nPLAIN_PORT=%s\n' "$TLS_PORT" "$PLAIN_PORT" > "$DIR/ports"
 }
 
+extra_cert_names() {
+    local name
+    for name in ${IMAPACTORS_IMAP_CERT_NAMES:-}; do
+        printf ',DNS:%s' "$name"
+    done
+}
+
 ensure_cert() {
     mkdir -p "$DIR/tls"
     if [ -s "$DIR/tls/cert.pem" ] && [ -s "$DIR/tls/key.pem" ]; then
@@ -137,7 +182,7 @@ ensure_cert() {
     command -v openssl >/dev/null 2>&1 || { apt-get install -y -q openssl >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1; apt-get install -y -q openssl >/dev/null; }; }
     openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -sha256 \
         -subj "/CN=localhost" \
-        -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+        -addext "subjectAltName=DNS:localhost,IP:127.0.0.1$(extra_cert_names)" \
         -addext "basicConstraints=critical,CA:TRUE" \
         -addext "keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign" \
         -addext "extendedKeyUsage=serverAuth" \
@@ -176,10 +221,10 @@ write_conf() {
 base_dir = $RUN
 instance_name = imapactors-$(printf '%s' "$DIR" | cksum | cut -d' ' -f1)
 protocols = imap
-listen = $HOST, $ALT_HOST
-log_path = $DIR/dovecot.log
-info_log_path = $DIR/dovecot.log
-debug_log_path = $DIR/dovecot.log
+listen = ${IMAPACTORS_IMAP_LISTEN:-$HOST, $ALT_HOST}
+log_path = ${IMAPACTORS_DOVECOT_LOG:-$DIR/dovecot.log}
+info_log_path = ${IMAPACTORS_DOVECOT_LOG:-$DIR/dovecot.log}
+debug_log_path = ${IMAPACTORS_DOVECOT_LOG:-$DIR/dovecot.log}
 state_dir = $DIR/lib
 
 ssl = yes
@@ -274,7 +319,11 @@ session_pids() {
         # Zombies (state Z) are already dead; an init that does not reap would keep them forever.
         if [ "${4:-}" = "$sid" ] && [ "${1:-}" != Z ]; then
             f="${f#/proc/}"
-            printf '%s\n' "${f%/stat}"
+            f="${f%/stat}"
+            # A remembered session id may have been reused by unrelated processes: only Dovecot's own count.
+            case "$(readlink "/proc/$f/exe" 2>/dev/null)" in
+                */dovecot|*/dovecot/*) printf '%s\n' "$f" ;;
+            esac
         fi
     done
 }
@@ -356,7 +405,12 @@ cmd_start() {
         exec 8>&-
         exec dovecot -F -c "$CONF"
     fi
-    dovecot -c "$CONF" 8>&- 9>&- || { tail -n 20 "$DIR/dovecot.log" >&2 2>/dev/null || true; die "dovecot failed to start"; }
+    # The daemon must not inherit the caller's stdout/stderr: a caller reading them to the end would wait forever.
+    if ! dovecot -c "$CONF" </dev/null >"$DIR/startup.log" 2>&1 8>&- 9>&-; then
+        cat "$DIR/startup.log" >&2
+        tail -n 20 "$DIR/dovecot.log" >&2 2>/dev/null || true
+        die "dovecot failed to start"
+    fi
     local i pid=""
     for i in $(seq 1 50); do
         pid="$(master_pid || true)"
@@ -378,7 +432,7 @@ cmd_stop() {
     # Stale pid file or leftovers of a killed master: end whatever remains of the session.
     kill_session KILL
     wait_session_gone || true
-    rm -f "$PIDFILE"
+    rm -f "$PIDFILE" "$DIR/session"
 }
 
 cmd_restart_hard() {

@@ -14,17 +14,16 @@ public sealed class DovecotInstance
 {
     private readonly string _stateRoot;
 
-    internal DovecotInstance(IReadOnlyDictionary<string, string> env)
+    internal DovecotInstance(IReadOnlyDictionary<string, string> env, string stateRoot)
     {
+        // The scripts find dovecot.conf, users and maildirs from the state root (the conf may sit behind a link).
+        _stateRoot = stateRoot;
         Host = Get(env, "IMAPACTORS_IMAP_HOST");
         AltHost = env.TryGetValue("IMAPACTORS_IMAP_ALT_HOST", out var alt) && alt.Length > 0 ? alt : "127.0.0.2";
         TlsPort = int.Parse(Get(env, "IMAPACTORS_IMAP_TLS_PORT"), CultureInfo.InvariantCulture);
         PlainPort = int.Parse(Get(env, "IMAPACTORS_IMAP_PLAIN_PORT"), CultureInfo.InvariantCulture);
         CaFile = Get(env, "IMAPACTORS_IMAP_CA");
         ConfPath = Get(env, "IMAPACTORS_DOVECOT_CONF");
-
-        // dovecot.conf lives in <state>/dovecot/; the scripts find everything else from <state>.
-        _stateRoot = Path.GetDirectoryName(Path.GetDirectoryName(ConfPath))!;
     }
 
     /// <summary>The address the server listens on and its certificate names (127.0.0.1).</summary>

@@ -32,14 +32,15 @@ public static class TestServices
             throw new ArgumentException("letters, digits and dashes only", nameof(name));
         }
 
+        var stateRoot = Path.Combine(StateRoot, "private", name);
         var env = new Dictionary<string, string?>
         {
-            ["IMAPACTORS_STATE"] = Path.Combine(StateRoot, "private", name),
+            ["IMAPACTORS_STATE"] = stateRoot,
             ["IMAPACTORS_IMAP_TLS_PORT"] = null,
             ["IMAPACTORS_IMAP_PLAIN_PORT"] = null,
         };
         var output = DovecotScripts.Run(DovecotInstance.Script("dovecot.sh"), env, "start");
-        return new DovecotInstance(DovecotScripts.ParseExports(output));
+        return new DovecotInstance(DovecotScripts.ParseExports(output), stateRoot);
     }
 
     private static DovecotInstance StartShared()
@@ -55,11 +56,11 @@ public static class TestServices
 
         if (fromEnvironment.ContainsKey("IMAPACTORS_IMAP_TLS_PORT") && fromEnvironment.ContainsKey("IMAPACTORS_DOVECOT_CONF"))
         {
-            return new DovecotInstance(fromEnvironment);
+            return new DovecotInstance(fromEnvironment, StateRoot);
         }
 
         // start is idempotent and prints the env: it also revives a server left stopped since the env file was written.
         var output = DovecotScripts.Run(DovecotInstance.Script("dovecot.sh"), new Dictionary<string, string?> { ["IMAPACTORS_STATE"] = StateRoot }, "start");
-        return new DovecotInstance(DovecotScripts.ParseExports(output));
+        return new DovecotInstance(DovecotScripts.ParseExports(output), StateRoot);
     }
 }
