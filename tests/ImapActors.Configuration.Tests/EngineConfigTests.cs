@@ -412,6 +412,20 @@ public sealed class EngineConfigTests : IDisposable
     }
 
     [Fact]
+    public void The_docker_configuration_loads_with_the_environment_the_compose_file_sets()
+    {
+        _environment["IMAPACTORS_PG"] = "Host=postgres;Port=5432;Username=imapactors;Password=imapactors;Database=imapactors";
+        _environment["IMAPACTORS_SOC_PASSWORD"] = "soc-password";
+        File.WriteAllText(Path.Combine(_folder, "cert.pem"), "");
+        var settings = Parse(File.ReadAllText(Path.Combine(Testing.RepoPaths.Root, "docker", "config", "imapactors.conf"))
+            .Replace("/dovecot-state/dovecot/tls/cert.pem", "cert.pem", StringComparison.Ordinal));
+
+        Assert.Equal(StorageProvider.PostgreSql, settings.Storage.Provider);
+        var asset = Assert.Single(settings.Assets);
+        Assert.Equal(("dovecot", 993, "soc-password"), (asset.Server, asset.Port, asset.Password!.Value));
+    }
+
+    [Fact]
     public void The_embedded_defaults_are_the_documented_file_and_know_only_asset_keys()
     {
         Assert.Equal(File.ReadAllText(Path.Combine(Testing.RepoPaths.Root, "hocon", "imapactors.defaults.conf")), EngineConfig.DefaultsText);
