@@ -8,6 +8,9 @@ var root = new RootCommand("ImapActors: ingest phishing-report mailboxes into ca
     QuarantineCommand.Create(),
     ParseCommand.Create(),
     SamplesCommand.Create(),
+    TestConnectivityCommand.Create(),
+    GetEmailCommand.Create(),
+    PollNowCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
