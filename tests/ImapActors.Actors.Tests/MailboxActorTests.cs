@@ -4,7 +4,9 @@ using Akka.TestKit.Xunit2;
 using ImapActors.Actors.Engine;
 using ImapActors.Actors.Ingestion;
 using ImapActors.Actors.Mailboxes;
+using ImapActors.Actors.Pipeline;
 using ImapActors.Domain;
+using ImapActors.Mail;
 
 namespace ImapActors.Actors.Tests;
 
@@ -38,7 +40,7 @@ public sealed class MailboxActorTests : TestKit, IDisposable
         MaxEmails = max,
     };
 
-    private IActorRef Start(AssetSettings asset, bool once = true, int batch = 40)
+    private IActorRef Start(AssetSettings asset, bool once = true, int batch = 40, IMailboxConnector? connector = null)
     {
         var settings = new EngineSettings
         {
@@ -49,7 +51,7 @@ public sealed class MailboxActorTests : TestKit, IDisposable
             ParserPoolSize = 2,
             ExtractorPoolSize = 2,
         };
-        var services = new EngineServices(settings, _store, new FileVault(_vault), _processing, new FakeConnector(_server), "test");
+        var services = new EngineServices(settings, _store, new FileVault(_vault), _processing, connector ?? new FakeConnector(_server), "test");
         return Sys.ActorOf(IngestionSupervisor.Props(services, once), "ingestion-" + _generation++);
     }
 
@@ -177,6 +179,23 @@ public sealed class MailboxActorTests : TestKit, IDisposable
         _server.Add(3);
         await AwaitAssertAsync(() => Assert.Equal(8, _store.Containers.Count), TimeSpan.FromSeconds(10));
         await supervisor.Ask<IngestionProtocol.Stopped>(new IngestionProtocol.StopAll(), TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
+    public async Task Once_mode_gives_up_on_a_mailbox_whose_login_keeps_failing_and_says_why()
+    {
+        var supervisor = Start(Asset(), once: true, connector: new RefusingConnector());
+        var status = Assert.Single(await supervisor.Ask<List<MailboxStatus>>(new IngestionProtocol.WhenCaughtUp(), TimeSpan.FromSeconds(30)));
+        Assert.True(status.GaveUp);
+        Assert.False(status.CaughtUp);
+        Assert.Contains("AuthenticationFailed", status.LastError, StringComparison.Ordinal);
+        Assert.Empty(_store.Containers);
+    }
+
+    private sealed class RefusingConnector : IMailboxConnector
+    {
+        public Task<IMailboxConnection> ConnectAsync(AssetSettings asset, FolderName folder, CancellationToken cancellationToken) =>
+            throw new ImapFailureException(ImapFailureCause.AuthenticationFailed, "the server rejected the credentials (test)");
     }
 
     public new void Dispose()
