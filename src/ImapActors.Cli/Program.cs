@@ -8,6 +8,7 @@ var root = new RootCommand("ImapActors: ingest phishing-report mailboxes into ca
     QuarantineCommand.Create(),
     ParseCommand.Create(),
     SamplesCommand.Create(),
+    OAuthCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
