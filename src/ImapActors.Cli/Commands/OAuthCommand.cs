@@ -87,7 +87,10 @@ internal static class OAuthCommand
         try
         {
             var needsStore = settings.Assets.Any(a => a.AuthType == AuthType.OAuth && a.OAuth?.GrantType != "client_credentials");
-            return OAuthTokens.ProvidersFor(settings, needsStore ? OpenStore(configFile) : null, configFile.FullName);
+            var store = needsStore ? EngineConfig.LoadOAuthStore(configFile.FullName) : null;
+
+            // Without a key the providers refuse, naming the asset that needs one.
+            return OAuthTokens.ProvidersFor(settings, store?.Key is null ? null : TokenStore.Open(store.TokenStorePath, store.Key), configFile.FullName);
         }
         catch (Exception e) when (e is OAuthException or ConfigurationException)
         {
