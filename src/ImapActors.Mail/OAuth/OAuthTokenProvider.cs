@@ -91,7 +91,9 @@ public sealed class OAuthTokenProvider : IAccessTokenProvider, IDisposable
             {
                 _accessToken = stored.AccessToken;
                 _renewAt = RenewAt(now, expires - now);
-                _fetchedAt = now;
+
+                // Not fetched just now: if the server rejects it, a forced refresh must renew it.
+                _fetchedAt = DateTimeOffset.MinValue;
                 return _accessToken;
             }
 

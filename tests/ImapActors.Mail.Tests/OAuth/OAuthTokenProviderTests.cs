@@ -126,6 +126,10 @@ public sealed class OAuthTokenProviderTests : IAsyncLifetime
 
         Assert.Equal("at-stored", await provider.GetAccessTokenAsync(false, CancellationToken.None));
         Assert.Equal(0, _server.Refreshes);
+
+        // The server rejected it (revoked before its time): the forced refresh renews it at once.
+        Assert.NotEqual("at-stored", await provider.GetAccessTokenAsync(true, CancellationToken.None));
+        Assert.Equal(1, _server.Refreshes);
     }
 
     [Fact]
