@@ -50,9 +50,12 @@ public sealed class OAuthTokenClient
             new("redirect_uri", redirectUri),
         ], cancellationToken);
 
-    /// <summary>Obtains a new access token (and perhaps a rotated refresh token) with a refresh token.</summary>
+    /// <summary>
+    /// Obtains a new access token (and perhaps a rotated refresh token) with a refresh token. The configured scopes are
+    /// sent again: Microsoft's v2 endpoint asks for them, Google ignores them.
+    /// </summary>
     public Task<TokenResponse> RefreshAsync(string refreshToken, CancellationToken cancellationToken) =>
-        PostAsync("refresh_token", [new("refresh_token", refreshToken)], cancellationToken);
+        PostAsync("refresh_token", [new("refresh_token", refreshToken), new("scope", string.Join(' ', _settings.Scopes))], cancellationToken);
 
     /// <summary>Obtains an app-only access token (client_credentials) for the configured scopes.</summary>
     public Task<TokenResponse> ClientCredentialsAsync(CancellationToken cancellationToken) =>
