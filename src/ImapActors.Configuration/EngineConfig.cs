@@ -10,7 +10,8 @@ namespace ImapActors.Configuration;
 public static class EngineConfig
 {
     private static readonly string[] RootKeys = ["imapactors"];
-    private static readonly string[] EngineSectionKeys = ["storage", "vault", "fips", "engine", "asset-defaults", "oauth-providers", "assets"];
+    private static readonly string[] EngineSectionKeys = ["storage", "vault", "fips", "engine", "asset-defaults", "oauth-providers", "oauth", "assets"];
+    private static readonly string[] OAuthStoreKeys = ["token-store", "key", "key_env", "key_file"];
     private static readonly string[] StorageKeys = ["provider", "connection-string", "connection-string-env", "connection-string-file"];
     private static readonly string[] VaultKeys = ["path"];
     private static readonly string[] EngineKeys =
@@ -68,7 +69,33 @@ public static class EngineConfig
     /// <param name="hocon">The configuration text.</param>
     /// <param name="baseDirectory">The folder relative paths are relative to.</param>
     /// <param name="environment">Reads environment variables; null reads the process environment.</param>
-    public static EngineSettings Parse(string hocon, string baseDirectory, Func<string, string?>? environment)
+    public static EngineSettings Parse(string hocon, string baseDirectory, Func<string, string?>? environment) =>
+        ParseCore(hocon, baseDirectory, environment).Settings;
+
+    /// <summary>Loads a configuration file and returns its <c>imapactors.oauth</c> section (the OAuth token store).</summary>
+    /// <exception cref="ConfigurationException">The file cannot be read or the configuration is wrong.</exception>
+    public static OAuthStoreSettings LoadOAuthStore(string path, Func<string, string?>? environment = null)
+    {
+        var full = Path.GetFullPath(path);
+        string text;
+        try
+        {
+            text = File.ReadAllText(full);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigurationException($"file '{full}': cannot be read: {e.Message}", e);
+        }
+
+        return ParseOAuthStore(text, Path.GetDirectoryName(full) ?? Directory.GetCurrentDirectory(), environment);
+    }
+
+    /// <summary>Parses configuration text and returns its <c>imapactors.oauth</c> section (the OAuth token store).</summary>
+    /// <exception cref="ConfigurationException">The configuration is wrong; the message lists every problem.</exception>
+    public static OAuthStoreSettings ParseOAuthStore(string hocon, string baseDirectory, Func<string, string?>? environment = null) =>
+        ParseCore(hocon, baseDirectory, environment).OAuthStore;
+
+    private static (EngineSettings Settings, OAuthStoreSettings OAuthStore) ParseCore(string hocon, string baseDirectory, Func<string, string?>? environment)
     {
         var problems = new Problems();
         var loader = new Loader(problems, environment ?? System.Environment.GetEnvironmentVariable, Path.GetFullPath(baseDirectory));
@@ -80,7 +107,7 @@ public static class EngineConfig
             throw new ConfigurationException(problems.List.Count > 0 ? problems.List : ["the configuration is incomplete"]);
         }
 
-        return settings;
+        return (settings, loader.OAuthStore!);
     }
 
     private static HoconObject ParseHocon(string text, string what)
@@ -105,6 +132,8 @@ public static class EngineConfig
 
     private sealed class Loader(Problems problems, Func<string, string?> environment, string baseDirectory)
     {
+        public OAuthStoreSettings? OAuthStore { get; private set; }
+
         private ConfigReader Section(string prefix, string keyPath, params HoconObject?[] layers) =>
             new(problems, environment, prefix, keyPath, layers);
 
@@ -138,6 +167,7 @@ public static class EngineConfig
             };
 
             var providers = ReadProviders(top);
+            OAuthStore = ReadOAuthStore(Child(top, "oauth", "imapactors.oauth."));
             var assetDefaultLayers = top.Layers.Select(l => top.ChildOf(l, "asset-defaults")).ToArray();
             Section("", "imapactors.asset-defaults.", assetDefaultLayers[0]).RejectUnknownKeys(AssetKeys.ToHashSet());
 
@@ -255,6 +285,16 @@ public static class EngineConfig
             {
                 return false;
             }
+        }
+
+        private OAuthStoreSettings ReadOAuthStore(ConfigReader oauth)
+        {
+            oauth.RejectUnknownKeys(OAuthStoreKeys);
+            var path = oauth.String("token-store") is { Length: > 0 } p ? ResolvePath(p) : ResolvePath("tokens");
+
+            // Optional here: only OAuth assets with the authorization_code grant need it, and the engine says so at start.
+            var key = ReadSecretForms(oauth, "key", "key_env", "key_file", required: false, requiredWhy: "", literalIsSecret: _ => true);
+            return new OAuthStoreSettings(path, key);
         }
 
         private Dictionary<string, ConfigReader> ReadProviders(ConfigReader top)

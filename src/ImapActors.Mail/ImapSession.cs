@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography.X509Certificates;
 using ImapActors.Domain;
+using ImapActors.Mail.OAuth;
 using MailKit;
 using MailKit.Net.Imap;
 using MailKit.Search;
@@ -180,6 +181,16 @@ public sealed class ImapSession : IAsyncDisposable
             }
 
             return token;
+        }
+        catch (OAuthEndpointUnreachableException ex)
+        {
+            // The identity provider being down is like the mail server being down: try again soon.
+            throw new ImapFailureException(ImapFailureCause.ConnectionLost, $"No OAuth access token for asset '{_asset.Name}': {ex.Message}", ex);
+        }
+        catch (OAuthException ex)
+        {
+            // Already says which asset and what to do (for a revoked grant: the command that signs in again).
+            throw new ImapFailureException(ImapFailureCause.TokenUnavailable, ex.Message, ex);
         }
         catch (Exception ex) when (ex is not ImapFailureException && (ex is not OperationCanceledException || !ct.IsCancellationRequested))
         {

@@ -34,7 +34,7 @@ internal static class RunCommand
         using var _ = registrations;
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop.Token, cancellationToken);
         var clock = Stopwatch.StartNew();
-        await using var engine = await IngestionEngine.StartAsync(settings, new EngineOptions { Once = once }, CancellationToken.None);
+        await using var engine = await IngestionEngine.StartAsync(settings, new EngineOptions { Once = once, Tokens = OAuthCommand.TokensOrExit(settings, configFile) }, CancellationToken.None);
         Log.Information("Ingesting {Mailboxes} mailboxes of {Assets} assets into {Provider} ({Mode})",
             settings.Assets.Sum(a => a.Folders.Count), settings.Assets.Count, settings.Storage.Provider, once ? "once" : "scheduled");
 
