@@ -47,7 +47,7 @@ internal static class GetEmailCommand
     private static async Task<int> RunAsync(FileInfo configFile, string assetName, GetEmailRequest request, bool json, CancellationToken cancellationToken)
     {
         var settings = CliSupport.LoadSettings(configFile);
-        if (settings is null)
+        if (settings is null || OAuthCommand.TokensFor(settings, configFile) is not { } tokens)
         {
             return CliSupport.UsageError;
         }
@@ -58,8 +58,8 @@ internal static class GetEmailCommand
         {
             var asset = ActionSupport.FindAsset(settings, assetName);
 
-            // Progress goes to standard error: standard output carries the result. OAuth is not wired in yet.
-            result = await GetEmail.RunAsync(settings, asset, request, static _ => (IAccessTokenProvider?)null, Console.Error.WriteLine,
+            // Progress goes to standard error: standard output carries the result.
+            result = await GetEmail.RunAsync(settings, asset, request, tokens, Console.Error.WriteLine,
                 cancellationToken);
         }
         catch (ActionFailedException ex)

@@ -79,10 +79,11 @@ internal static class OAuthCommand
     }
 
     /// <summary>
-    /// The token providers for <c>run</c>. An authorization_code asset without a usable token-store key stops the command
-    /// here, before anything starts, with the reason and how to make a key.
+    /// The token providers of the assets, for every command that logs in. An authorization_code asset without a usable
+    /// token-store key stops the command before anything starts: the reason and how to make a key are printed, and null
+    /// is returned so the command exits with a usage error.
     /// </summary>
-    internal static Func<AssetSettings, IAccessTokenProvider?> TokensOrExit(EngineSettings settings, FileInfo configFile)
+    internal static Func<AssetSettings, IAccessTokenProvider?>? TokensFor(EngineSettings settings, FileInfo configFile)
     {
         try
         {
@@ -95,8 +96,7 @@ internal static class OAuthCommand
         catch (Exception e) when (e is OAuthException or ConfigurationException)
         {
             Console.Error.WriteLine($"Cannot start: {e.Message}");
-            Environment.Exit(CliSupport.UsageError);
-            throw;
+            return null;
         }
     }
 

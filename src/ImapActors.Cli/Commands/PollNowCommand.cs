@@ -34,7 +34,7 @@ internal static class PollNowCommand
     private static async Task<int> RunAsync(FileInfo configFile, string assetName, string? countText, CancellationToken cancellationToken)
     {
         var settings = CliSupport.LoadSettings(configFile);
-        if (settings is null)
+        if (settings is null || OAuthCommand.TokensFor(settings, configFile) is not { } tokens)
         {
             return CliSupport.UsageError;
         }
@@ -58,7 +58,7 @@ internal static class PollNowCommand
         try
         {
             // OAuth is not wired into the command line yet: an OAuth asset fails with a message saying so.
-            emails = await PollNow.RunAsync(engine, asset, count, static _ => (IAccessTokenProvider?)null, Console.WriteLine, cancellationToken);
+            emails = await PollNow.RunAsync(engine, asset, count, tokens, Console.WriteLine, cancellationToken);
         }
         catch (ActionFailedException ex)
         {

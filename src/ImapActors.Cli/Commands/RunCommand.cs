@@ -34,7 +34,12 @@ internal static class RunCommand
         using var _ = registrations;
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop.Token, cancellationToken);
         var clock = Stopwatch.StartNew();
-        await using var engine = await IngestionEngine.StartAsync(settings, new EngineOptions { Once = once, Tokens = OAuthCommand.TokensOrExit(settings, configFile) }, CancellationToken.None);
+        if (OAuthCommand.TokensFor(settings, configFile) is not { } tokens)
+        {
+            return CliSupport.UsageError;
+        }
+
+        await using var engine = await IngestionEngine.StartAsync(settings, new EngineOptions { Once = once, Tokens = tokens }, CancellationToken.None);
         Log.Information("Ingesting {Mailboxes} mailboxes of {Assets} assets into {Provider} ({Mode})",
             settings.Assets.Sum(a => a.Folders.Count), settings.Assets.Count, settings.Storage.Provider, once ? "once" : "scheduled");
 

@@ -25,7 +25,7 @@ internal static class TestConnectivityCommand
     private static async Task<int> RunAsync(FileInfo configFile, string assetName, CancellationToken cancellationToken)
     {
         var settings = CliSupport.LoadSettings(configFile);
-        if (settings is null)
+        if (settings is null || OAuthCommand.TokensFor(settings, configFile) is not { } tokens)
         {
             return CliSupport.UsageError;
         }
@@ -44,7 +44,7 @@ internal static class TestConnectivityCommand
         CliSupport.ConfigureLogging(LogEventLevel.Warning);
 
         // OAuth sign-in is not wired into the command line yet: an OAuth asset fails with a message saying so.
-        var result = await TestConnectivity.RunAsync(asset, static _ => (IAccessTokenProvider?)null, Console.WriteLine, cancellationToken);
+        var result = await TestConnectivity.RunAsync(asset, tokens, Console.WriteLine, cancellationToken);
         if (result.Passed)
         {
             return 0;
