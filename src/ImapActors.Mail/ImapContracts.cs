@@ -22,6 +22,7 @@ public enum ImapFailureCause
     ProtocolError,
     ConnectionLost,
     TokenUnavailable,
+    TokenEndpointUnreachable,
 }
 
 /// <summary>An IMAP failure with its cause and a message that names no secret.</summary>
@@ -40,7 +41,8 @@ public sealed class ImapFailureException : Exception
 
     /// <summary>True when trying again later may succeed (network, server restart); false for configuration errors.</summary>
     public bool IsTransient => Cause is ImapFailureCause.ConnectionRefused or ImapFailureCause.Timeout
-        or ImapFailureCause.ConnectionLost or ImapFailureCause.ProtocolError or ImapFailureCause.NameNotResolved;
+        or ImapFailureCause.ConnectionLost or ImapFailureCause.ProtocolError or ImapFailureCause.NameNotResolved
+        or ImapFailureCause.TokenEndpointUnreachable;
 }
 
 /// <summary>Supplies an OAuth access token for a login; asked again with <c>forceRefresh</c> after a rejected token.</summary>

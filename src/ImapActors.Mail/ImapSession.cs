@@ -185,7 +185,7 @@ public sealed class ImapSession : IAsyncDisposable
         catch (OAuthEndpointUnreachableException ex)
         {
             // The identity provider being down is like the mail server being down: try again soon.
-            throw new ImapFailureException(ImapFailureCause.ConnectionLost, $"No OAuth access token for asset '{_asset.Name}': {ex.Message}", ex);
+            throw new ImapFailureException(ImapFailureCause.TokenEndpointUnreachable, $"No OAuth access token for asset '{_asset.Name}': {ex.Message}", ex);
         }
         catch (OAuthException ex)
         {

@@ -100,7 +100,8 @@ public static class ActionSupport
         ImapFailureCause.AuthenticationFailed => "Authentication failed",
         ImapFailureCause.FolderNotFound => "Folder does not exist",
         ImapFailureCause.ConnectionLost => "Connection lost",
-        ImapFailureCause.TokenUnavailable => "No OAuth access token",
+        ImapFailureCause.TokenUnavailable => "OAuth token refresh refused",
+        ImapFailureCause.TokenEndpointUnreachable => "OAuth token endpoint unreachable",
         _ => "IMAP error",
     };
 

@@ -1,9 +1,13 @@
 using System.Text;
+using ImapActors.Actors.Actions;
 using ImapActors.Actors.Engine;
 using ImapActors.Actors.Ingestion;
 using ImapActors.Cli.Samples;
 using ImapActors.Cli.Tests.Integration;
+using ImapActors.Domain;
+using ImapActors.Mail;
 using ImapActors.Mail.OAuth;
+using ImapActors.Testing;
 
 namespace ImapActors.Cli.Tests.OAuth;
 
@@ -118,6 +122,46 @@ public sealed class OAuthEngineTests(OAuthEngineFixture fixture)
         Assert.InRange(fixture.Server.TokenRequests - requestsBefore, 2, 4);
         Assert.Equal(3, (await harness.ContainersAsync()).Count);
     }
+
+    [Fact]
+    public async Task Test_connectivity_of_an_OAuth_asset_passes_and_names_the_step_that_fails()
+    {
+        using var harness = new EngineHarness(Store.Sqlite, []);
+        var store = OAuthEngineFixture.NewStore(harness.Directory);
+        var (good, _) = fixture.SignedInAsset(store);
+        Assert.True((await ConnectivityAsync(harness, store, good)).Passed);
+
+        // Tokens that have expired by the time of the test, so the provider must go to the token endpoint.
+        var server = fixture.Server;
+        server.AccessTokenLifetime = TimeSpan.FromSeconds(1);
+        AssetSettings revoked, unreachable;
+        DovecotUser revokedUser;
+        try
+        {
+            (revoked, revokedUser) = fixture.SignedInAsset(store);
+            (unreachable, _) = fixture.SignedInAsset(store);
+        }
+        finally
+        {
+            server.AccessTokenLifetime = TimeSpan.FromHours(1);
+        }
+
+        server.RevokeUser(revokedUser.Name);
+        unreachable = unreachable with { OAuth = unreachable.OAuth! with { TokenUrl = "http://127.0.0.1:9/token" } };
+        await Task.Delay(TimeSpan.FromSeconds(2));
+
+        var refused = await ConnectivityAsync(harness, store, revoked);
+        Assert.Equal(ImapFailureCause.TokenUnavailable, refused.Cause);
+        Assert.StartsWith("OAuth token refresh refused: ", refused.Error, StringComparison.Ordinal);
+
+        var noEndpoint = await ConnectivityAsync(harness, store, unreachable);
+        Assert.Equal(ImapFailureCause.TokenEndpointUnreachable, noEndpoint.Cause);
+        Assert.StartsWith("OAuth token endpoint unreachable: ", noEndpoint.Error, StringComparison.Ordinal);
+    }
+
+    private static Task<ConnectivityResult> ConnectivityAsync(EngineHarness harness, TokenStore store, AssetSettings asset) =>
+        TestConnectivity.RunAsync(asset, OAuthTokens.ProvidersFor(harness.Settings with { Assets = [asset] }, store, ConfigPath), _ => { },
+            CancellationToken.None);
 
     private static async Task<List<MailboxStatus>> RunOnceAsync(EngineHarness harness, TokenStore store)
     {
