@@ -105,7 +105,11 @@ load_users() {
         [ -n "$extra" ] && part+=("$extra")
         rm -rf "${MAILDIRS:?}/$user"
         bash scripts/dovecot.sh adduser "$user" "$BENCH_IMAP_PASSWORD"
-        bash scripts/load-mailbox.sh "$user" INBOX "${part[@]}" >/dev/null
+        # One framed bundle instead of file arguments: 100,000 paths overflow the argument list.
+        printf '%s\n' "${part[@]}" | perl -ne 'chomp; open(my $f, "<:raw", $_) or die "$_: $!\n"; local $/; my $d = <$f>;
+            print length($d), "\n", $d;' > "$OUT/bundle"
+        bash scripts/load-mailbox.sh "$user" INBOX --framed "$OUT/bundle" >/dev/null
+        rm -f "$OUT/bundle"
         printf '%s INBOX\n' "$user" >> "$OUT/$prefix.mailboxes"
     done
 }
@@ -196,7 +200,8 @@ memory() {
     dir10="$OUT/data/mem-first-$count10"
     if [ ! -f "$dir10/.done" ]; then
         rm -rf "$dir10"; mkdir -p "$dir10"
-        find "$big100" -maxdepth 1 -name '*.eml' | LC_ALL=C sort | head -n "$count10" | while read -r f; do ln -s "$f" "$dir10/"; done
+        mapfile -t files < <(find "$big100" -maxdepth 1 -name '*.eml' | LC_ALL=C sort)
+        ln -s "${files[@]:0:count10}" "$dir10/"
         touch "$dir10/.done"
     fi
     small="$(generate mem-small-100 --count 100 --size 5000)"
