@@ -19,8 +19,8 @@ def med(values):
     return statistics.median(values) if values else float("nan")
 
 
-print("| workload | mailboxes | runs | ceiling msg/s | ceiling MB/s | ceiling CPU s | ceiling RSS MB "
-      "| engine msg/s | engine MB/s | engine CPU s | engine RSS MB | engine / ceiling (msg/s) | CPU, engine / ceiling |")
+print("| workload | mailboxes | runs | ceiling msg/s | ceiling MB/s | ceiling CPU s | ceiling RSS MiB "
+      "| engine msg/s | engine MB/s | engine CPU s | engine RSS MiB | engine / ceiling (msg/s) | CPU, engine / ceiling |")
 print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 memory = []
 for key in order:
@@ -47,7 +47,7 @@ for key in order:
 
 if memory:
     print()
-    print("| mailbox | messages | wall s | CPU s | peak RSS MB | status |")
+    print("| mailbox | messages | wall s | CPU s | peak RSS MiB | status |")
     print("| --- | ---: | ---: | ---: | ---: | --- |")
     for r in memory:
         print(f"| {r['name']} | {r['msgs']} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['rss']:.0f} | {r['status']} |")
