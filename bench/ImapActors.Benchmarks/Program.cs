@@ -6,11 +6,18 @@ using MimeKit;
 // Throughput benchmarks (not tests). "parse": MimeKit's parse alone against Parse+Extract, over the corpus in memory.
 // "digest": every output of every corpus message (artifacts in order, CEF key order, SDIs, vault hashes, issues) under
 // several settings, one line per message, to check that a change to the code leaves the results identical.
-if (args.Length == 0 || args[0] is not ("parse" or "digest"))
+// "ceiling": the raw IMAP fetch rate that bench/e2e.sh compares the engine's end-to-end rate with (see Ceiling.cs).
+if (args.Length == 0 || args[0] is not ("parse" or "digest" or "ceiling"))
 {
     Console.Error.WriteLine("usage: ImapActors.Benchmarks parse [CORPUS_DIR] [ROUNDS]");
     Console.Error.WriteLine("       ImapActors.Benchmarks digest [CORPUS_DIR] > FILE");
+    Console.Error.WriteLine("       ImapActors.Benchmarks ceiling HOST PORT CA_FILE BATCH MAILBOX_FILE");
     return 2;
+}
+
+if (args[0] == "ceiling")
+{
+    return await Ceiling.RunAsync(args);
 }
 
 if (args[0] == "digest")

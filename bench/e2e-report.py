@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""Turns bench/e2e.sh's results.tsv into Markdown tables: medians per workload, mailbox count and kind."""
+import statistics
+import sys
+from collections import defaultdict
+
+rows = defaultdict(list)
+order = []
+for line in open(sys.argv[1], encoding="utf-8"):
+    wl, mailboxes, kind, rnd, msgs, size, wall, cpu, rss, status = line.rstrip("\n").split("\t")
+    key = (wl, int(mailboxes))
+    if key not in order:
+        order.append(key)
+    rows[key].append(dict(kind=kind, round=int(rnd), msgs=int(msgs), bytes=int(size), wall=float(wall),
+                          cpu=float(cpu), rss=int(rss) / 1024, status=status))
+
+
+def med(values):
+    return statistics.median(values) if values else float("nan")
+
+
+print("| workload | mailboxes | runs | ceiling msg/s | ceiling MB/s | ceiling CPU s | ceiling RSS MiB "
+      "| engine msg/s | engine MB/s | engine CPU s | engine RSS MiB | engine / ceiling (msg/s) | CPU, engine / ceiling |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+memory = []
+for key in order:
+    wl, mailboxes = key
+    if wl.startswith("mem:"):
+        memory.extend(dict(r, name=wl[4:]) for r in rows[key])
+        continue
+    runs = {k: [r for r in rows[key] if r["kind"] == k] for k in ("ceiling", "engine")}
+    stats = {}
+    for kind, rs in runs.items():
+        stats[kind] = dict(
+            rate=med([r["msgs"] / r["wall"] for r in rs]),
+            mbs=med([r["bytes"] / 1e6 / r["wall"] for r in rs]),
+            cpu=med([r["cpu"] for r in rs]),
+            rss=med([r["rss"] for r in rs]),
+        )
+    bad = [r["status"] for r in runs["engine"] if r["status"] != "ok"]
+    c, e = stats["ceiling"], stats["engine"]
+    ratio = e["rate"] / c["rate"] if c["rate"] else float("nan")
+    cpu_ratio = e["cpu"] / c["cpu"] if c["cpu"] else float("nan")
+    print(f"| {wl}{' (' + ', '.join(bad) + ')' if bad else ''} | {mailboxes} | {len(runs['engine'])} "
+          f"| {c['rate']:.0f} | {c['mbs']:.1f} | {c['cpu']:.1f} | {c['rss']:.0f} "
+          f"| {e['rate']:.0f} | {e['mbs']:.1f} | {e['cpu']:.1f} | {e['rss']:.0f} | {ratio:.0%} | {cpu_ratio:.1f}x |")
+
+if memory:
+    print()
+    print("| mailbox | messages | wall s | CPU s | peak RSS MiB | status |")
+    print("| --- | ---: | ---: | ---: | ---: | --- |")
+    for r in memory:
+        print(f"| {r['name']} | {r['msgs']} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['rss']:.0f} | {r['status']} |")
