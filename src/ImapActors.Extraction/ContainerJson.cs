@@ -39,14 +39,7 @@ public static class ContainerJson
         var artifacts = new JsonArray();
         foreach (var a in SortedArtifacts(email.Artifacts))
         {
-            artifacts.Add(new JsonObject
-            {
-                ["name"] = a.Name,
-                ["cef"] = a.Cef.DeepClone(),
-                ["cef_types"] = a.CefTypes?.DeepClone(),
-                ["run_automation"] = a.RunAutomation,
-                ["source_data_identifier"] = a.SourceDataIdentifier,
-            });
+            artifacts.Add(Artifact(a));
         }
 
         result["artifacts"] = artifacts;
@@ -66,6 +59,20 @@ public static class ContainerJson
 
         result["issues"] = issues;
         return result;
+    }
+
+    /// <summary>One artifact in the SOAR shape: name, cef, cef_types, run_automation, source_data_identifier.</summary>
+    public static JsonObject Artifact(Artifact artifact)
+    {
+        ArgumentNullException.ThrowIfNull(artifact);
+        return new JsonObject
+        {
+            ["name"] = artifact.Name,
+            ["cef"] = artifact.Cef.DeepClone(),
+            ["cef_types"] = artifact.CefTypes?.DeepClone(),
+            ["run_automation"] = artifact.RunAutomation,
+            ["source_data_identifier"] = artifact.SourceDataIdentifier,
+        };
     }
 
     /// <summary>The artifacts sorted by name, then by canonical (key-sorted) CEF JSON, ordinally.</summary>

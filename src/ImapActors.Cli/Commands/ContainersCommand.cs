@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ImapActors.Domain;
+using ImapActors.Extraction;
 using ImapActors.Storage;
 
 namespace ImapActors.Cli.Commands;
@@ -102,14 +103,7 @@ internal static class ContainersCommand
         var artifacts = new JsonArray();
         foreach (var a in container.Artifacts)
         {
-            artifacts.Add(new JsonObject
-            {
-                ["name"] = a.Name,
-                ["cef"] = a.Cef.DeepClone(),
-                ["cef_types"] = a.CefTypes?.DeepClone(),
-                ["run_automation"] = a.RunAutomation,
-                ["source_data_identifier"] = a.SourceDataIdentifier,
-            });
+            artifacts.Add(ContainerJson.Artifact(a));
         }
 
         var vaultFiles = new JsonArray();
