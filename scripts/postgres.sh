@@ -7,7 +7,8 @@
 #   scripts/postgres.sh status    "running port=N pid=P" (exit 0) or "stopped" (exit 3)
 #   scripts/postgres.sh env       print the export line of a running cluster
 #
-# The cluster lives in ${IMAPACTORS_STATE:-<repo>/.state}/postgres, runs as the `postgres` system user when started by
+# The cluster lives in ${IMAPACTORS_STATE:-<repo>/.state}/postgres (a link to /var/tmp/imapactors-postgres-* when a
+# parent folder such as /root is not world-executable), runs as the `postgres` system user when started by
 # root, listens on 127.0.0.1 only (a free port chosen once and kept) and on a unix socket inside the state folder. It
 # never touches the distribution's own cluster. The env file holds one line:
 #   export IMAPACTORS_PG='Host=127.0.0.1;Port=N;Username=imapactors;Password=...;Database=imapactors'
@@ -17,6 +18,34 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 state="${IMAPACTORS_STATE:-$repo/.state}"
 base="$state/postgres"
+
+# True when every folder from $1 up to / is world-executable (the postgres user must reach the data folder).
+world_traversable() {
+    local p="$1" mode
+    while :; do
+        mode="$(stat -L -c %A "$p" 2>/dev/null)" || return 1
+        case "${mode:9:1}" in x|t) ;; *) return 1 ;; esac
+        [[ "$p" == / ]] && return 0
+        p="$(dirname "$p")"
+    done
+}
+
+# A repository under a private folder (e.g. /root, mode 0700) keeps the cluster in /var/tmp and links it from the
+# usual place, because the postgres user could not reach it there.
+if [[ -L "$base" ]]; then
+    base="$(readlink -f "$base")"
+elif [[ ! -e "$base" && $EUID -eq 0 ]]; then
+    parent="$state"
+    while [[ ! -d "$parent" ]]; do parent="$(dirname "$parent")"; done
+    if ! world_traversable "$parent"; then
+        real="/var/tmp/imapactors-postgres-$(printf '%s' "$base" | cksum | cut -d' ' -f1)"
+        mkdir -p "$real" "$state"
+        chmod 755 "$real"
+        ln -sfn "$real" "$base"
+        base="$real"
+    fi
+fi
+
 data="$base/data"
 sock="$base/run"
 log="$base/postgres.log"
@@ -43,7 +72,8 @@ bin_dir() {
 # Runs a command as the cluster's owner: `postgres` when we are root (PostgreSQL refuses to run as root), else ourselves.
 as_owner() {
     if [[ $EUID -eq 0 ]]; then
-        runuser -u postgres -- "$@"
+        # From /, since the postgres user may not be allowed into the caller's folder.
+        (cd / && runuser -u postgres -- "$@")
     else
         "$@"
     fi
