@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using ImapActors.Domain;
 using ImapActors.Extraction;
+using ImapActors.Testing;
 
 /// <summary>Every output of the extraction over the corpus, as text to compare between two versions of the code.</summary>
 internal static class Digest
@@ -36,28 +37,12 @@ internal static class Digest
         // As an IMAP server delivers them: bare LF as CRLF.
         foreach (var file in files)
         {
-            using var raw = RawEmail.FromBytes(ToCrlf(File.ReadAllBytes(file)));
+            using var raw = RawEmail.FromBytes(MessageBytes.ToCrlf(File.ReadAllBytes(file)));
             var email = processor.Process(raw, source, ExtractionSettings.Default, "digest");
             output.WriteLine("crlf\t" + Path.GetRelativePath(corpus, file) + "\t" + Line(email));
         }
 
         return 0;
-    }
-
-    private static byte[] ToCrlf(byte[] bytes)
-    {
-        var output = new MemoryStream(bytes.Length + bytes.Length / 40);
-        for (var i = 0; i < bytes.Length; i++)
-        {
-            if (bytes[i] == '\n' && (i == 0 || bytes[i - 1] != '\r'))
-            {
-                output.WriteByte((byte)'\r');
-            }
-
-            output.WriteByte(bytes[i]);
-        }
-
-        return output.ToArray();
     }
 
     private static string Line(ProcessedEmail email)

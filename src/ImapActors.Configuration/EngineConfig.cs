@@ -47,18 +47,22 @@ public static class EngineConfig
     /// <param name="environment">Reads environment variables; null reads the process environment.</param>
     public static EngineSettings Load(string path, Func<string, string?>? environment)
     {
+        var (text, directory) = ReadFile(path);
+        return Parse(text, directory, environment);
+    }
+
+    /// <summary>The file's text and its folder (the base of relative paths in it).</summary>
+    private static (string Text, string Directory) ReadFile(string path)
+    {
         var full = Path.GetFullPath(path);
-        string text;
         try
         {
-            text = File.ReadAllText(full);
+            return (File.ReadAllText(full), Path.GetDirectoryName(full) ?? Directory.GetCurrentDirectory());
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new ConfigurationException($"file '{full}': cannot be read: {e.Message}", e);
         }
-
-        return Parse(text, Path.GetDirectoryName(full) ?? Directory.GetCurrentDirectory(), environment);
     }
 
     /// <summary>Parses configuration text; relative paths in it are relative to <paramref name="baseDirectory"/>.</summary>
@@ -76,18 +80,8 @@ public static class EngineConfig
     /// <exception cref="ConfigurationException">The file cannot be read or the configuration is wrong.</exception>
     public static OAuthStoreSettings LoadOAuthStore(string path, Func<string, string?>? environment = null)
     {
-        var full = Path.GetFullPath(path);
-        string text;
-        try
-        {
-            text = File.ReadAllText(full);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ConfigurationException($"file '{full}': cannot be read: {e.Message}", e);
-        }
-
-        return ParseOAuthStore(text, Path.GetDirectoryName(full) ?? Directory.GetCurrentDirectory(), environment);
+        var (text, directory) = ReadFile(path);
+        return ParseOAuthStore(text, directory, environment);
     }
 
     /// <summary>Parses configuration text and returns its <c>imapactors.oauth</c> section (the OAuth token store).</summary>

@@ -58,7 +58,7 @@ public class CorpusTests(ITestOutputHelper output)
             var rel = Path.GetRelativePath(expected, jsonPath).Replace('\\', '/');
             var eml = rel[..^5] + ".eml";
             var reference = JsonNode.Parse(File.ReadAllText(jsonPath))!.AsObject();
-            using var raw = RawEmail.FromBytes(ToCrlf(File.ReadAllBytes(Path.Combine(corpus, eml))));
+            using var raw = RawEmail.FromBytes(MessageBytes.ToCrlf(File.ReadAllBytes(Path.Combine(corpus, eml))));
             var ours = processor.Process(raw, source, ExtractionSettings.Default, "corpus");
             var refArtifacts = reference["artifacts"]!.AsArray().Select(a => a!.AsObject()).ToList();
             foreach (var type in Types)
@@ -208,21 +208,4 @@ public class CorpusTests(ITestOutputHelper output)
         var x when x.StartsWith('x') => ((char)Convert.ToInt32(x[1..], 16)).ToString(),
         var x => x,
     });
-
-    /// <summary>Bare LF becomes CRLF, as an IMAP server delivers messages (and as the reference's input was).</summary>
-    internal static byte[] ToCrlf(byte[] bytes)
-    {
-        var output = new MemoryStream(bytes.Length + bytes.Length / 40);
-        for (var i = 0; i < bytes.Length; i++)
-        {
-            if (bytes[i] == '\n' && (i == 0 || bytes[i - 1] != '\r'))
-            {
-                output.WriteByte((byte)'\r');
-            }
-
-            output.WriteByte(bytes[i]);
-        }
-
-        return output.ToArray();
-    }
 }

@@ -12,46 +12,10 @@ internal static class ActionsFixture
 {
     public static readonly TimeSpan CliTimeout = TimeSpan.FromMinutes(3);
 
-    /// <summary>Writes a configuration for <paramref name="settings"/> (all asset keys the actions use) and returns it with its environment.</summary>
-    public static (string Path, Dictionary<string, string> Environment) WriteConfig(string directory, EngineSettings settings)
-    {
-        var env = new Dictionary<string, string> { ["IMAPACTORS_TEST_DB"] = settings.Storage.ConnectionString };
-        var text = new StringBuilder();
-        text.AppendLine("imapactors {");
-        text.AppendLine($"  storage {{ provider = {(settings.Storage.Provider == StorageProvider.Sqlite ? "sqlite" : "postgresql")}, connection-string = ${{?IMAPACTORS_TEST_DB}} }}");
-        text.AppendLine($"  vault {{ path = {Quote(settings.VaultPath)} }}");
-        text.AppendLine($"  engine {{ fetch-batch-size = {settings.FetchBatchSize} }}");
-        text.AppendLine("  assets {");
-        var n = 0;
-        foreach (var asset in settings.Assets)
-        {
-            var secret = $"IMAPACTORS_TEST_PASSWORD_{n++}";
-            env[secret] = asset.Password!.Value;
-            text.AppendLine($"    {Quote(asset.Name.Value)} {{");
-            text.AppendLine($"      server = {Quote(asset.Server)}, port = {asset.Port}, use_ssl = {Bool(asset.UseSsl)}, verify_server_cert = {Bool(asset.VerifyServerCert)}");
-            if (asset.CaFile is not null)
-            {
-                text.AppendLine($"      ca_file = {Quote(asset.CaFile)}");
-            }
-
-            text.AppendLine($"      username = {Quote(asset.Username)}, password = ${{?{secret}}}, timeout = {(int)asset.Timeout.TotalSeconds}s");
-            text.AppendLine($"      folders = [{string.Join(", ", asset.Folders.Select(f => Quote(f.Value)))}]");
-            text.AppendLine($"      ingest_manner = {(asset.IngestManner == IngestManner.LatestFirst ? "\"latest first\"" : "\"oldest first\"")}");
-            text.AppendLine($"      first_run_max_emails = {asset.FirstRunMaxEmails}, max_emails = {asset.MaxEmails}");
-            text.AppendLine("    }");
-        }
-
-        text.AppendLine("  }");
-        text.AppendLine("}");
-        var path = System.IO.Path.Combine(directory, "actions.conf");
-        File.WriteAllText(path, text.ToString());
-        return (path, env);
-    }
-
     /// <summary>Runs <c>imapactors</c> with a configuration written for <paramref name="harness"/>'s settings.</summary>
     public static Task<(int Exit, string Out, string Err)> RunCliAsync(EngineHarness harness, params string[] args)
     {
-        var (path, env) = WriteConfig(harness.Directory, harness.Settings);
+        var (path, env) = CliProcess.WriteConfig(harness.Directory, harness.Settings);
         return CliProcess.RunAsync(env, CliTimeout, [args[0], "--config", path, .. args[1..]]);
     }
 
@@ -71,26 +35,5 @@ internal static class ActionsFixture
         return port;
     }
 
-    /// <summary>Bare LF becomes CRLF, as an IMAP server delivers messages (and as the reference's input was).</summary>
-    public static byte[] ToCrlf(byte[] bytes)
-    {
-        var output = new MemoryStream(bytes.Length + bytes.Length / 40);
-        for (var i = 0; i < bytes.Length; i++)
-        {
-            if (bytes[i] == '\n' && (i == 0 || bytes[i - 1] != '\r'))
-            {
-                output.WriteByte((byte)'\r');
-            }
-
-            output.WriteByte(bytes[i]);
-        }
-
-        return output.ToArray();
-    }
-
     public static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r')).ToArray();
-
-    private static string Bool(bool value) => value ? "true" : "false";
-
-    private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
 }

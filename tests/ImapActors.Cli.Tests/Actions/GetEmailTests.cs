@@ -22,7 +22,7 @@ public sealed class GetEmailTests(ITestOutputHelper output)
         Dovecot.LoadMessages(user.Name, "INBOX", messages);
         using var harness = new EngineHarness(Store.Sqlite, [Dovecot.Asset(user)]);
         var asset = harness.Settings.Assets[0].Name.Value;
-        using var expectedRaw = RawEmail.FromBytes(ActionsFixture.ToCrlf(messages[1]));
+        using var expectedRaw = RawEmail.FromBytes(MessageBytes.ToCrlf(messages[1]));
         var expected = EmailHeaders.TopLevel(expectedRaw);
 
         var (exit, stdout, stderr) = await ActionsFixture.RunCliAsync(harness, "get-email", "--asset", asset, "--id", "2", "--json");
@@ -143,7 +143,7 @@ public sealed class GetEmailTests(ITestOutputHelper output)
         var files = Directory.GetFiles(expectedDir, "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
             .Select(json => Path.GetRelativePath(expectedDir, json).Replace('\\', '/')[..^5])
             .ToList();
-        var bytes = files.Select(rel => ActionsFixture.ToCrlf(File.ReadAllBytes(Path.Combine(corpus, rel + ".eml")))).ToList();
+        var bytes = files.Select(rel => MessageBytes.ToCrlf(File.ReadAllBytes(Path.Combine(corpus, rel + ".eml")))).ToList();
         var user = Dovecot.CreateUser("corpus");
         Assert.Equal(files.Count, Dovecot.LoadMessages(user.Name, "Corpus", bytes));
         using var harness = new EngineHarness(Store.Sqlite, [Dovecot.Asset(user, true, "Corpus")]);

@@ -54,14 +54,13 @@ internal static class CliProcess
         return (process.ExitCode, await stdout, await stderr);
     }
 
-    /// <summary>A configuration file for <paramref name="settings"/>, with each password read from an environment variable.</summary>
+    /// <summary>A configuration file for <paramref name="settings"/> with every asset key the tests use, each password read from an environment variable.</summary>
     public static (string Path, Dictionary<string, string> Environment) WriteConfig(string directory, EngineSettings settings)
     {
-        var env = new Dictionary<string, string>();
+        var env = new Dictionary<string, string> { ["IMAPACTORS_TEST_DB"] = settings.Storage.ConnectionString };
         var text = new StringBuilder();
         text.AppendLine("imapactors {");
         text.AppendLine($"  storage {{ provider = {(settings.Storage.Provider == StorageProvider.Sqlite ? "sqlite" : "postgresql")}, connection-string = ${{?IMAPACTORS_TEST_DB}} }}");
-        env["IMAPACTORS_TEST_DB"] = settings.Storage.ConnectionString;
         text.AppendLine($"  vault {{ path = {Quote(settings.VaultPath)} }}");
         text.AppendLine($"  engine {{ fetch-batch-size = {settings.FetchBatchSize} }}");
         text.AppendLine("  assets {");
@@ -71,9 +70,15 @@ internal static class CliProcess
             var secret = $"IMAPACTORS_TEST_PASSWORD_{n++}";
             env[secret] = asset.Password!.Value;
             text.AppendLine($"    {Quote(asset.Name.Value)} {{");
-            text.AppendLine($"      server = {Quote(asset.Server)}, port = {asset.Port}, use_ssl = {(asset.UseSsl ? "true" : "false")}");
-            text.AppendLine($"      ca_file = {Quote(asset.CaFile!)}, username = {Quote(asset.Username)}, password = ${{?{secret}}}");
+            text.AppendLine($"      server = {Quote(asset.Server)}, port = {asset.Port}, use_ssl = {Bool(asset.UseSsl)}, verify_server_cert = {Bool(asset.VerifyServerCert)}");
+            if (asset.CaFile is not null)
+            {
+                text.AppendLine($"      ca_file = {Quote(asset.CaFile)}");
+            }
+
+            text.AppendLine($"      username = {Quote(asset.Username)}, password = ${{?{secret}}}, timeout = {(int)asset.Timeout.TotalSeconds}s");
             text.AppendLine($"      folders = [{string.Join(", ", asset.Folders.Select(f => Quote(f.Value)))}]");
+            text.AppendLine($"      ingest_manner = {(asset.IngestManner == IngestManner.LatestFirst ? "\"latest first\"" : "\"oldest first\"")}");
             text.AppendLine($"      first_run_max_emails = {asset.FirstRunMaxEmails}, max_emails = {asset.MaxEmails}");
             text.AppendLine("    }");
         }
@@ -84,6 +89,8 @@ internal static class CliProcess
         File.WriteAllText(path, text.ToString());
         return (path, env);
     }
+
+    private static string Bool(bool value) => value ? "true" : "false";
 
     private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
 }
