@@ -133,12 +133,13 @@ public static class PollPlanner
 
     /// <summary>
     /// The floor of a first poll: oldest first ingests the whole folder over time (the reference does too); latest first
-    /// with <c>first_run_max_emails</c> leaves out what is older than the newest N, which is that setting's meaning.
+    /// with <c>first_run_max_emails</c> leaves out what is older than the newest N, which is that setting's meaning. Given
+    /// at least N UIDs, the floor is the Nth newest; the UIDs a first poll chose (the newest N at most) are enough.
     /// </summary>
     public static uint FirstPollFloor(IReadOnlyList<uint> serverUids, IngestManner manner, int firstRunMaxEmails)
     {
         ArgumentNullException.ThrowIfNull(serverUids);
-        if (manner == IngestManner.OldestFirst || serverUids.Count <= firstRunMaxEmails || firstRunMaxEmails <= 0)
+        if (manner == IngestManner.OldestFirst || serverUids.Count < firstRunMaxEmails || firstRunMaxEmails <= 0)
         {
             return 1;
         }

@@ -127,7 +127,7 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
             var manner = options.Asset.IngestManner;
             var limit = firstPoll ? options.Asset.FirstRunMaxEmails : options.Asset.MaxEmails;
             var chosen = await ChooseAsync(connection, cursor, status, manner, limit, options.SearchWindow, cancellationToken);
-            var floor = firstPoll && manner == IngestManner.LatestFirst && chosen.Count >= limit && chosen.Count > 0 ? chosen.Min() : 1u;
+            var floor = firstPoll ? PollPlanner.FirstPollFloor(chosen, manner, limit) : 1u;
             return new PollPlanned(connection, status, chosen, firstPoll, ValidityChanged: false, floor);
         }
         catch (Exception ex)
