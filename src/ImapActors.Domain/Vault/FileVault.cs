@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 
 namespace ImapActors.Domain;
@@ -8,12 +10,18 @@ namespace ImapActors.Domain;
 /// </summary>
 public sealed class FileVault : IVault
 {
+    private const int ChunkBytes = 81920;
     private readonly string _root;
+    private readonly string _tmp;
+
+    // The fan-out folders known to exist: at most 256, made once instead of asked for on every store.
+    private readonly ConcurrentDictionary<string, bool> _folders = new(StringComparer.Ordinal);
 
     public FileVault(string root)
     {
         _root = Path.GetFullPath(root);
-        Directory.CreateDirectory(_root);
+        _tmp = Path.Combine(_root, "tmp");
+        Directory.CreateDirectory(_tmp);
     }
 
     public string Root => _root;
@@ -21,18 +29,17 @@ public sealed class FileVault : IVault
     public VaultFile Store(Stream content, string fileName)
     {
         ArgumentNullException.ThrowIfNull(content);
-        var tmpDir = Path.Combine(_root, "tmp");
-        Directory.CreateDirectory(tmpDir);
-        var tmp = Path.Combine(tmpDir, Guid.NewGuid().ToString("N"));
+        var tmp = Path.Combine(_tmp, Guid.NewGuid().ToString("N"));
         using var sha1 = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
         using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
         long size = 0;
+        var buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
         try
         {
-            using (var output = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920))
+            // Unbuffered: every write is already a whole chunk.
+            using (var output = OpenTemporary(tmp))
             {
-                var buffer = new byte[81920];
                 int read;
                 while ((read = content.Read(buffer, 0, buffer.Length)) > 0)
                 {
@@ -52,8 +59,22 @@ public sealed class FileVault : IVault
             }
             else
             {
-                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                File.Move(tmp, target, overwrite: true);
+                var folder = Path.GetDirectoryName(target)!;
+                if (_folders.TryAdd(folder, true))
+                {
+                    Directory.CreateDirectory(folder);
+                }
+
+                try
+                {
+                    File.Move(tmp, target, overwrite: true);
+                }
+                catch (DirectoryNotFoundException)
+                {
+                    // Removed behind the vault's back while it runs: make it again.
+                    Directory.CreateDirectory(folder);
+                    File.Move(tmp, target, overwrite: true);
+                }
             }
 
             return new VaultFile(id, fileName, size,
@@ -63,6 +84,23 @@ public sealed class FileVault : IVault
         {
             File.Delete(tmp);
             throw;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private FileStream OpenTemporary(string tmp)
+    {
+        try
+        {
+            return new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            Directory.CreateDirectory(_tmp);
+            return new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0);
         }
     }
 

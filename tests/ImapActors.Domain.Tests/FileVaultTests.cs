@@ -1,0 +1,62 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace ImapActors.Domain.Tests;
+
+public sealed class FileVaultTests : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "imapactors-vault-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_root))
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Content_is_stored_once_under_its_sha1_with_its_other_digests()
+    {
+        var vault = new FileVault(_root);
+        var bytes = Encoding.ASCII.GetBytes("attachment body");
+
+        var first = vault.Store(new MemoryStream(bytes), "a.txt");
+        var second = vault.Store(new MemoryStream(bytes), "b.txt");
+
+        Assert.Equal(Convert.ToHexStringLower(SHA1.HashData(bytes)), first.VaultId.Value);
+        Assert.Equal(first.VaultId, second.VaultId);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes)), first.Sha256);
+        Assert.Equal(Convert.ToHexStringLower(MD5.HashData(bytes)), first.Md5);
+        Assert.Equal(bytes.Length, first.Size);
+        Assert.Equal(bytes, File.ReadAllBytes(vault.PathOf(first.VaultId)));
+        Assert.Single(Directory.GetFiles(_root, "*", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public void Folders_removed_while_the_vault_runs_are_made_again()
+    {
+        var vault = new FileVault(_root);
+        var one = vault.Store(new MemoryStream([1, 2, 3]), "one");
+        Directory.Delete(Path.GetDirectoryName(vault.PathOf(one.VaultId))!, recursive: true);
+        Directory.Delete(Path.Combine(_root, "tmp"), recursive: true);
+
+        var again = vault.Store(new MemoryStream([1, 2, 3]), "one");
+
+        Assert.Equal(one.VaultId, again.VaultId);
+        Assert.True(File.Exists(vault.PathOf(again.VaultId)));
+    }
+
+    [Fact]
+    public void Content_larger_than_one_chunk_is_written_whole()
+    {
+        var vault = new FileVault(_root);
+        var bytes = new byte[300_000];
+        new Random(7).NextBytes(bytes);
+
+        var file = vault.Store(new MemoryStream(bytes), "big.bin");
+
+        Assert.Equal(bytes, File.ReadAllBytes(vault.PathOf(file.VaultId)));
+        Assert.Empty(Directory.GetFiles(Path.Combine(_root, "tmp")));
+    }
+}
