@@ -404,9 +404,7 @@ public sealed class ImapSession : IAsyncDisposable
             var bodies = new Dictionary<uint, byte[]>(batch.Count);
             await folder.GetStreamsAsync(batch.Select(s => s.UniqueId).ToList(), async (_, _, uid, stream, token) =>
             {
-                using var buffer = new MemoryStream();
-                await stream.CopyToAsync(buffer, token).ConfigureAwait(false);
-                bodies[uid.Id] = buffer.ToArray();
+                bodies[uid.Id] = await ReadAllAsync(stream, token).ConfigureAwait(false);
             }, ct).ConfigureAwait(false);
 
             var result = new List<FetchedEmail>(bodies.Count);
@@ -420,6 +418,21 @@ public sealed class ImapSession : IAsyncDisposable
 
             return result;
         }, "fetching messages", ct);
+    }
+
+    /// <summary>A body into one array of its exact size: MailKit hands each body over as a seekable stream.</summary>
+    private static async Task<byte[]> ReadAllAsync(Stream stream, CancellationToken ct)
+    {
+        if (stream.CanSeek)
+        {
+            var bytes = new byte[checked((int)(stream.Length - stream.Position))];
+            await stream.ReadExactlyAsync(bytes, ct).ConfigureAwait(false);
+            return bytes;
+        }
+
+        using var buffer = new MemoryStream();
+        await stream.CopyToAsync(buffer, ct).ConfigureAwait(false);
+        return buffer.ToArray();
     }
 
     private Task<FetchedEmail?> FetchLargeAsync(ImapFolder folder, IMessageSummary summary, string tempDirectory, CancellationToken ct)
