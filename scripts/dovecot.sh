@@ -8,7 +8,10 @@
 #   scripts/dovecot.sh restart-hard       kill -9 the master and all its processes, start again on the same ports
 #   scripts/dovecot.sh status             print whether it runs; exit 0 when it does, 3 when it does not
 #   scripts/dovecot.sh env                print the export lines of the env contract
-#   scripts/dovecot.sh adduser NAME PASS  add or replace a user (the running server sees it at its next login)
+#   scripts/dovecot.sh adduser NAME PASS [MAIL]
+#                                          add or replace a user (the running server sees it at its next login);
+#                                          MAIL gives the user its own mail location instead of the server's
+#                                          maildir:~/Maildir, e.g. mbox:~/mail:INBOX=~/inbox.mbox
 #
 # Everything lives in ${IMAPACTORS_STATE:-<repo>/.state}/dovecot (a link to /var/tmp/imapactors-dovecot-*
 # when a parent folder such as /root is not world-executable): dovecot.conf, tls/ (self-signed
@@ -198,22 +201,29 @@ ensure_cert() {
     chmod 644 "$DIR/tls/cert.pem"
 }
 
-# One passwd-file per user (users/NAME, one line: user:{PLAIN}password:uid:gid::home::). Dovecot re-reads a
-# shared passwd-file at most once a second, so a user added right after a login would stay unknown for up
-# to a second; a file per user is opened fresh at its first lookup.
+# One passwd-file per user (users/NAME, one line: user:{PLAIN}password:uid:gid::home::[userdb_mail=MAIL]).
+# Dovecot re-reads a shared passwd-file at most once a second, so a user added right after a login would stay
+# unknown for up to a second; a file per user is opened fresh at its first lookup.
 set_user() {
-    local name="$1" pass="$2" uid gid tmp
+    local name="$1" pass="$2" mail="${3:-}" uid gid tmp extra=""
     case "$name" in
         ''|.*|*[!A-Za-z0-9._@+-]*) die "user names are letters, digits and . _ @ + - (not starting with a dot)" ;;
     esac
     case "$pass" in
         *:*|*$'\n'*) die "passwords must not contain ':' or a newline" ;;
     esac
+    if [ -n "$mail" ]; then
+        # Extra fields are separated by spaces.
+        case "$mail" in
+            *[[:space:]]*) die "a mail location must not contain white space" ;;
+        esac
+        extra="userdb_mail=$mail"
+    fi
     uid="$(id -u "$MAIL_USER")"
     gid="$(id -g "$MAIL_USER")"
     mkdir -p "$DIR/users"
     tmp="$(mktemp "$DIR/users/.new.XXXXXX")"
-    printf '%s:{PLAIN}%s:%s:%s::%s::\n' "$name" "$pass" "$uid" "$gid" "$DIR/mail/$name" > "$tmp"
+    printf '%s:{PLAIN}%s:%s:%s::%s::%s\n' "$name" "$pass" "$uid" "$gid" "$DIR/mail/$name" "$extra" > "$tmp"
     chmod 644 "$tmp"
     mv -f "$tmp" "$DIR/users/$name"
 }
@@ -514,11 +524,11 @@ cmd_env() {
 }
 
 cmd_adduser() {
-    [ $# = 2 ] || die "usage: dovecot.sh adduser NAME PASSWORD"
+    [ $# = 2 ] || [ $# = 3 ] || die "usage: dovecot.sh adduser NAME PASSWORD [MAIL_LOCATION]"
     need_root
     ensure_mail_user
     mkdir -p "$DIR"
-    set_user "$1" "$2"
+    set_user "$1" "$2" "${3:-}"
 }
 
 # One start, stop or restart at a time per state dir (parallel test processes may all ask for a server).
@@ -541,5 +551,5 @@ case "$verb" in
     status) cmd_status ;;
     env) cmd_env ;;
     adduser) cmd_adduser "$@" ;;
-    *) die "usage: dovecot.sh install|start [--foreground]|stop|restart-hard|status|env|adduser NAME PASSWORD" ;;
+    *) die "usage: dovecot.sh install|start [--foreground]|stop|restart-hard|status|env|adduser NAME PASSWORD [MAIL_LOCATION]" ;;
 esac

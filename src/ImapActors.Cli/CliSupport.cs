@@ -75,7 +75,15 @@ internal static class CliSupport
             if (Interlocked.Exchange(ref handled, 1) == 0)
             {
                 context.Cancel = true;
-                cts.Cancel();
+                try
+                {
+                    cts.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The runtime calls every handler registered when the signal arrived, one after the other; another
+                    // handler (System.CommandLine's own) may already have let the command finish and dispose the source.
+                }
             }
         }
 
