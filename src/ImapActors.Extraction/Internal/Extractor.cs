@@ -846,33 +846,85 @@ internal sealed class Extractor
             return;
         }
 
-        Store(part, FileRules.OriginalName(part, index));
-        if (part is TnefPart tnef)
+        if (part is not TnefPart tnef)
         {
-            IEnumerable<MimeEntity> inside;
-            try
+            Store(part, FileRules.OriginalName(part, index));
+            return;
+        }
+
+        // The TNEF content is decoded once, for the vault and for the TNEF reader, when that gives the reader the bytes
+        // MimeKit's own decoding would; otherwise the reader decodes the part itself, as MimeKit does.
+        using var decoded = DecodeWhole(tnef);
+        Store(part, FileRules.OriginalName(part, index), decoded);
+        IEnumerable<MimeEntity> inside;
+        try
+        {
+            if (decoded is null)
             {
                 inside = tnef.ExtractAttachments().ToList();
             }
-            catch (Exception e) when (e is not IOException)
+            else
             {
-                AddIssue(IssueCodes.PartFailed, $"TNEF part {index} could not be unpacked: {e.Message}");
-                return;
-            }
-
-            var k = 0;
-            foreach (var entity in inside)
-            {
-                k++;
-                if (entity is MimePart inner && !(inner is TextPart && inner.FileName is null))
+                using var copy = new TnefPart { Content = new MimeContent(decoded.View()) };
+                if (!string.IsNullOrEmpty(tnef.ContentType.Charset))
                 {
-                    Store(inner, FileRules.OriginalName(inner, index) is var n && n.StartsWith("part_", StringComparison.Ordinal) ? $"winmail-{k}{Path.GetExtension(n)}" : n);
+                    copy.ContentType.Charset = tnef.ContentType.Charset;
                 }
+
+                inside = copy.ExtractAttachments().ToList();
+            }
+        }
+        catch (Exception e) when (e is not IOException)
+        {
+            AddIssue(IssueCodes.PartFailed, $"TNEF part {index} could not be unpacked: {e.Message}");
+            return;
+        }
+
+        var k = 0;
+        foreach (var entity in inside)
+        {
+            k++;
+            if (entity is MimePart inner && !(inner is TextPart && inner.FileName is null))
+            {
+                Store(inner, FileRules.OriginalName(inner, index) is var n && n.StartsWith("part_", StringComparison.Ordinal) ? $"winmail-{k}{Path.GetExtension(n)}" : n);
             }
         }
     }
 
-    private void Store(MimePart part, string originalName)
+    /// <summary>
+    /// The part's content decoded whole, or null when it could not be, or when it was base64 that is not plain
+    /// (junk, an incomplete group, a second block): there this library's decoder and MimeKit's may differ.
+    /// </summary>
+    private static DecodedContent? DecodeWhole(MimePart part)
+    {
+        if (part.Content is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            using var stream = OpenDecoded(part);
+            var expected = part.Content.Stream is { CanSeek: true } encoded ? encoded.Length / 4 * 3 + 3 : 0;
+            var buffer = new MemoryStream((int)Math.Min(expected, Array.MaxLength));
+            stream.CopyTo(buffer);
+            return stream is Base64Stream { DecodedPlainInput: false } ? null : new DecodedContent(buffer);
+        }
+        catch (Exception e) when (e is not (IOException or LimitReachedException))
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Decoded content held in memory; each <see cref="View"/> is an independent read-only stream over it.</summary>
+    private sealed class DecodedContent(MemoryStream buffer) : IDisposable
+    {
+        public MemoryStream View() => new MemoryStream(buffer.GetBuffer(), 0, (int)buffer.Length, writable: false);
+
+        public void Dispose() => buffer.Dispose();
+    }
+
+    private void Store(MimePart part, string originalName, DecodedContent? decoded = null)
     {
         if (part.Content is null)
         {
@@ -884,7 +936,7 @@ internal sealed class Extractor
         MeteredStream content;
         try
         {
-            using (content = new MeteredStream(OpenDecoded(part), _budget))
+            using (content = new MeteredStream(decoded?.View() ?? OpenDecoded(part), _budget))
             {
                 file = _vault.Store(content, name);
             }
