@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
@@ -146,7 +147,10 @@ internal sealed class Extractor
         }
 
         var entity = node.Entity!;
-        EmailArtifact(Fields(entity.Headers), false, null);
+        if (HasArtifactHeader(entity.Headers))
+        {
+            EmailArtifact(Fields(entity.Headers), false, null);
+        }
         switch (entity)
         {
             case Multipart multipart:
@@ -396,18 +400,7 @@ internal sealed class Extractor
     /// <summary>The declared charset when it is known; UTF-8 when the bytes are valid UTF-8; Windows-1252 otherwise.</summary>
     internal static string DecodeText(ReadOnlySpan<byte> bytes, string? charset)
     {
-        Encoding? declared = null;
-        if (!string.IsNullOrWhiteSpace(charset))
-        {
-            try
-            {
-                declared = Encoding.GetEncoding(charset.Trim().Trim('"'));
-            }
-            catch (ArgumentException)
-            {
-                declared = null;
-            }
-        }
+        var declared = string.IsNullOrWhiteSpace(charset) ? null : Charset(charset);
 
         var asciiLike = declared is null || declared.CodePage is 20127 or 65001 or 28591 or 1252;
         if (asciiLike)
@@ -426,6 +419,34 @@ internal sealed class Extractor
     }
 
     private static readonly Encoding Windows1252 = GetWindows1252();
+
+    /// <summary>Charset names already looked up (a few dozen in practice; unknown names are not kept once it is full).</summary>
+    private static readonly ConcurrentDictionary<string, Encoding?> Charsets = new(StringComparer.Ordinal);
+
+    private static Encoding? Charset(string name)
+    {
+        if (Charsets.TryGetValue(name, out var known))
+        {
+            return known;
+        }
+
+        Encoding? encoding;
+        try
+        {
+            encoding = Encoding.GetEncoding(name.Trim().Trim('"'));
+        }
+        catch (ArgumentException)
+        {
+            encoding = null;
+        }
+
+        if (Charsets.Count < 256)
+        {
+            Charsets.TryAdd(name, encoding);
+        }
+
+        return encoding;
+    }
 
     private static Encoding GetWindows1252()
     {
@@ -628,6 +649,21 @@ internal sealed class Extractor
         _ = keys;
     }
 
+    /// <summary>Whether a header set has a From, To or Message-ID field, without which it gives no Email Artifact.</summary>
+    private static bool HasArtifactHeader(HeaderList headers)
+    {
+        foreach (var h in headers)
+        {
+            if (h.Field.Equals("From", StringComparison.OrdinalIgnoreCase) || h.Field.Equals("To", StringComparison.OrdinalIgnoreCase) ||
+                h.Field.Equals("Message-ID", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static string? Lookup(List<(string Field, string Raw)> fields, string name)
     {
         string? value = null;
@@ -755,8 +791,14 @@ internal sealed class Extractor
             text = text[..65536];
         }
 
-        text = text.Replace("\r\n", "\n", StringComparison.Ordinal);
         var marker = text.AsSpan().IndexOfAny(ForwardedMessage);
+        if (marker < 0 && !StartsWithFieldName(text))
+        {
+            return;
+        }
+
+        text = text.Replace("\r\n", "\n", StringComparison.Ordinal);
+        marker = text.AsSpan().IndexOfAny(ForwardedMessage);
         if (marker >= 0)
         {
             var lineStart = text.LastIndexOf('\n', marker) + 1;
@@ -773,6 +815,30 @@ internal sealed class Extractor
         {
             EmailArtifact(fields, true, null);
         }
+    }
+
+    /// <summary>
+    /// Whether the text's first line after leading white space starts with <c>name:</c>, as
+    /// <see cref="ParseHeaderBlock"/> needs to find a field in the trimmed text (line breaks cannot occur in a name).
+    /// </summary>
+    private static bool StartsWithFieldName(string text)
+    {
+        var span = text.AsSpan();
+        var start = 0;
+        while (start < span.Length && char.IsWhiteSpace(span[start]))
+        {
+            start++;
+        }
+
+        var line = span[start..];
+        var nl = line.IndexOf('\n');
+        if (nl >= 0)
+        {
+            line = line[..nl];
+        }
+
+        var colon = line.IndexOf(':');
+        return colon >= 0 && IsFieldName(line[..colon]);
     }
 
     /// <summary>Python's feedparser header rules: <c>name:</c> lines and their continuation lines, up to the first other line.</summary>
