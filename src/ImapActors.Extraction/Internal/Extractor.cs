@@ -349,15 +349,77 @@ internal sealed class Extractor
             return null;
         }
 
-        using var content = new MeteredStream(part.Content.Open(), _budget);
+        if (ReadPlainBase64(part, cap) is { } text)
+        {
+            return text;
+        }
 
-        // Read 16 KiB at a time into one pooled buffer, grown as needed; only what may still be scanned is kept.
-        const int chunk = 16384;
-        var buffer = ArrayPool<byte>.Shared.Rent(chunk * 2);
+        using var content = new MeteredStream(part.Content.Open(), _budget);
+        var buffer = ReadCapped(content, cap, out var length, out var truncated);
         try
         {
-            var length = 0;
-            var truncated = false;
+            _budget.ScannedTextLeft -= length;
+            if (truncated)
+            {
+                AddIssue(IssueCodes.ScannedTextLimit, $"body text beyond {Limits.MaxScannedTextBytes} bytes was not scanned");
+            }
+
+            return DecodeText(buffer.AsSpan(0, length), part.ContentType.Charset);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// A base64 text part decoded by this library's decoder, for what it costs MimeKit's: only when the base64 is plain
+    /// (so both decoders give the same bytes) and the text fits in <paramref name="cap"/>; null otherwise, nothing
+    /// charged, and the caller reads the part as before. The budget is charged as the metered read would have been.
+    /// </summary>
+    private string? ReadPlainBase64(MimePart part, long cap)
+    {
+        using var decoder = OpenBase64(part);
+        if (decoder is null)
+        {
+            return null;
+        }
+
+        var buffer = ReadCapped(decoder, cap, out var length, out var truncated);
+        try
+        {
+            if (truncated || !decoder.DecodedPlainInput)
+            {
+                return null;
+            }
+
+            _budget.CheckTime();
+            if (length > 0)
+            {
+                _budget.Spend(length);
+            }
+
+            _budget.ScannedTextLeft -= length;
+            return DecodeText(buffer.AsSpan(0, length), part.ContentType.Charset);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// Reads 16 KiB at a time into one pooled buffer (returned to the caller, who gives it back to the pool), grown as
+    /// needed; only the first <paramref name="cap"/> bytes are kept, and <paramref name="truncated"/> says there were more.
+    /// </summary>
+    private static byte[] ReadCapped(Stream content, long cap, out int length, out bool truncated)
+    {
+        const int chunk = 16384;
+        var buffer = ArrayPool<byte>.Shared.Rent(chunk * 2);
+        length = 0;
+        truncated = false;
+        try
+        {
             while (true)
             {
                 if (buffer.Length - length < chunk)
@@ -371,7 +433,7 @@ internal sealed class Extractor
                 var n = content.Read(buffer, length, chunk);
                 if (n <= 0)
                 {
-                    break;
+                    return buffer;
                 }
 
                 var take = (int)Math.Min(n, cap - length);
@@ -379,21 +441,14 @@ internal sealed class Extractor
                 if (take < n)
                 {
                     truncated = true;
-                    break;
+                    return buffer;
                 }
             }
-
-            _budget.ScannedTextLeft -= length;
-            if (truncated)
-            {
-                AddIssue(IssueCodes.ScannedTextLimit, $"body text beyond {Limits.MaxScannedTextBytes} bytes was not scanned");
-            }
-
-            return DecodeText(buffer.AsSpan(0, length), part.ContentType.Charset);
         }
-        finally
+        catch
         {
             ArrayPool<byte>.Shared.Return(buffer);
+            throw;
         }
     }
 
@@ -1070,16 +1125,19 @@ internal sealed class Extractor
         }
     }
 
-    private static Stream OpenDecoded(MimePart part)
+    private static Stream OpenDecoded(MimePart part) => OpenBase64(part) ?? part.Content!.Open();
+
+    /// <summary>This library's base64 decoder over the part's content, or null when it is not base64 or cannot seek.</summary>
+    private static Base64Stream? OpenBase64(MimePart part)
     {
         var content = part.Content!;
-        if (content.Encoding == ContentEncoding.Base64 && content.Stream is { CanSeek: true } encoded)
+        if (content.Encoding != ContentEncoding.Base64 || content.Stream is not { CanSeek: true } encoded)
         {
-            encoded.Position = 0;
-            return new Base64Stream(new MimeKit.IO.BoundStream(encoded, 0, -1, leaveOpen: true));
+            return null;
         }
 
-        return content.Open();
+        encoded.Position = 0;
+        return new Base64Stream(new MimeKit.IO.BoundStream(encoded, 0, -1, leaveOpen: true));
     }
 
     // ------------------------------------------------------------------ result
