@@ -17,8 +17,6 @@ internal sealed class Extractor
     private const string VaultArtifactName = "Vault Artifact";
     internal const string StatusArtifactName = "Email Ingestion Status";
 
-    private static readonly UTF8Encoding StrictUtf8 = new(false, true);
-
     private static readonly SearchValues<string> ForwardedMessage = SearchValues.Create(["forwarded message"], StringComparison.OrdinalIgnoreCase);
 
     private readonly IVault _vault;
@@ -460,14 +458,12 @@ internal sealed class Extractor
         var asciiLike = declared is null || declared.CodePage is 20127 or 65001 or 28591 or 1252;
         if (asciiLike)
         {
-            try
+            if (HeaderText.TryUtf8(bytes, out var utf8))
             {
-                return StrictUtf8.GetString(bytes);
+                return utf8;
             }
-            catch (DecoderFallbackException)
-            {
-                declared = declared is null or { CodePage: 20127 or 65001 } ? Windows1252 : declared;
-            }
+
+            declared = declared is null or { CodePage: 20127 or 65001 } ? Windows1252 : declared;
         }
 
         return declared!.GetString(bytes);
@@ -818,20 +814,18 @@ internal sealed class Extractor
         var buffer = new MemoryStream();
         content.CopyTo(buffer);
         var bytes = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
-        try
+        if (HeaderText.TryUtf8(bytes, out var utf8))
         {
-            return StrictUtf8.GetString(bytes);
+            return utf8;
         }
-        catch (DecoderFallbackException)
-        {
-            if (part is TextPart)
-            {
-                return DecodeText(bytes, part.ContentType.Charset);
-            }
 
-            cef["body_base64encoded"] = true;
-            return Convert.ToBase64String(bytes);
+        if (part is TextPart)
+        {
+            return DecodeText(bytes, part.ContentType.Charset);
         }
+
+        cef["body_base64encoded"] = true;
+        return Convert.ToBase64String(bytes);
     }
 
     /// <summary>
