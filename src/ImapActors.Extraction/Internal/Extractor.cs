@@ -29,6 +29,7 @@ internal sealed class Extractor
     private readonly OrderedSet _hashes = new();
     private readonly OrderedSet _urls = new();
     private readonly OrderedSet _domains = new();
+    private readonly HashSet<string> _urlCandidates = new(StringComparer.Ordinal);
     private readonly List<Artifact> _emails = [];
     private readonly List<Artifact> _vaultArtifacts = [];
     private readonly List<VaultFile> _vaultFiles = [];
@@ -547,6 +548,13 @@ internal sealed class Extractor
 
     private void UrlCandidate(string url)
     {
+        // What a candidate gives depends on the candidate alone, and adding it again changes nothing: a repeat (the same
+        // link in every part, or in both href and text) skips the validation and the host's normalisation.
+        if (!_urlCandidates.Add(url))
+        {
+            return;
+        }
+
         if (!UrlRules.IsValid(url))
         {
             return;
