@@ -30,6 +30,7 @@ internal sealed class Extractor
     private readonly OrderedSet _urls = new();
     private readonly OrderedSet _domains = new();
     private readonly HashSet<string> _urlCandidates = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _scannedTexts = new(TextComparer.Instance);
     private readonly List<Artifact> _emails = [];
     private readonly List<Artifact> _vaultArtifacts = [];
     private readonly List<VaultFile> _vaultFiles = [];
@@ -311,8 +312,20 @@ internal sealed class Extractor
         }
 
         _budget.ScannedTextLeft -= text.Length;
-        ScanIndicators(text);
-        InlineForward(text);
+        ScanText(text);
+    }
+
+    /// <summary>
+    /// Indicators and an inline forward from a body's text. Every addition they make is idempotent, so a text identical
+    /// to one already scanned in this message (the same part repeated, as in some hostile messages) is skipped.
+    /// </summary>
+    private void ScanText(string text)
+    {
+        if (_scannedTexts.Add(text))
+        {
+            ScanIndicators(text);
+            InlineForward(text);
+        }
     }
 
     private void HeadersBody(TextRfc822Headers part)
@@ -329,8 +342,7 @@ internal sealed class Extractor
         var text = DecodeText(buffer.GetBuffer().AsSpan(0, length), null);
         if (text.Length > 0)
         {
-            ScanIndicators(text);
-            InlineForward(text);
+            ScanText(text);
         }
     }
 
@@ -1237,6 +1249,21 @@ internal sealed class Extractor
         if (_issueCodes.Add(code))
         {
             _issues.Add(new IngestionIssue(code, detail));
+        }
+    }
+
+    /// <summary>Exact comparison; the hash reads only the length and the first and last 256 characters of a text.</summary>
+    private sealed class TextComparer : IEqualityComparer<string>
+    {
+        public static readonly TextComparer Instance = new();
+
+        public bool Equals(string? x, string? y) => string.Equals(x, y, StringComparison.Ordinal);
+
+        public int GetHashCode(string obj)
+        {
+            var text = obj.AsSpan();
+            return HashCode.Combine(text.Length, string.GetHashCode(text[..Math.Min(text.Length, 256)]),
+                string.GetHashCode(text[Math.Max(0, text.Length - 256)..]));
         }
     }
 
