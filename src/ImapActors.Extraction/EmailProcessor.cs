@@ -40,9 +40,15 @@ public sealed class EmailProcessor
         ArgumentNullException.ThrowIfNull(raw);
         ArgumentNullException.ThrowIfNull(source);
         string sha256;
-        using (var hashStream = raw.OpenRead())
+        if (raw.IsFileBacked)
         {
+            using var hashStream = raw.OpenRead();
             sha256 = Convert.ToHexStringLower(SHA256.HashData(hashStream));
+        }
+        else
+        {
+            // In memory: hashed where the bytes are, without copying them through a stream.
+            sha256 = Convert.ToHexStringLower(SHA256.HashData(raw.ToArray()));
         }
 
         var stream = raw.OpenRead();

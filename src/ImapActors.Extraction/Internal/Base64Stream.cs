@@ -32,6 +32,9 @@ internal sealed class Base64Stream(Stream encoded) : Stream
     private int _quad;
     private int _quadPos;
     private bool _done;
+    private int _padAt = -1;
+    private int _pads;
+    private bool _irregular;
 
     private static readonly sbyte[] Map = BuildMap();
 
@@ -48,6 +51,13 @@ internal sealed class Base64Stream(Stream encoded) : Stream
         map['='] = -2;
         return map;
     }
+
+    /// <summary>
+    /// True once the whole input has been read and it was plain base64: only alphabet characters and line breaks, the
+    /// usual <c>=</c> padding at the end and nothing after it, no incomplete group. Any decoder gives the same bytes
+    /// for such input (MimeKit's included), so they may stand in for MimeKit's decoding of the same content.
+    /// </summary>
+    public bool DecodedPlainInput => _done && !_irregular && (_padAt < 0 || _pads == 4 - _padAt);
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
@@ -97,6 +107,7 @@ internal sealed class Base64Stream(Stream encoded) : Stream
         var written = 0;
         if (read == 0)
         {
+            _irregular |= _quadPos != 0;
             Flush3(output, ref written);
             _done = true;
             return written;
@@ -119,6 +130,7 @@ internal sealed class Base64Stream(Stream encoded) : Stream
 
             var run = span[i..].IndexOfAnyExcept(Alphabet);
             var runLength = run < 0 ? span.Length - i : run;
+            _irregular |= _padAt >= 0 && runLength > 0;
             var whole = runLength & ~3;
             if (whole > 0)
             {
@@ -150,14 +162,24 @@ internal sealed class Base64Stream(Stream encoded) : Stream
         var v = Map[c];
         if (v == -1)
         {
+            _irregular |= c is not ((byte)'\r' or (byte)'\n');
             return;
         }
 
         if (v == -2)
         {
+            if (_padAt < 0)
+            {
+                _padAt = _quadPos;
+            }
+
+            _pads++;
             Flush3(output, ref written);
             return;
         }
+
+        // Anything after padding is a second base64 block, which decoders join in different ways.
+        _irregular |= _padAt >= 0;
 
         _quad = (_quad << 6) | (byte)v;
         if (++_quadPos == 4)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -21,9 +22,9 @@ internal static class CanonicalJson
     /// <summary>Lowercase hex MD5 (SHA-256 under FIPS) of the canonical JSON's UTF-8 bytes.</summary>
     public static string Hash(JsonNode node, bool fips)
     {
-        var sb = new StringBuilder(256);
+        var sb = Rent();
         Write(sb, node);
-        return Hash(sb, fips);
+        return HashAndReturn(sb, fips);
     }
 
     /// <summary>
@@ -34,7 +35,7 @@ internal static class CanonicalJson
     public static string HashArtifact(string name, JsonObject cef, JsonObject? cefTypes, bool fips)
     {
         // Keys in code point order: "cef" < "cef_types" < "name" < "run_automation".
-        var sb = new StringBuilder(256);
+        var sb = Rent();
         sb.Append("{\"cef\": ");
         Write(sb, cef);
         if (cefTypes is not null)
@@ -46,13 +47,44 @@ internal static class CanonicalJson
         sb.Append(", \"name\": ");
         WriteString(sb, name);
         sb.Append(", \"run_automation\": false}");
-        return Hash(sb, fips);
+        return HashAndReturn(sb, fips);
     }
 
-    private static string Hash(StringBuilder json, bool fips)
+    /// <summary>One builder per thread for the hashes, so an artifact's SDI does not allocate its JSON text.</summary>
+    [ThreadStatic]
+    private static StringBuilder? t_builder;
+
+    private static StringBuilder Rent()
     {
-        var bytes = Encoding.UTF8.GetBytes(json.ToString());
-        return fips ? Convert.ToHexStringLower(SHA256.HashData(bytes)) : Convert.ToHexStringLower(MD5.HashData(bytes));
+        var sb = t_builder ?? new StringBuilder(256);
+        t_builder = null;
+        return sb.Clear();
+    }
+
+    /// <summary>Hashes the UTF-8 bytes of the builder's text, then keeps the builder for the thread's next hash.</summary>
+    private static string HashAndReturn(StringBuilder json, bool fips)
+    {
+        var bytes = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(json.Length));
+        try
+        {
+            var length = 0;
+            foreach (var chunk in json.GetChunks())
+            {
+                length += Encoding.UTF8.GetBytes(chunk.Span, bytes.AsSpan(length));
+            }
+
+            Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+            var size = fips ? SHA256.HashData(bytes.AsSpan(0, length), digest) : MD5.HashData(bytes.AsSpan(0, length), digest);
+            return Convert.ToHexStringLower(digest[..size]);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+            if (json.Capacity <= 1 << 16)
+            {
+                t_builder = json;
+            }
+        }
     }
 
     private static void Write(StringBuilder sb, JsonNode? node)
@@ -140,11 +172,26 @@ internal static class CanonicalJson
         }
     }
 
+    /// <summary>Printable ASCII apart from <c>"</c> and <c>\\</c>: written as it is.</summary>
+    private static readonly SearchValues<char> Unescaped =
+        SearchValues.Create(string.Concat(Enumerable.Range(0x20, 0x7f - 0x20).Select(c => (char)c).Where(c => c is not ('"' or '\\'))));
+
     private static void WriteString(StringBuilder sb, string s)
     {
         sb.Append('"');
-        foreach (var c in s)
+        var rest = s.AsSpan();
+        while (true)
         {
+            var k = rest.IndexOfAnyExcept(Unescaped);
+            if (k < 0)
+            {
+                sb.Append(rest);
+                break;
+            }
+
+            sb.Append(rest[..k]);
+            var c = rest[k];
+            rest = rest[(k + 1)..];
             switch (c)
             {
                 case '"': sb.Append("\\\""); break;
@@ -155,16 +202,8 @@ internal static class CanonicalJson
                 case '\b': sb.Append("\\b"); break;
                 case '\f': sb.Append("\\f"); break;
                 default:
-                    if (c < 0x20 || c > 0x7e)
-                    {
-                        // UTF-16 code units are exactly Python's surrogate-pair escapes above U+FFFF.
-                        sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
-                    }
-                    else
-                    {
-                        sb.Append(c);
-                    }
-
+                    // UTF-16 code units are exactly Python's surrogate-pair escapes above U+FFFF.
+                    sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
                     break;
             }
         }

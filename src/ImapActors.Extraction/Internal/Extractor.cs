@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
@@ -16,8 +17,6 @@ internal sealed class Extractor
     private const string VaultArtifactName = "Vault Artifact";
     internal const string StatusArtifactName = "Email Ingestion Status";
 
-    private static readonly UTF8Encoding StrictUtf8 = new(false, true);
-
     private static readonly SearchValues<string> ForwardedMessage = SearchValues.Create(["forwarded message"], StringComparison.OrdinalIgnoreCase);
 
     private readonly IVault _vault;
@@ -30,6 +29,8 @@ internal sealed class Extractor
     private readonly OrderedSet _hashes = new();
     private readonly OrderedSet _urls = new();
     private readonly OrderedSet _domains = new();
+    private readonly HashSet<string> _urlCandidates = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _scannedTexts = new(TextComparer.Instance);
     private readonly List<Artifact> _emails = [];
     private readonly List<Artifact> _vaultArtifacts = [];
     private readonly List<VaultFile> _vaultFiles = [];
@@ -146,7 +147,10 @@ internal sealed class Extractor
         }
 
         var entity = node.Entity!;
-        EmailArtifact(Fields(entity.Headers), false, null);
+        if (HasArtifactHeader(entity.Headers))
+        {
+            EmailArtifact(Fields(entity.Headers), false, null);
+        }
         switch (entity)
         {
             case Multipart multipart:
@@ -308,8 +312,20 @@ internal sealed class Extractor
         }
 
         _budget.ScannedTextLeft -= text.Length;
-        ScanIndicators(text);
-        InlineForward(text);
+        ScanText(text);
+    }
+
+    /// <summary>
+    /// Indicators and an inline forward from a body's text. Every addition they make is idempotent, so a text identical
+    /// to one already scanned in this message (the same part repeated, as in some hostile messages) is skipped.
+    /// </summary>
+    private void ScanText(string text)
+    {
+        if (_scannedTexts.Add(text))
+        {
+            ScanIndicators(text);
+            InlineForward(text);
+        }
     }
 
     private void HeadersBody(TextRfc822Headers part)
@@ -326,8 +342,7 @@ internal sealed class Extractor
         var text = DecodeText(buffer.GetBuffer().AsSpan(0, length), null);
         if (text.Length > 0)
         {
-            ScanIndicators(text);
-            InlineForward(text);
+            ScanText(text);
         }
     }
 
@@ -345,40 +360,15 @@ internal sealed class Extractor
             return null;
         }
 
-        using var content = new MeteredStream(part.Content.Open(), _budget);
+        if (ReadPlainBase64(part, cap) is { } text)
+        {
+            return text;
+        }
 
-        // Read 16 KiB at a time into one pooled buffer, grown as needed; only what may still be scanned is kept.
-        const int chunk = 16384;
-        var buffer = ArrayPool<byte>.Shared.Rent(chunk * 2);
+        using var content = new MeteredStream(part.Content.Open(), _budget);
+        var buffer = ReadCapped(content, cap, out var length, out var truncated);
         try
         {
-            var length = 0;
-            var truncated = false;
-            while (true)
-            {
-                if (buffer.Length - length < chunk)
-                {
-                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
-                    buffer.AsSpan(0, length).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = larger;
-                }
-
-                var n = content.Read(buffer, length, chunk);
-                if (n <= 0)
-                {
-                    break;
-                }
-
-                var take = (int)Math.Min(n, cap - length);
-                length += take;
-                if (take < n)
-                {
-                    truncated = true;
-                    break;
-                }
-            }
-
             _budget.ScannedTextLeft -= length;
             if (truncated)
             {
@@ -393,39 +383,134 @@ internal sealed class Extractor
         }
     }
 
+    /// <summary>
+    /// A base64 text part decoded by this library's decoder, for what it costs MimeKit's: only when the base64 is plain
+    /// (so both decoders give the same bytes) and the text fits in <paramref name="cap"/>; null otherwise, nothing
+    /// charged, and the caller reads the part as before. The budget is charged as the metered read would have been.
+    /// </summary>
+    private string? ReadPlainBase64(MimePart part, long cap)
+    {
+        using var decoder = OpenBase64(part);
+        if (decoder is null)
+        {
+            return null;
+        }
+
+        var buffer = ReadCapped(decoder, cap, out var length, out var truncated);
+        try
+        {
+            if (truncated || !decoder.DecodedPlainInput)
+            {
+                return null;
+            }
+
+            _budget.CheckTime();
+            if (length > 0)
+            {
+                _budget.Spend(length);
+            }
+
+            _budget.ScannedTextLeft -= length;
+            return DecodeText(buffer.AsSpan(0, length), part.ContentType.Charset);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// Reads 16 KiB at a time into one pooled buffer (returned to the caller, who gives it back to the pool), grown as
+    /// needed; only the first <paramref name="cap"/> bytes are kept, and <paramref name="truncated"/> says there were more.
+    /// </summary>
+    private static byte[] ReadCapped(Stream content, long cap, out int length, out bool truncated)
+    {
+        const int chunk = 16384;
+        var buffer = ArrayPool<byte>.Shared.Rent(chunk * 2);
+        length = 0;
+        truncated = false;
+        try
+        {
+            while (true)
+            {
+                if (buffer.Length - length < chunk)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+
+                var n = content.Read(buffer, length, chunk);
+                if (n <= 0)
+                {
+                    return buffer;
+                }
+
+                var take = (int)Math.Min(n, cap - length);
+                length += take;
+                if (take < n)
+                {
+                    truncated = true;
+                    return buffer;
+                }
+            }
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
     /// <summary>The declared charset when it is known; UTF-8 when the bytes are valid UTF-8; Windows-1252 otherwise.</summary>
     internal static string DecodeText(ReadOnlySpan<byte> bytes, string? charset)
     {
-        Encoding? declared = null;
-        if (!string.IsNullOrWhiteSpace(charset))
-        {
-            try
-            {
-                declared = Encoding.GetEncoding(charset.Trim().Trim('"'));
-            }
-            catch (ArgumentException)
-            {
-                declared = null;
-            }
-        }
+        var declared = string.IsNullOrWhiteSpace(charset) ? null : Charset(charset);
 
         var asciiLike = declared is null || declared.CodePage is 20127 or 65001 or 28591 or 1252;
         if (asciiLike)
         {
-            try
+            if (HeaderText.TryUtf8(bytes, out var utf8))
             {
-                return StrictUtf8.GetString(bytes);
+                return utf8;
             }
-            catch (DecoderFallbackException)
-            {
-                declared = declared is null or { CodePage: 20127 or 65001 } ? Windows1252 : declared;
-            }
+
+            declared = declared is null or { CodePage: 20127 or 65001 } ? Windows1252 : declared;
         }
 
         return declared!.GetString(bytes);
     }
 
     private static readonly Encoding Windows1252 = GetWindows1252();
+
+    /// <summary>Charset names already looked up (a few dozen in practice; unknown names are not kept once it is full).</summary>
+    private static readonly ConcurrentDictionary<string, Encoding?> Charsets = new(StringComparer.Ordinal);
+
+    private static Encoding? Charset(string name)
+    {
+        if (Charsets.TryGetValue(name, out var known))
+        {
+            return known;
+        }
+
+        Encoding? encoding;
+        try
+        {
+            encoding = Encoding.GetEncoding(name.Trim().Trim('"'));
+        }
+        catch (ArgumentException)
+        {
+            encoding = null;
+        }
+
+        if (Charsets.Count < 256)
+        {
+            Charsets.TryAdd(name, encoding);
+        }
+
+        return encoding;
+    }
 
     private static Encoding GetWindows1252()
     {
@@ -475,6 +560,13 @@ internal sealed class Extractor
 
     private void UrlCandidate(string url)
     {
+        // What a candidate gives depends on the candidate alone, and adding it again changes nothing: a repeat (the same
+        // link in every part, or in both href and text) skips the validation and the host's normalisation.
+        if (!_urlCandidates.Add(url))
+        {
+            return;
+        }
+
         if (!UrlRules.IsValid(url))
         {
             return;
@@ -628,6 +720,21 @@ internal sealed class Extractor
         _ = keys;
     }
 
+    /// <summary>Whether a header set has a From, To or Message-ID field, without which it gives no Email Artifact.</summary>
+    private static bool HasArtifactHeader(HeaderList headers)
+    {
+        foreach (var h in headers)
+        {
+            if (h.Field.Equals("From", StringComparison.OrdinalIgnoreCase) || h.Field.Equals("To", StringComparison.OrdinalIgnoreCase) ||
+                h.Field.Equals("Message-ID", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static string? Lookup(List<(string Field, string Raw)> fields, string name)
     {
         string? value = null;
@@ -727,20 +834,18 @@ internal sealed class Extractor
         var buffer = new MemoryStream();
         content.CopyTo(buffer);
         var bytes = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
-        try
+        if (HeaderText.TryUtf8(bytes, out var utf8))
         {
-            return StrictUtf8.GetString(bytes);
+            return utf8;
         }
-        catch (DecoderFallbackException)
-        {
-            if (part is TextPart)
-            {
-                return DecodeText(bytes, part.ContentType.Charset);
-            }
 
-            cef["body_base64encoded"] = true;
-            return Convert.ToBase64String(bytes);
+        if (part is TextPart)
+        {
+            return DecodeText(bytes, part.ContentType.Charset);
         }
+
+        cef["body_base64encoded"] = true;
+        return Convert.ToBase64String(bytes);
     }
 
     /// <summary>
@@ -755,8 +860,14 @@ internal sealed class Extractor
             text = text[..65536];
         }
 
-        text = text.Replace("\r\n", "\n", StringComparison.Ordinal);
         var marker = text.AsSpan().IndexOfAny(ForwardedMessage);
+        if (marker < 0 && !StartsWithFieldName(text))
+        {
+            return;
+        }
+
+        text = text.Replace("\r\n", "\n", StringComparison.Ordinal);
+        marker = text.AsSpan().IndexOfAny(ForwardedMessage);
         if (marker >= 0)
         {
             var lineStart = text.LastIndexOf('\n', marker) + 1;
@@ -773,6 +884,30 @@ internal sealed class Extractor
         {
             EmailArtifact(fields, true, null);
         }
+    }
+
+    /// <summary>
+    /// Whether the text's first line after leading white space starts with <c>name:</c>, as
+    /// <see cref="ParseHeaderBlock"/> needs to find a field in the trimmed text (line breaks cannot occur in a name).
+    /// </summary>
+    private static bool StartsWithFieldName(string text)
+    {
+        var span = text.AsSpan();
+        var start = 0;
+        while (start < span.Length && char.IsWhiteSpace(span[start]))
+        {
+            start++;
+        }
+
+        var line = span[start..];
+        var nl = line.IndexOf('\n');
+        if (nl >= 0)
+        {
+            line = line[..nl];
+        }
+
+        var colon = line.IndexOf(':');
+        return colon >= 0 && IsFieldName(line[..colon]);
     }
 
     /// <summary>Python's feedparser header rules: <c>name:</c> lines and their continuation lines, up to the first other line.</summary>
@@ -846,33 +981,85 @@ internal sealed class Extractor
             return;
         }
 
-        Store(part, FileRules.OriginalName(part, index));
-        if (part is TnefPart tnef)
+        if (part is not TnefPart tnef)
         {
-            IEnumerable<MimeEntity> inside;
-            try
+            Store(part, FileRules.OriginalName(part, index));
+            return;
+        }
+
+        // The TNEF content is decoded once, for the vault and for the TNEF reader, when that gives the reader the bytes
+        // MimeKit's own decoding would; otherwise the reader decodes the part itself, as MimeKit does.
+        using var decoded = DecodeWhole(tnef);
+        Store(part, FileRules.OriginalName(part, index), decoded);
+        IEnumerable<MimeEntity> inside;
+        try
+        {
+            if (decoded is null)
             {
                 inside = tnef.ExtractAttachments().ToList();
             }
-            catch (Exception e) when (e is not IOException)
+            else
             {
-                AddIssue(IssueCodes.PartFailed, $"TNEF part {index} could not be unpacked: {e.Message}");
-                return;
-            }
-
-            var k = 0;
-            foreach (var entity in inside)
-            {
-                k++;
-                if (entity is MimePart inner && !(inner is TextPart && inner.FileName is null))
+                using var copy = new TnefPart { Content = new MimeContent(decoded.View()) };
+                if (!string.IsNullOrEmpty(tnef.ContentType.Charset))
                 {
-                    Store(inner, FileRules.OriginalName(inner, index) is var n && n.StartsWith("part_", StringComparison.Ordinal) ? $"winmail-{k}{Path.GetExtension(n)}" : n);
+                    copy.ContentType.Charset = tnef.ContentType.Charset;
                 }
+
+                inside = copy.ExtractAttachments().ToList();
+            }
+        }
+        catch (Exception e) when (e is not IOException)
+        {
+            AddIssue(IssueCodes.PartFailed, $"TNEF part {index} could not be unpacked: {e.Message}");
+            return;
+        }
+
+        var k = 0;
+        foreach (var entity in inside)
+        {
+            k++;
+            if (entity is MimePart inner && !(inner is TextPart && inner.FileName is null))
+            {
+                Store(inner, FileRules.OriginalName(inner, index) is var n && n.StartsWith("part_", StringComparison.Ordinal) ? $"winmail-{k}{Path.GetExtension(n)}" : n);
             }
         }
     }
 
-    private void Store(MimePart part, string originalName)
+    /// <summary>
+    /// The part's content decoded whole, or null when it could not be, or when it was base64 that is not plain
+    /// (junk, an incomplete group, a second block): there this library's decoder and MimeKit's may differ.
+    /// </summary>
+    private static DecodedContent? DecodeWhole(MimePart part)
+    {
+        if (part.Content is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            using var stream = OpenDecoded(part);
+            var expected = part.Content.Stream is { CanSeek: true } encoded ? encoded.Length / 4 * 3 + 3 : 0;
+            var buffer = new MemoryStream((int)Math.Min(expected, Array.MaxLength));
+            stream.CopyTo(buffer);
+            return stream is Base64Stream { DecodedPlainInput: false } ? null : new DecodedContent(buffer);
+        }
+        catch (Exception e) when (e is not (IOException or LimitReachedException))
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Decoded content held in memory; each <see cref="View"/> is an independent read-only stream over it.</summary>
+    private sealed class DecodedContent(MemoryStream buffer) : IDisposable
+    {
+        public MemoryStream View() => new MemoryStream(buffer.GetBuffer(), 0, (int)buffer.Length, writable: false);
+
+        public void Dispose() => buffer.Dispose();
+    }
+
+    private void Store(MimePart part, string originalName, DecodedContent? decoded = null)
     {
         if (part.Content is null)
         {
@@ -884,7 +1071,7 @@ internal sealed class Extractor
         MeteredStream content;
         try
         {
-            using (content = new MeteredStream(OpenDecoded(part), _budget))
+            using (content = new MeteredStream(decoded?.View() ?? OpenDecoded(part), _budget))
             {
                 file = _vault.Store(content, name);
             }
@@ -952,16 +1139,19 @@ internal sealed class Extractor
         }
     }
 
-    private static Stream OpenDecoded(MimePart part)
+    private static Stream OpenDecoded(MimePart part) => OpenBase64(part) ?? part.Content!.Open();
+
+    /// <summary>This library's base64 decoder over the part's content, or null when it is not base64 or cannot seek.</summary>
+    private static Base64Stream? OpenBase64(MimePart part)
     {
         var content = part.Content!;
-        if (content.Encoding == ContentEncoding.Base64 && content.Stream is { CanSeek: true } encoded)
+        if (content.Encoding != ContentEncoding.Base64 || content.Stream is not { CanSeek: true } encoded)
         {
-            encoded.Position = 0;
-            return new Base64Stream(new MimeKit.IO.BoundStream(encoded, 0, -1, leaveOpen: true));
+            return null;
         }
 
-        return content.Open();
+        encoded.Position = 0;
+        return new Base64Stream(new MimeKit.IO.BoundStream(encoded, 0, -1, leaveOpen: true));
     }
 
     // ------------------------------------------------------------------ result
@@ -1059,6 +1249,21 @@ internal sealed class Extractor
         if (_issueCodes.Add(code))
         {
             _issues.Add(new IngestionIssue(code, detail));
+        }
+    }
+
+    /// <summary>Exact comparison; the hash reads only the length and the first and last 256 characters of a text.</summary>
+    private sealed class TextComparer : IEqualityComparer<string>
+    {
+        public static readonly TextComparer Instance = new();
+
+        public bool Equals(string? x, string? y) => string.Equals(x, y, StringComparison.Ordinal);
+
+        public int GetHashCode(string obj)
+        {
+            var text = obj.AsSpan();
+            return HashCode.Combine(text.Length, string.GetHashCode(text[..Math.Min(text.Length, 256)]),
+                string.GetHashCode(text[Math.Max(0, text.Length - 256)..]));
         }
     }
 

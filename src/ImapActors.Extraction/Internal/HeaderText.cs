@@ -1,4 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text;
+using System.Text.Unicode;
 using MimeKit;
 using MimeKit.Utils;
 
@@ -7,8 +9,6 @@ namespace ImapActors.Extraction.Internal;
 /// <summary>Header values as the reference sees them: raw (folding and encoded words kept) or RFC 2047-decoded.</summary>
 internal static class HeaderText
 {
-    private static readonly UTF8Encoding StrictUtf8 = new(false, true);
-
     /// <summary>A Latin-1 decoder: every byte maps to one character, so nothing is lost.</summary>
     internal static readonly Encoding Latin1 = Encoding.Latin1;
 
@@ -36,16 +36,13 @@ internal static class HeaderText
         return start == 0 && end == raw.Length ? raw : raw[start..end];
     }
 
-    public static string BytesToString(byte[] bytes)
+    public static string BytesToString(byte[] bytes) => TryUtf8(bytes, out var text) ? text : Latin1.GetString(bytes);
+
+    /// <summary>The text when the bytes are well-formed UTF-8 (checked first, so that bad bytes cost no exception).</summary>
+    public static bool TryUtf8(ReadOnlySpan<byte> bytes, [NotNullWhen(true)] out string? text)
     {
-        try
-        {
-            return StrictUtf8.GetString(bytes);
-        }
-        catch (DecoderFallbackException)
-        {
-            return Latin1.GetString(bytes);
-        }
+        text = Utf8.IsValid(bytes) ? Encoding.UTF8.GetString(bytes) : null;
+        return text is not null;
     }
 
     /// <summary>Encoded words decoded; plain text, addresses and folding kept.</summary>

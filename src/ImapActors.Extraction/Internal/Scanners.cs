@@ -13,15 +13,6 @@ internal static class Scanners
 {
     private const string AsciiWordChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_";
 
-    /// <summary>ASCII letters, digits and the underscore.</summary>
-    private static readonly SearchValues<char> AsciiWord = SearchValues.Create(AsciiWordChars);
-
-    /// <summary>The ASCII characters that are not word characters: skipping them never skips the start of a word.</summary>
-    private static readonly SearchValues<char> AsciiNonWord =
-        SearchValues.Create(string.Concat(Enumerable.Range(0, 128).Select(c => (char)c).Where(c => !AsciiWordChars.Contains(c))));
-
-    private static readonly SearchValues<char> HexDigits = SearchValues.Create("0123456789ABCDEFabcdef");
-
     /// <summary>Every character the IPv6 scanner can step over inside a run: word characters, <c>: . %</c>.</summary>
     private static readonly SearchValues<char> IPv6RunChars = SearchValues.Create(AsciiWordChars + ":.%");
 
@@ -38,50 +29,44 @@ internal static class Scanners
     // ---------------------------------------------------------------- hashes
 
     /// <summary>Whole words of 32, 40 or 64 hex digits (MD5, SHA-1, SHA-256), case kept.</summary>
+    /// <remarks>
+    /// Such a word is a maximal run of hex digits, at least 32 long, with no word character on either side. So the
+    /// scan probes the character 31 places ahead of the earliest possible start: when it is not a hex digit, no run
+    /// can start before it and the scan jumps past it; when it is, the run around it is measured once. Every character
+    /// is looked at most twice, and ordinary text is mostly skipped 32 characters at a time.
+    /// </remarks>
     public static void Hashes(string text, Action<string> found)
     {
-        var span = text.AsSpan();
+        // Invariant: the character before i, if any, is not a hex digit.
         var i = 0;
-        while (i < span.Length)
+        while (i + 31 < text.Length)
         {
-            // ASCII non-word characters are skipped in bulk; a non-ASCII character may be a letter and is looked at.
-            var next = span[i..].IndexOfAnyExcept(AsciiNonWord);
-            if (next < 0)
+            var probe = i + 31;
+            if (!char.IsAsciiHexDigit(text[probe]))
             {
-                return;
-            }
-
-            i += next;
-            if (!IsWord(span[i]))
-            {
-                i++;
+                i = probe + 1;
                 continue;
             }
 
-            var start = i;
-            while (true)
+            var start = probe;
+            while (start > i && char.IsAsciiHexDigit(text[start - 1]))
             {
-                var run = span[i..].IndexOfAnyExcept(AsciiWord);
-                if (run < 0)
-                {
-                    i = span.Length;
-                    break;
-                }
-
-                i += run;
-                if (span[i] < 128 || !IsWord(span[i]))
-                {
-                    break;
-                }
-
-                i++;
+                start--;
             }
 
-            var len = i - start;
-            if (len is 32 or 40 or 64 && !span.Slice(start, len).ContainsAnyExcept(HexDigits))
+            var end = probe + 1;
+            while (end < text.Length && char.IsAsciiHexDigit(text[end]))
+            {
+                end++;
+            }
+
+            var len = end - start;
+            if (len is 32 or 40 or 64 && (start == 0 || !IsWord(text[start - 1])) && (end == text.Length || !IsWord(text[end])))
             {
                 found(text.Substring(start, len));
             }
+
+            i = end + 1;
         }
     }
 
