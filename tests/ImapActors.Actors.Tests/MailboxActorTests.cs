@@ -77,6 +77,7 @@ public sealed class MailboxActorTests : TestKit, IDisposable
         Assert.Equal(250, status.Created);
         Assert.All(_processing.Attempts.Values, n => Assert.Equal(1, n));
         Assert.True(_server.FetchCommands >= 250 / 40, "a batch is one fetch command");
+        Assert.Equal(1, _server.Connects);
     }
 
     [Fact]

@@ -28,6 +28,9 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
 
     private MailboxCursor _cursor = MailboxCursor.Initial;
     private IMailboxConnection? _connection;
+
+    // The login started when the actor starts, so that it runs while the journal replays; the first poll takes it.
+    private Task<IMailboxConnection>? _connecting;
     private bool _imapBusy;
     private bool _polling;
     private bool _stopping;
@@ -77,9 +80,41 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
 
     private ExtractionSettings Extraction => _options.Asset.Extraction;
 
+    protected override void PreStart()
+    {
+        try
+        {
+            _connecting = _options.Connector.ConnectAsync(_options.Asset, _options.Folder, _lifetime.Token);
+        }
+        catch (Exception ex)
+        {
+            // A connector that fails at once fails the first poll, as a failed login does, not the actor's start.
+            _connecting = Task.FromException<IMailboxConnection>(ex);
+        }
+
+        base.PreStart();
+    }
+
     protected override void PostStop()
     {
         _lifetime.Cancel();
+        if (_connecting is { } connecting)
+        {
+            // Never taken by a poll: close it once it is made; a failed or cancelled login has nothing to close.
+            _ = connecting.ContinueWith(static t =>
+            {
+                if (t.IsCompletedSuccessfully)
+                {
+                    _ = t.Result.DisposeAsync().AsTask().ContinueWith(static d => _ = d.Exception, TaskScheduler.Default);
+                }
+                else
+                {
+                    _ = t.Exception;
+                }
+            }, TaskScheduler.Default);
+            _connecting = null;
+        }
+
         foreach (var batch in _batches.Values)
         {
             batch.DisposeRaw();
@@ -105,15 +140,20 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
         _polling = true;
         _imapBusy = true;
         var connection = _connection;
+        // Only the first poll finds the early login; by then no connection is kept yet.
+        var connecting = _connecting;
+        _connecting = null;
         var cursor = _cursor;
         var options = _options;
-        PlanAsync(connection, cursor, options, _lifetime.Token).PipeTo(Self);
+        PlanAsync(connection, connecting, cursor, options, _lifetime.Token).PipeTo(Self);
     }
 
-    private static async Task<PollPlanned> PlanAsync(IMailboxConnection? connection, MailboxCursor cursor, MailboxOptions options,
-        CancellationToken cancellationToken)
+    private static async Task<PollPlanned> PlanAsync(IMailboxConnection? connection, Task<IMailboxConnection>? connecting,
+        MailboxCursor cursor, MailboxOptions options, CancellationToken cancellationToken)
     {
-        connection ??= await options.Connector.ConnectAsync(options.Asset, options.Folder, cancellationToken);
+        connection ??= connecting is not null
+            ? await connecting
+            : await options.Connector.ConnectAsync(options.Asset, options.Folder, cancellationToken);
         try
         {
             var status = await connection.ExamineAsync(cancellationToken);
