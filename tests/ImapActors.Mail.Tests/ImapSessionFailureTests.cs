@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using ImapActors.Domain;
 using ImapActors.Testing;
@@ -29,7 +27,7 @@ public class ImapSessionFailureTests
     [Fact]
     public async Task Closed_port_fails_with_connection_refused()
     {
-        var asset = Dovecot.Asset(Dovecot.CreateUser()) with { Port = ClosedPort() };
+        var asset = Dovecot.Asset(Dovecot.CreateUser()) with { Port = LoopbackPorts.Unused() };
 
         var ex = await ConnectFailsAsync(asset);
 
@@ -199,7 +197,7 @@ public class ImapSessionFailureTests
     [Fact]
     public async Task Oauth_without_a_token_source_fails_with_token_unavailable()
     {
-        var ex = await Assert.ThrowsAsync<ImapFailureException>(() => ImapSession.ConnectAsync(OAuthAsset(ClosedPort()), null, null, Ct));
+        var ex = await Assert.ThrowsAsync<ImapFailureException>(() => ImapSession.ConnectAsync(OAuthAsset(LoopbackPorts.Unused()), null, null, Ct));
 
         Assert.Equal(ImapFailureCause.TokenUnavailable, ex.Cause);
     }
@@ -235,14 +233,6 @@ public class ImapSessionFailureTests
         Timeout = TimeSpan.FromSeconds(10),
     };
 
-    private static int ClosedPort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
 
     private sealed class FakeTokens(params string[] tokens) : IAccessTokenProvider
     {

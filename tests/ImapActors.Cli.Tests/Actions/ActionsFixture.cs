@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using ImapActors.Cli.Samples;
 using ImapActors.Cli.Tests.Integration;
@@ -25,15 +23,6 @@ internal static class ActionsFixture
         return Enumerable.Range(0, count).Select(n => generator.Make(n));
     }
 
-    /// <summary>A loopback port nobody listens on.</summary>
-    public static int ClosedPort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
 
     public static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r')).ToArray();
 }

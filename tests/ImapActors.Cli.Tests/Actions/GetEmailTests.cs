@@ -43,7 +43,7 @@ public sealed class GetEmailTests(ITestOutputHelper output)
         Assert.Equal((containerId, 2u), (container.Id, container.Uid));
 
         // The server is out of reach from here on: the configuration points at a port nobody listens on.
-        harness.Settings = harness.Settings with { Assets = [harness.Settings.Assets[0] with { Port = ActionsFixture.ClosedPort() }] };
+        harness.Settings = harness.Settings with { Assets = [harness.Settings.Assets[0] with { Port = LoopbackPorts.Unused() }] };
         var id = containerId.ToString(System.Globalization.CultureInfo.InvariantCulture);
         (exit, stdout, stderr) = await ActionsFixture.RunCliAsync(harness, "get-email", "--asset", asset, "--container-id", id, "--id", "3", "--json");
         output.WriteLine(stdout + stderr);

@@ -42,7 +42,7 @@ public sealed class TestConnectivityTests(ITestOutputHelper output)
         asset = fault switch
         {
             "unknown-host" => asset with { Server = "x.invalid" },
-            "closed-port" => asset with { Port = ActionsFixture.ClosedPort() },
+            "closed-port" => asset with { Port = LoopbackPorts.Unused() },
             "self-signed" => asset with { CaFile = null },
             "wrong-password" => asset with { Password = new Secret("wrong-" + user.Password) },
             "missing-folder" => asset with { Folders = [new FolderName("INBOX"), new FolderName("No-Such-Folder")] },

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using ImapActors.Cli.Samples;
@@ -88,7 +87,7 @@ public sealed class OAuthCommandTests(OAuthEngineFixture fixture) : IDisposable
         var user = fixture.Dovecot.CreateUser("oc");
         var (id, secret) = fixture.NewClient();
         var asset = "oauth-" + user.Name;
-        var port = FreePort();
+        var port = LoopbackPorts.Unused();
         File.WriteAllText(Path.Combine(_dir, "tokens.key"), Convert.ToBase64String(_key) + "\n");
         var text = $$"""
             imapactors {
@@ -144,14 +143,6 @@ public sealed class OAuthCommandTests(OAuthEngineFixture fixture) : IDisposable
         Assert.DoesNotContain(Convert.ToBase64String(_key), text, StringComparison.Ordinal);
     }
 
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
 
     public void Dispose()
     {

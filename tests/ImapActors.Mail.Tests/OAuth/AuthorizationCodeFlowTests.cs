@@ -25,7 +25,7 @@ public sealed class AuthorizationCodeFlowTests : IAsyncLifetime
     private (Task Flow, Task<string> Url, Domain.AssetSettings Asset) Start(TimeSpan? timeout = null)
     {
         var id = OAuthTestSupport.NewClient(_server);
-        var asset = OAuthTestSupport.Asset("phish", "alice", OAuthTestSupport.Settings(_server, id, redirectPort: OAuthTestSupport.FreePort()));
+        var asset = OAuthTestSupport.Asset("phish", "alice", OAuthTestSupport.Settings(_server, id, redirectPort: LoopbackPorts.Unused()));
         var url = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var flow = AuthorizationCodeFlow.RunAsync(asset, new OAuthTokenClient(OAuthTestSupport.Http, asset.OAuth!), _store, url.SetResult,
             timeout ?? TimeSpan.FromSeconds(30), CancellationToken.None);

@@ -83,7 +83,7 @@ public sealed class OAuthDovecotLoginTests : IClassFixture<OAuthDovecotFixture>,
     public async Task A_token_endpoint_that_is_down_is_a_transient_failure()
     {
         var (asset, _) = OAuthAsset("XOAUTH2");
-        var down = asset.OAuth! with { TokenUrl = $"http://127.0.0.1:{OAuthTestSupport.FreePort()}/token" };
+        var down = asset.OAuth! with { TokenUrl = $"http://127.0.0.1:{LoopbackPorts.Unused()}/token" };
         var provider = new OAuthTokenProvider(asset with { OAuth = down }, new OAuthTokenClient(OAuthTestSupport.Http, down), _store, "x");
 
         var e = await Assert.ThrowsAsync<ImapFailureException>(() => ImapSession.ConnectAsync(asset, provider, null, CancellationToken.None));

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using ImapActors.Domain;
 using ImapActors.Mail.OAuth;
@@ -57,12 +55,4 @@ internal static class OAuthTestSupport
         return new TokenStore(Path.Combine(directory, "tokens"), RandomNumberGenerator.GetBytes(32));
     }
 
-    public static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
 }

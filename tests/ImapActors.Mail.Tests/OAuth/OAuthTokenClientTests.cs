@@ -69,7 +69,7 @@ public sealed class OAuthTokenClientTests : IAsyncLifetime
     [Fact]
     public async Task An_unreachable_endpoint_is_an_OAuthEndpointUnreachableException()
     {
-        var settings = OAuthTestSupport.Settings(_server, "x") with { TokenUrl = $"http://127.0.0.1:{OAuthTestSupport.FreePort()}/token" };
+        var settings = OAuthTestSupport.Settings(_server, "x") with { TokenUrl = $"http://127.0.0.1:{LoopbackPorts.Unused()}/token" };
         var client = new OAuthTokenClient(OAuthTestSupport.Http, settings);
 
         await Assert.ThrowsAsync<OAuthEndpointUnreachableException>(() => client.RefreshAsync("rt", CancellationToken.None));
