@@ -100,18 +100,8 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
         _lifetime.Cancel();
         if (_connecting is { } connecting)
         {
-            // Never taken by a poll: close it once it is made; a failed or cancelled login has nothing to close.
-            _ = connecting.ContinueWith(static t =>
-            {
-                if (t.IsCompletedSuccessfully)
-                {
-                    _ = t.Result.DisposeAsync().AsTask().ContinueWith(static d => _ = d.Exception, TaskScheduler.Default);
-                }
-                else
-                {
-                    _ = t.Exception;
-                }
-            }, TaskScheduler.Default);
+            // A login no poll took: closed once it is made.
+            _ = CloseQuietlyAsync(connecting);
             _connecting = null;
         }
 
@@ -122,12 +112,27 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
 
         if (_connection is { } connection)
         {
-            // Closing politely (LOGOUT) must not hold up the stop; a failure to close loses nothing.
-            _ = connection.DisposeAsync().AsTask().ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+            _ = CloseQuietlyAsync(Task.FromResult(connection));
         }
 
         _lifetime.Dispose();
         base.PostStop();
+    }
+
+    /// <summary>
+    /// Closes a connection politely (LOGOUT) without holding up the stop; a login that failed, or a failure to close,
+    /// loses nothing.
+    /// </summary>
+    private static async Task CloseQuietlyAsync(Task<IMailboxConnection> connection)
+    {
+        try
+        {
+            await (await connection.ConfigureAwait(false)).DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Nothing to do: the connection is gone either way.
+        }
     }
 
     private void StartPoll()
