@@ -168,19 +168,12 @@ public abstract class SqlContainerStore : IContainerStore
         CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null, """
+        var uids = await ListAsync(connection, """
             SELECT uid FROM email_keys
             WHERE asset = @asset AND folder = @folder AND uid_validity = @uid_validity AND uid BETWEEN @from AND @to
-            """, ("asset", mailbox.Asset.Value), ("folder", mailbox.Folder.Value), ("uid_validity", (long)uidValidity),
-            ("from", (long)from), ("to", (long)to));
-        var uids = new HashSet<uint>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            uids.Add(checked((uint)reader.GetInt64(0)));
-        }
-
-        return uids;
+            """, r => checked((uint)r.GetInt64(0)), cancellationToken, ("asset", mailbox.Asset.Value), ("folder", mailbox.Folder.Value),
+            ("uid_validity", (long)uidValidity), ("from", (long)from), ("to", (long)to));
+        return uids.ToHashSet();
     }
 
     /// <inheritdoc />
@@ -210,15 +203,8 @@ public abstract class SqlContainerStore : IContainerStore
     {
         await using var connection = await OpenAsync(cancellationToken);
         var where = includeResolved ? "" : "WHERE resolved_at IS NULL";
-        await using var command = Command(connection, null, $"SELECT {QuarantineColumns} FROM quarantine {where} ORDER BY id");
-        var list = new List<QuarantinedEmail>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            list.Add(ReadQuarantined(reader));
-        }
-
-        return list;
+        return await ListAsync(connection, $"SELECT {QuarantineColumns} FROM quarantine {where} ORDER BY id", ReadQuarantined,
+            cancellationToken);
     }
 
     /// <inheritdoc />
@@ -243,16 +229,8 @@ public abstract class SqlContainerStore : IContainerStore
     {
         await using var connection = await OpenAsync(cancellationToken);
         var where = asset is null ? "" : "WHERE c.asset = @asset";
-        await using var command = Command(connection, null, $"SELECT {SummaryColumns} FROM containers c {where} ORDER BY c.id",
-            AssetParameter(asset));
-        var list = new List<ContainerSummary>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            list.Add(ReadSummary(reader));
-        }
-
-        return list;
+        return await ListAsync(connection, $"SELECT {SummaryColumns} FROM containers c {where} ORDER BY c.id", ReadSummary,
+            cancellationToken, AssetParameter(asset));
     }
 
     /// <inheritdoc />
@@ -276,31 +254,15 @@ public abstract class SqlContainerStore : IContainerStore
             raw = new VaultId(reader.GetString(12));
         }
 
-        var artifacts = new List<Artifact>();
-        await using (var command = Command(connection, null, """
+        var artifacts = await ListAsync(connection, """
             SELECT name, cef, cef_types, run_automation, sdi FROM artifacts WHERE container_id = @id ORDER BY ordinal
-            """, ("id", id)))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                artifacts.Add(new Artifact(reader.GetString(0), ParseObject(reader.GetString(1)),
-                    reader.IsDBNull(2) ? null : ParseObject(reader.GetString(2)), reader.GetBoolean(3), reader.GetString(4)));
-            }
-        }
+            """, r => new Artifact(r.GetString(0), ParseObject(r.GetString(1)), r.IsDBNull(2) ? null : ParseObject(r.GetString(2)),
+                r.GetBoolean(3), r.GetString(4)), cancellationToken, ("id", id));
 
-        var files = new List<VaultFile>();
-        await using (var command = Command(connection, null, """
+        var files = await ListAsync(connection, """
             SELECT vault_id, file_name, size, sha256, md5 FROM vault_files WHERE container_id = @id ORDER BY ordinal
-            """, ("id", id)))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                files.Add(new VaultFile(new VaultId(reader.GetString(0)), reader.GetString(1), reader.GetInt64(2),
-                    reader.GetString(3), reader.GetString(4)));
-            }
-        }
+            """, r => new VaultFile(new VaultId(r.GetString(0)), r.GetString(1), r.GetInt64(2), r.GetString(3), r.GetString(4)),
+            cancellationToken, ("id", id));
 
         return new StoredContainer(summary, label, rawSha256, raw, artifacts, files);
     }
@@ -369,6 +331,21 @@ public abstract class SqlContainerStore : IContainerStore
     {
         await using var command = Command(connection, transaction, sql, parameters);
         return await command.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>Every row of a query, each read by <paramref name="read"/>.</summary>
+    private static async Task<List<T>> ListAsync<T>(DbConnection connection, string sql, Func<DbDataReader, T> read,
+        CancellationToken ct, params (string, object?)[] parameters)
+    {
+        await using var command = Command(connection, null, sql, parameters);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var list = new List<T>();
+        while (await reader.ReadAsync(ct))
+        {
+            list.Add(read(reader));
+        }
+
+        return list;
     }
 
     protected static async Task<object?> ScalarAsync(DbConnection connection, DbTransaction? transaction, string sql,
