@@ -15,7 +15,7 @@ namespace ImapActors.Extraction.Internal;
 /// group that straddles a line break or a buffer boundary go through the scalar path. A caller's buffer large enough
 /// for a whole input chunk is decoded into directly, without an intermediate copy. Buffers come from the shared pool.
 /// </remarks>
-internal sealed class Base64Stream(Stream encoded) : Stream
+internal sealed class Base64Stream(Stream encoded) : ReadOnlyStream
 {
     private const int InputSize = 16384;
 
@@ -208,25 +208,6 @@ internal sealed class Base64Stream(Stream encoded) : Stream
         _quad = 0;
         _quadPos = 0;
     }
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -44,7 +44,7 @@ internal sealed class Budget(long decodedBytes, long scannedText, TimeSpan maxTi
 /// A read-only view of decoded part content that charges the budget as it is read and remembers the first bytes, so
 /// the file type can be recognised without a second pass.
 /// </summary>
-internal sealed class MeteredStream(Stream inner, Budget budget) : Stream
+internal sealed class MeteredStream(Stream inner, Budget budget) : ReadOnlyStream
 {
     private readonly byte[] _head = new byte[16];
 
@@ -76,24 +76,11 @@ internal sealed class MeteredStream(Stream inner, Budget budget) : Stream
         return n;
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-
     public override long Position
     {
         get => BytesRead;
         set => throw new NotSupportedException();
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
