@@ -30,7 +30,7 @@ internal sealed class Extractor
     private readonly OrderedSet _urls = new();
     private readonly OrderedSet _domains = new();
     private readonly HashSet<string> _urlCandidates = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _scannedTexts = new(TextComparer.Instance);
+    private readonly HashSet<string> _scannedTexts = new(StringComparer.Ordinal);
     private readonly List<Artifact> _emails = [];
     private readonly List<Artifact> _vaultArtifacts = [];
     private readonly List<VaultFile> _vaultFiles = [];
@@ -1249,21 +1249,6 @@ internal sealed class Extractor
         if (_issueCodes.Add(code))
         {
             _issues.Add(new IngestionIssue(code, detail));
-        }
-    }
-
-    /// <summary>Exact comparison; the hash reads only the length and the first and last 256 characters of a text.</summary>
-    private sealed class TextComparer : IEqualityComparer<string>
-    {
-        public static readonly TextComparer Instance = new();
-
-        public bool Equals(string? x, string? y) => string.Equals(x, y, StringComparison.Ordinal);
-
-        public int GetHashCode(string obj)
-        {
-            var text = obj.AsSpan();
-            return HashCode.Combine(text.Length, string.GetHashCode(text[..Math.Min(text.Length, 256)]),
-                string.GetHashCode(text[Math.Max(0, text.Length - 256)..]));
         }
     }
 
