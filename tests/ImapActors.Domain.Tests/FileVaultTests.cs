@@ -59,4 +59,27 @@ public sealed class FileVaultTests : IDisposable
         Assert.Equal(bytes, File.ReadAllBytes(vault.PathOf(file.VaultId)));
         Assert.Empty(Directory.GetFiles(Path.Combine(_root, "tmp")));
     }
+
+    [Fact]
+    public async Task Concurrent_stores_into_a_new_fan_out_folder_all_succeed()
+    {
+        // Contents whose SHA-1 shares its first byte go to one fan-out folder: the first store makes the folder, and a
+        // store beside it must not rename into the folder before it exists. Threads start together, in many new vaults.
+        var sameFolder = Enumerable.Range(0, 200_000).Select(BitConverter.GetBytes).Where(b => SHA1.HashData(b)[0] == 0)
+            .Take(4).ToArray();
+        for (var round = 0; round < 400; round++)
+        {
+            var vault = new FileVault(Path.Combine(_root, round.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            using var start = new Barrier(sameFolder.Length);
+            var stores = sameFolder.Select(content => Task.Factory.StartNew(() =>
+            {
+                start.SignalAndWait();
+                return vault.Store(new MemoryStream(content), "n");
+            }, TaskCreationOptions.LongRunning)).ToArray();
+
+            var stored = await Task.WhenAll(stores);
+
+            Assert.All(stored, f => Assert.True(File.Exists(vault.PathOf(f.VaultId))));
+        }
+    }
 }

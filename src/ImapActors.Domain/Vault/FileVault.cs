@@ -60,9 +60,11 @@ public sealed class FileVault : IVault
             else
             {
                 var folder = Path.GetDirectoryName(target)!;
-                if (_folders.TryAdd(folder, true))
+                if (!_folders.ContainsKey(folder))
                 {
+                    // Known only once it exists: a store beside this one skips the check only after the folder is made.
                     Directory.CreateDirectory(folder);
+                    _folders.TryAdd(folder, true);
                 }
 
                 try
