@@ -7,12 +7,13 @@ from collections import defaultdict
 rows = defaultdict(list)
 order = []
 for line in open(sys.argv[1], encoding="utf-8"):
-    wl, mailboxes, kind, rnd, msgs, size, wall, cpu, rss, status = line.rstrip("\n").split("\t")
+    wl, mailboxes, kind, rnd, msgs, size, wall, cpu, rss, status, fetching = line.rstrip("\n").split("\t")
     key = (wl, int(mailboxes))
     if key not in order:
         order.append(key)
     rows[key].append(dict(kind=kind, round=int(rnd), msgs=int(msgs), bytes=int(size), wall=float(wall),
-                          cpu=float(cpu), rss=int(rss) / 1024, status=status))
+                          cpu=float(cpu), rss=int(rss) / 1024, status=status,
+                          fetching=None if fetching == "-" else float(fetching)))
 
 
 def med(values):
@@ -23,6 +24,7 @@ print("| workload | mailboxes | runs | ceiling msg/s | ceiling MB/s | ceiling CP
       "| engine msg/s | engine MB/s | engine CPU s | engine RSS MiB | engine / ceiling (msg/s) | CPU, engine / ceiling |")
 print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 memory = []
+phases = []
 for key in order:
     wl, mailboxes = key
     if wl.startswith("mem:"):
@@ -36,6 +38,8 @@ for key in order:
             mbs=med([r["bytes"] / 1e6 / r["wall"] for r in rs]),
             cpu=med([r["cpu"] for r in rs]),
             rss=med([r["rss"] for r in rs]),
+            fetching=med([r["fetching"] for r in rs if r["fetching"]]),
+            startup=med([r["wall"] - r["fetching"] for r in rs if r["fetching"]]),
         )
     bad = [r["status"] for r in runs["engine"] if r["status"] != "ok"]
     c, e = stats["ceiling"], stats["engine"]
@@ -44,6 +48,21 @@ for key in order:
     print(f"| {wl}{' (' + ', '.join(bad) + ')' if bad else ''} | {mailboxes} | {len(runs['engine'])} "
           f"| {c['rate']:.0f} | {c['mbs']:.1f} | {c['cpu']:.1f} | {c['rss']:.0f} "
           f"| {e['rate']:.0f} | {e['mbs']:.1f} | {e['cpu']:.1f} | {e['rss']:.0f} | {ratio:.0%} | {cpu_ratio:.1f}x |")
+    msgs = med([r["msgs"] for r in runs["engine"]])
+    phases.append((wl, mailboxes, c, e, msgs))
+
+if phases:
+    print()
+    print("From the first UID FETCH of the run to the process's exit (the same event in both; before it: runtime start,")
+    print("configuration, TLS, login, SELECT/EXAMINE, SEARCH, and for the engine its journal and store; medians):")
+    print()
+    print("| workload | mailboxes | ceiling start-up s | ceiling fetching s | ceiling msg/s | engine start-up s "
+          "| engine fetching s | engine msg/s | engine / ceiling (msg/s) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for wl, mailboxes, c, e, msgs in phases:
+        cr, er = msgs / c["fetching"], msgs / e["fetching"]
+        print(f"| {wl} | {mailboxes} | {c['startup']:.2f} | {c['fetching']:.2f} | {cr:.0f} | {e['startup']:.2f} "
+              f"| {e['fetching']:.2f} | {er:.0f} | {er / cr:.0%} |")
 
 if memory:
     print()

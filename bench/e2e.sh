@@ -149,7 +149,7 @@ write_config() {
     } > "$run/imapactors.conf"
 }
 
-# timed RUNDIR CMD...: runs CMD under /usr/bin/time -v; prints "wall cpu rss_kb".
+# timed RUNDIR CMD...: runs CMD under /usr/bin/time -v; prints "wall cpu rss_kb end", end the Unix time at exit.
 timed() {
     local run="$1"; shift
     local start end
@@ -159,19 +159,24 @@ timed() {
     end="$(date +%s.%N)"
     awk -v s="$start" -v e="$end" '
         /User time/ { u = $NF } /System time/ { y = $NF } /Maximum resident set size/ { r = $NF }
-        END { printf "%.3f %.2f %d\n", e - s, u + y, r }' "$run/time.txt"
+        END { printf "%.3f %.2f %d %.3f\n", e - s, u + y, r, e }' "$run/time.txt"
 }
+
+# since START END: END - START in seconds, or "-" when START is unknown.
+since() { if [ -n "$1" ]; then awk -v s="$1" -v e="$2" 'BEGIN { printf "%.3f", e - s }'; else printf -- '-'; fi; }
 
 # ceiling WORKLOAD PREFIX ROUND
 run_ceiling() {
     local wl="$1" prefix="$2" round="$3" run n line msgs bytes
     run="$OUT/runs/$prefix-ceiling-$round"; rm -rf "$run"; mkdir -p "$run"
     n="$(wc -l < "$OUT/$prefix.mailboxes")"
-    read -r wall cpu rss < <(timed "$run" dotnet "$BENCH" ceiling "$IMAPACTORS_IMAP_HOST" "$IMAPACTORS_IMAP_TLS_PORT" "$IMAPACTORS_IMAP_CA" 100 "$OUT/$prefix.mailboxes")
+    read -r wall cpu rss end < <(timed "$run" dotnet "$BENCH" ceiling "$IMAPACTORS_IMAP_HOST" "$IMAPACTORS_IMAP_TLS_PORT" "$IMAPACTORS_IMAP_CA" 100 "$OUT/$prefix.mailboxes")
     line="$(grep '^ceiling ' "$run/stdout.txt")"
     msgs="$(sed 's/.*messages=\([0-9]*\).*/\1/' <<< "$line")"
     bytes="$(sed 's/.*bytes=\([0-9]*\).*/\1/' <<< "$line")"
-    printf '%s\t%s\tceiling\t%s\t%s\t%s\t%s\t%s\t%s\tok\n' "$wl" "$n" "$round" "$msgs" "$bytes" "$wall" "$cpu" "$rss" >> "$RESULTS"
+    first="$(sed 's/.*first_fetch=\([0-9.]*\).*/\1/' <<< "$line")"
+    printf '%s\t%s\tceiling\t%s\t%s\t%s\t%s\t%s\t%s\tok\t%s\n' "$wl" "$n" "$round" "$msgs" "$bytes" "$wall" "$cpu" "$rss" \
+        "$(since "$first" "$end")" >> "$RESULTS"
     say "$prefix ceiling #$round: $msgs msgs in ${wall}s, cpu ${cpu}s, rss ${rss} KB"
     printf '%s %s\n' "$msgs" "$bytes" > "$OUT/$prefix.size"
 }
@@ -182,7 +187,10 @@ run_engine() {
     run="$OUT/runs/$prefix-engine-$round"; rm -rf "$run"; mkdir -p "$run"
     n="$(wc -l < "$OUT/$prefix.mailboxes")"
     write_config "$run" "$OUT/$prefix.mailboxes"
-    read -r wall cpu rss < <(timed "$run" dotnet "$CLI" run --once --config "$run/imapactors.conf")
+    read -r wall cpu rss end < <(timed "$run" dotnet "$CLI" run --once --config "$run/imapactors.conf")
+    # The engine's first "Poll of ... takes N emails" line is logged just before its first UID FETCH.
+    first="$(grep -m 1 -o '"@t":"[^"]*","@mt":"Poll of {Mailbox}' "$run/stderr.txt" | sed 's/"@t":"\([^"]*\)".*/\1/')"
+    first="$([ -n "$first" ] && date -d "$first" +%s.%N || true)"
     count="$(dotnet "$CLI" containers list --config "$run/imapactors.conf" --format json | wc -l)"
     if [ -f "$OUT/$prefix.size" ]; then read -r msgs bytes < "$OUT/$prefix.size"; else msgs="$expected"; bytes=0; fi
     [ -n "$expected" ] && msgs="$expected"
@@ -190,7 +198,8 @@ run_engine() {
         status="MISMATCH:$count"
         say "$prefix engine #$round: $count containers for $msgs messages"
     fi
-    printf '%s\t%s\tengine\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$wl" "$n" "$round" "$msgs" "$bytes" "$wall" "$cpu" "$rss" "$status" >> "$RESULTS"
+    printf '%s\t%s\tengine\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$wl" "$n" "$round" "$msgs" "$bytes" "$wall" "$cpu" "$rss" "$status" \
+        "$(since "$first" "$end")" >> "$RESULTS"
     say "$prefix engine #$round: $count containers in ${wall}s, cpu ${cpu}s, rss ${rss} KB"
 }
 

@@ -15,7 +15,8 @@ internal static class Ceiling
     /// <summary>
     /// <c>ceiling HOST PORT CA_FILE BATCH MAILBOX_FILE</c>: MAILBOX_FILE has one <c>user folder</c> line per mailbox; the
     /// password of every user is in the <c>BENCH_IMAP_PASSWORD</c> environment variable. Prints one line:
-    /// <c>ceiling mailboxes=N messages=N bytes=N seconds=S</c>.
+    /// <c>ceiling mailboxes=N messages=N bytes=N seconds=S first_fetch=T</c>, T the Unix time in seconds at which the first
+    /// <c>UID FETCH</c> of the run was sent (after its connection's login, SELECT and SEARCH).
     /// </summary>
     public static async Task<int> RunAsync(string[] args)
     {
@@ -36,15 +37,19 @@ internal static class Ceiling
             .ToList();
 
         var clock = Stopwatch.StartNew();
-        var results = await Task.WhenAll(mailboxes.Select(m => Task.Run(() => FetchAllAsync(host, port, ca, m[0], password, m[1], batch))));
+        var firstFetch = new FirstFetch();
+        var results = await Task.WhenAll(mailboxes.Select(m => Task.Run(() =>
+            FetchAllAsync(host, port, ca, m[0], password, m[1], batch, firstFetch))));
         clock.Stop();
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
         Console.WriteLine($"ceiling mailboxes={mailboxes.Count} messages={results.Sum(r => r.Messages)} bytes={results.Sum(r => r.Bytes)} " +
-                          $"seconds={clock.Elapsed.TotalSeconds.ToString("F3", System.Globalization.CultureInfo.InvariantCulture)}");
+                          $"seconds={clock.Elapsed.TotalSeconds.ToString("F3", invariant)} " +
+                          $"first_fetch={(firstFetch.UnixMilliseconds / 1000.0).ToString("F3", invariant)}");
         return 0;
     }
 
     private static async Task<(long Messages, long Bytes)> FetchAllAsync(string host, int port, X509Certificate2 ca, string user, string password,
-        string folderName, int batch)
+        string folderName, int batch, FirstFetch firstFetch)
     {
         using var client = new ImapClient();
         client.CheckCertificateRevocation = false;
@@ -58,6 +63,7 @@ internal static class Ceiling
         var uids = await folder.SearchAsync(SearchQuery.All);
         long messages = 0, bytes = 0;
         var sink = new byte[81920];
+        firstFetch.Mark();
         for (var i = 0; i < uids.Count; i += batch)
         {
             var slice = uids.Skip(i).Take(batch).ToList();
@@ -75,5 +81,23 @@ internal static class Ceiling
 
         await client.DisconnectAsync(true);
         return (messages, bytes);
+    }
+
+    /// <summary>When the first connection of the run began to fetch bodies.</summary>
+    private sealed class FirstFetch
+    {
+        private long _unixMilliseconds = long.MaxValue;
+
+        public long UnixMilliseconds => Interlocked.Read(ref _unixMilliseconds);
+
+        public void Mark()
+        {
+            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            long seen;
+            while (now < (seen = Interlocked.Read(ref _unixMilliseconds)) &&
+                   Interlocked.CompareExchange(ref _unixMilliseconds, now, seen) != seen)
+            {
+            }
+        }
     }
 }
