@@ -61,6 +61,39 @@ public sealed class FileVaultTests : IDisposable
     }
 
     [Fact]
+    public void Content_in_a_readable_memory_buffer_gets_the_ids_of_the_same_content_streamed()
+    {
+        var bytes = new byte[100_000];
+        new Random(11).NextBytes(bytes);
+        var streamedVault = new FileVault(Path.Combine(_root, "streamed"));
+        var bufferedVault = new FileVault(Path.Combine(_root, "buffered"));
+
+        // A MemoryStream over an array without a visible buffer is read in chunks; one with a visible buffer is not.
+        var streamed = streamedVault.Store(new MemoryStream(bytes), "a.bin");
+        var buffered = bufferedVault.Store(new MemoryStream(bytes, 0, bytes.Length, writable: false, publiclyVisible: true), "a.bin");
+
+        Assert.Equal(streamed, buffered);
+        Assert.Equal(bytes, File.ReadAllBytes(bufferedVault.PathOf(buffered.VaultId)));
+        Assert.Empty(Directory.GetFiles(Path.Combine(_root, "buffered", "tmp")));
+    }
+
+    [Fact]
+    public void A_buffered_stream_is_stored_from_its_position_and_read_to_its_end()
+    {
+        var bytes = Encoding.ASCII.GetBytes("skipped|stored part");
+        var vault = new FileVault(_root);
+        var stream = new MemoryStream(bytes, 0, bytes.Length, writable: false, publiclyVisible: true) { Position = 8 };
+
+        var file = vault.Store(stream, "part");
+
+        var stored = bytes[8..];
+        Assert.Equal(Convert.ToHexStringLower(SHA1.HashData(stored)), file.VaultId.Value);
+        Assert.Equal(stored.Length, file.Size);
+        Assert.Equal(stored, File.ReadAllBytes(vault.PathOf(file.VaultId)));
+        Assert.Equal(bytes.Length, stream.Position);
+    }
+
+    [Fact]
     public async Task Concurrent_stores_into_a_new_fan_out_folder_all_succeed()
     {
         // Contents whose SHA-1 shares its first byte go to one fan-out folder: the first store makes the folder, and a

@@ -36,7 +36,7 @@ public sealed class RawEmail : IDisposable
     /// <summary>Opens a new read-only stream over the bytes; each call gives an independent stream.</summary>
     public Stream OpenRead() =>
         _bytes is not null
-            ? new MemoryStream(_bytes, writable: false)
+            ? new MemoryStream(_bytes, 0, _bytes.Length, writable: false, publiclyVisible: true)
             : new FileStream(_path!, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.SequentialScan);
 
     /// <summary>The bytes as an array, for small messages; reads the file when file-backed.</summary>

@@ -30,6 +30,11 @@ public sealed class FileVault : IVault
     {
         ArgumentNullException.ThrowIfNull(content);
         var tmp = Path.Combine(_tmp, Guid.NewGuid().ToString("N"));
+        if (content is MemoryStream memory && memory.TryGetBuffer(out var buffered))
+        {
+            return StoreBuffered(memory, buffered, tmp, fileName);
+        }
+
         using var sha1 = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
         using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
@@ -52,33 +57,7 @@ public sealed class FileVault : IVault
             }
 
             var id = new VaultId(Convert.ToHexStringLower(sha1.GetHashAndReset()));
-            var target = PathOf(id);
-            if (File.Exists(target))
-            {
-                File.Delete(tmp);
-            }
-            else
-            {
-                var folder = Path.GetDirectoryName(target)!;
-                if (!_folders.ContainsKey(folder))
-                {
-                    // Known only once it exists: a store beside this one skips the check only after the folder is made.
-                    Directory.CreateDirectory(folder);
-                    _folders.TryAdd(folder, true);
-                }
-
-                try
-                {
-                    File.Move(tmp, target, overwrite: true);
-                }
-                catch (DirectoryNotFoundException)
-                {
-                    // Removed behind the vault's back while it runs: make it again.
-                    Directory.CreateDirectory(folder);
-                    File.Move(tmp, target, overwrite: true);
-                }
-            }
-
+            Publish(tmp, id);
             return new VaultFile(id, fileName, size,
                 Convert.ToHexStringLower(sha256.GetHashAndReset()), Convert.ToHexStringLower(md5.GetHashAndReset()));
         }
@@ -90,6 +69,68 @@ public sealed class FileVault : IVault
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// Content already in memory (a raw email, a decoded part): hashed in one call per digest and written in one write,
+    /// which for small files costs a fraction of the incremental hashes and the chunked copy.
+    /// </summary>
+    private VaultFile StoreBuffered(MemoryStream memory, ArraySegment<byte> buffered, string tmp, string fileName)
+    {
+        var bytes = buffered.AsSpan((int)memory.Position);
+        memory.Seek(0, SeekOrigin.End);
+        Span<byte> sha1 = stackalloc byte[SHA1.HashSizeInBytes];
+        Span<byte> sha256 = stackalloc byte[SHA256.HashSizeInBytes];
+        Span<byte> md5 = stackalloc byte[MD5.HashSizeInBytes];
+        SHA1.HashData(bytes, sha1);
+        SHA256.HashData(bytes, sha256);
+        MD5.HashData(bytes, md5);
+        try
+        {
+            using (var output = OpenTemporary(tmp))
+            {
+                output.Write(bytes);
+            }
+
+            var id = new VaultId(Convert.ToHexStringLower(sha1));
+            Publish(tmp, id);
+            return new VaultFile(id, fileName, bytes.Length, Convert.ToHexStringLower(sha256), Convert.ToHexStringLower(md5));
+        }
+        catch
+        {
+            File.Delete(tmp);
+            throw;
+        }
+    }
+
+    /// <summary>Renames a fully written temporary file to its content id, or drops it when the vault already holds it.</summary>
+    private void Publish(string tmp, VaultId id)
+    {
+        var target = PathOf(id);
+        if (File.Exists(target))
+        {
+            File.Delete(tmp);
+            return;
+        }
+
+        var folder = Path.GetDirectoryName(target)!;
+        if (!_folders.ContainsKey(folder))
+        {
+            // Known only once it exists: a store beside this one skips the check only after the folder is made.
+            Directory.CreateDirectory(folder);
+            _folders.TryAdd(folder, true);
+        }
+
+        try
+        {
+            File.Move(tmp, target, overwrite: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // Removed behind the vault's back while it runs: make it again.
+            Directory.CreateDirectory(folder);
+            File.Move(tmp, target, overwrite: true);
         }
     }
 
