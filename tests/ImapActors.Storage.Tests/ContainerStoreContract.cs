@@ -91,6 +91,127 @@ public abstract class ContainerStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_batch_of_committed_and_new_uids_creates_only_the_new_ones()
+    {
+        var old = await Store.CommitAsync(
+            [Email(uid: 1, body: "a"), Email(uid: 2, body: "b"), Email(uid: 3, body: "c"), Email(uid: 1000, body: "d")],
+            CancellationToken.None);
+        var ids = old.ToDictionary(r => r.Source.Uid, r => r.ContainerId);
+
+        // Known and new UIDs interleaved, one far from the others, the same UID in another folder, and UID 3 committed
+        // but not in the batch.
+        var results = await Store.CommitAsync(
+            [
+                Email(uid: 2, body: "b"), Email(uid: 4, body: "e"), Email(uid: 1, body: "a"), Email(uid: 700, body: "f"),
+                Email(uid: 1000, body: "d"), Email(uid: 2, body: "g", folder: "Reported"), Email(uid: 5, body: "h"),
+            ],
+            CancellationToken.None);
+
+        Assert.Equal(
+            [
+                CommitOutcome.AlreadyIngested, CommitOutcome.Created, CommitOutcome.AlreadyIngested, CommitOutcome.Created,
+                CommitOutcome.AlreadyIngested, CommitOutcome.Created, CommitOutcome.Created,
+            ],
+            results.Select(r => r.Outcome));
+        Assert.Equal([ids[2], ids[1], ids[1000]], new[] { results[0], results[2], results[4] }.Select(r => r.ContainerId));
+        // Known keys are recognised up front, never by inserting a container and losing the key to the earlier commit,
+        // which would spend a container id.
+        Assert.Equal(Enumerable.Range(1, 4).Select(i => ids.Values.Max() + i),
+            new[] { results[1], results[3], results[5], results[6] }.Select(r => r.ContainerId));
+        Assert.Equal(8, await Store.CountContainersAsync(null, CancellationToken.None));
+        var reported = await Store.GetContainerAsync(results[5].ContainerId, CancellationToken.None);
+        Assert.Equal(("Reported", 2u), (reported!.Summary.Folder, reported.Summary.Uid));
+        Assert.Equal(new HashSet<uint> { 1, 2, 3, 4, 5, 700, 1000 },
+            await Store.CommittedUidsAsync(new MailboxId(Asset, Inbox), 7, 1, uint.MaxValue, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Keys_repeated_inside_one_batch_point_at_the_container_of_their_first_email()
+    {
+        var results = await Store.CommitAsync(
+            [Email(uid: 5, body: "a"), Email(uid: 6, body: "b"), Email(uid: 5, body: "changed"), Email(uid: 6, body: "b")],
+            CancellationToken.None);
+
+        Assert.Equal(
+            [CommitOutcome.Created, CommitOutcome.Created, CommitOutcome.AlreadyIngested, CommitOutcome.AlreadyIngested],
+            results.Select(r => r.Outcome));
+        Assert.Equal(results[0].ContainerId, results[2].ContainerId);
+        Assert.Equal(results[1].ContainerId, results[3].ContainerId);
+        Assert.NotEqual(results[0].ContainerId, results[1].ContainerId);
+        Assert.Equal(2, await Store.CountContainersAsync(null, CancellationToken.None));
+        Assert.Equal("Subject 5", (await Store.GetContainerAsync(results[0].ContainerId, CancellationToken.None))!.Summary.Name);
+    }
+
+    [Fact]
+    public async Task A_reconciled_key_repeated_inside_one_batch_is_already_ingested()
+    {
+        var old = await Store.CommitAsync([Email(uid: 10, body: "same")], CancellationToken.None);
+
+        var results = await Store.CommitAsync(
+            [Email(uid: 1, body: "same", uidValidity: 8), Email(uid: 1, body: "same", uidValidity: 8)], CancellationToken.None);
+
+        Assert.Equal([CommitOutcome.Reconciled, CommitOutcome.AlreadyIngested], results.Select(r => r.Outcome));
+        Assert.All(results, r => Assert.Equal(old[0].ContainerId, r.ContainerId));
+        Assert.Equal(1, await Store.CountContainersAsync(null, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_batch_spanning_a_uidvalidity_change_reconciles_to_containers_made_earlier_in_it()
+    {
+        var results = await Store.CommitAsync(
+            [
+                Email(uid: 10, body: "same"), Email(uid: 11, body: "other"),
+                Email(uid: 1, body: "same", uidValidity: 8), Email(uid: 2, body: "new", uidValidity: 8),
+            ],
+            CancellationToken.None);
+
+        Assert.Equal(
+            [CommitOutcome.Created, CommitOutcome.Created, CommitOutcome.Reconciled, CommitOutcome.Created],
+            results.Select(r => r.Outcome));
+        Assert.Equal(results[0].ContainerId, results[2].ContainerId);
+        Assert.Equal(3, await Store.CountContainersAsync(null, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_batch_spanning_a_uidvalidity_change_reconciles_even_when_the_new_uidvalidity_comes_first()
+    {
+        var results = await Store.CommitAsync(
+            [
+                Email(uid: 1, body: "new", uidValidity: 8), Email(uid: 10, body: "same"), Email(uid: 11, body: "other"),
+                Email(uid: 2, body: "same", uidValidity: 8),
+            ],
+            CancellationToken.None);
+
+        Assert.Equal(
+            [CommitOutcome.Created, CommitOutcome.Created, CommitOutcome.Created, CommitOutcome.Reconciled],
+            results.Select(r => r.Outcome));
+        Assert.Equal(results[1].ContainerId, results[3].ContainerId);
+        Assert.Equal(3, await Store.CountContainersAsync(null, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Reconciliation_also_finds_a_container_of_a_higher_uidvalidity()
+    {
+        var old = await Store.CommitAsync([Email(uid: 10, body: "same", uidValidity: 9)], CancellationToken.None);
+
+        var results = await Store.CommitAsync([Email(uid: 1, body: "same", uidValidity: 8)], CancellationToken.None);
+
+        Assert.Equal(CommitOutcome.Reconciled, results[0].Outcome);
+        Assert.Equal(old[0].ContainerId, results[0].ContainerId);
+    }
+
+    [Fact]
+    public async Task Identical_bytes_under_one_uidvalidity_are_separate_containers()
+    {
+        var first = await Store.CommitAsync([Email(uid: 1, body: "twin"), Email(uid: 2, body: "twin")], CancellationToken.None);
+        var later = await Store.CommitAsync([Email(uid: 3, body: "twin")], CancellationToken.None);
+
+        Assert.All(first.Concat(later), r => Assert.Equal(CommitOutcome.Created, r.Outcome));
+        Assert.Equal(3, first.Concat(later).Select(r => r.ContainerId).Distinct().Count());
+        Assert.Equal(3, await Store.CountContainersAsync(null, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task After_a_uidvalidity_change_the_same_bytes_reconcile_to_the_old_container()
     {
         var old = await Store.CommitAsync([Email(uid: 10, body: "same"), Email(uid: 11, body: "other")], CancellationToken.None);

@@ -24,6 +24,9 @@ public abstract class SqlContainerStore : IContainerStore
         quarantined_at, resolved_at
         """;
 
+    /// <summary>The widest gap between two UIDs of a batch that one range look-up of committed keys spans.</summary>
+    private const long MaxUidGap = 256;
+
     private readonly TimeProvider _time;
 
     protected SqlContainerStore(TimeProvider? time)
@@ -59,9 +62,10 @@ public abstract class SqlContainerStore : IContainerStore
         var results = new List<CommitResult>(batch.Count);
         await using (var statements = new Statements(connection, transaction))
         {
+            var state = new BatchState(batch, await CommittedKeysAsync(statements, batch, cancellationToken));
             foreach (var email in batch)
             {
-                results.Add(await CommitOneAsync(statements, email, now, cancellationToken));
+                results.Add(await CommitOneAsync(statements, state, email, now, cancellationToken));
             }
         }
 
@@ -69,36 +73,49 @@ public abstract class SqlContainerStore : IContainerStore
         return results;
     }
 
-    private static async Task<CommitResult> CommitOneAsync(Statements s, EmailToCommit item, DateTimeOffset now, CancellationToken ct)
+    private static async Task<CommitResult> CommitOneAsync(Statements s, BatchState state, EmailToCommit item, DateTimeOffset now,
+        CancellationToken ct)
     {
         var container = item.Email.Container;
         var source = container.Source;
+        var emailKey = EmailKey.Of(source);
         (string, object?)[] key =
         [
-            ("asset", source.Asset.Value), ("folder", source.Folder.Value), ("uid_validity", (long)source.UidValidity),
-            ("uid", (long)source.Uid),
+            ("asset", emailKey.Asset), ("folder", emailKey.Folder), ("uid_validity", emailKey.UidValidity), ("uid", emailKey.Uid),
         ];
 
-        if (await FindKeyAsync(s, key, ct) is { } existing)
+        if (state.Known.TryGetValue(emailKey, out var existing))
         {
             return new CommitResult(source, existing, CommitOutcome.AlreadyIngested);
         }
 
         // The same bytes under an earlier UIDVALIDITY of this mailbox: the server renumbered, the email is not new.
         // A container already claimed by a key of the current UIDVALIDITY is a different copy of identical bytes.
-        var reconcile = await s.ScalarAsync("""
-            SELECT c.id FROM containers c
-            WHERE c.asset = @asset AND c.folder = @folder AND c.raw_sha256 = @raw_sha256 AND c.uid_validity <> @uid_validity
-              AND NOT EXISTS (SELECT 1 FROM email_keys k WHERE k.container_id = c.id AND k.uid_validity = @uid_validity)
-            ORDER BY c.id
-            LIMIT 1
-            """, ct, [.. key, ("raw_sha256", container.RawSha256)]);
+        var reconcile = await state.MayReconcileAsync(s, emailKey, ct)
+            ? await s.ScalarAsync("""
+                SELECT c.id FROM containers c
+                WHERE c.asset = @asset AND c.folder = @folder AND c.raw_sha256 = @raw_sha256 AND c.uid_validity <> @uid_validity
+                  AND NOT EXISTS (SELECT 1 FROM email_keys k WHERE k.container_id = c.id AND k.uid_validity = @uid_validity)
+                ORDER BY c.id
+                LIMIT 1
+                """, ct, [.. key, ("raw_sha256", container.RawSha256)])
+            : null;
         if (reconcile is not null)
         {
             var id = Convert.ToInt64(reconcile);
-            return await InsertKeyAsync(s, key, id, ct)
-                ? new CommitResult(source, id, CommitOutcome.Reconciled)
-                : new CommitResult(source, await FindKeyAsync(s, key, ct) ?? id, CommitOutcome.AlreadyIngested);
+            if (await InsertKeyAsync(s, key, id, ct))
+            {
+                state.Known[emailKey] = id;
+                return new CommitResult(source, id, CommitOutcome.Reconciled);
+            }
+
+            if (await FindKeyAsync(s, key, ct) is { } holder)
+            {
+                state.Known[emailKey] = holder;
+                return new CommitResult(source, holder, CommitOutcome.AlreadyIngested);
+            }
+
+            return new CommitResult(source, id, CommitOutcome.AlreadyIngested);
         }
 
         var containerId = Convert.ToInt64(await s.ScalarAsync("""
@@ -120,9 +137,11 @@ public abstract class SqlContainerStore : IContainerStore
             await s.ExecuteAsync("DELETE FROM containers WHERE id = @id", ct, ("id", containerId));
             var winner = await FindKeyAsync(s, key, ct)
                 ?? throw new InvalidOperationException($"email key of {source.Mailbox} UID {source.Uid} vanished during commit");
+            state.Known[emailKey] = winner;
             return new CommitResult(source, winner, CommitOutcome.AlreadyIngested);
         }
 
+        state.Known[emailKey] = containerId;
         for (var i = 0; i < item.Email.Artifacts.Count; i++)
         {
             var artifact = item.Email.Artifacts[i];
@@ -145,6 +164,48 @@ public abstract class SqlContainerStore : IContainerStore
         }
 
         return new CommitResult(source, containerId, CommitOutcome.Created);
+    }
+
+    /// <summary>
+    /// The keys of the batch's emails that were committed before it, with their containers: one range query per mailbox
+    /// and UIDVALIDITY instead of one look-up per email. UIDs further apart than <see cref="MaxUidGap"/> are looked up in
+    /// separate ranges, so a batch of scattered UIDs never reads a long run of keys it does not need. The batch holds the
+    /// mailbox's write lock; a key that is committed concurrently all the same still meets <c>ON CONFLICT</c> on insert.
+    /// </summary>
+    private static async Task<Dictionary<EmailKey, long>> CommittedKeysAsync(Statements s, IReadOnlyList<EmailToCommit> batch,
+        CancellationToken ct)
+    {
+        var known = new Dictionary<EmailKey, long>();
+        foreach (var mailbox in batch.Select(e => EmailKey.Of(e.Email.Container.Source)).GroupBy(k => (k.Asset, k.Folder, k.UidValidity)))
+        {
+            var (asset, folder, uidValidity) = mailbox.Key;
+            var uids = mailbox.Select(k => k.Uid).Distinct().Order().ToList();
+            var wanted = uids.ToHashSet();
+            var first = 0;
+            for (var i = 1; i <= uids.Count; i++)
+            {
+                if (i < uids.Count && uids[i] - uids[i - 1] <= MaxUidGap)
+                {
+                    continue;
+                }
+
+                await s.ReadAsync("""
+                    SELECT uid, container_id FROM email_keys
+                    WHERE asset = @asset AND folder = @folder AND uid_validity = @uid_validity AND uid BETWEEN @from AND @to
+                    """, r =>
+                    {
+                        var uid = r.GetInt64(0);
+                        if (wanted.Contains(uid))
+                        {
+                            known[new EmailKey(asset, folder, uidValidity, uid)] = r.GetInt64(1);
+                        }
+                    }, ct, ("asset", asset), ("folder", folder), ("uid_validity", uidValidity), ("from", uids[first]),
+                    ("to", uids[i - 1]));
+                first = i;
+            }
+        }
+
+        return known;
     }
 
     private static async Task<long?> FindKeyAsync(Statements s, (string, object?)[] key, CancellationToken ct)
@@ -374,6 +435,16 @@ public abstract class SqlContainerStore : IContainerStore
             return value is DBNull ? null : value;
         }
 
+        /// <summary>Runs a query and hands each row to <paramref name="row"/>.</summary>
+        public async Task ReadAsync(string sql, Action<DbDataReader> row, CancellationToken ct, params (string, object?)[] parameters)
+        {
+            await using var reader = await For(sql, parameters).ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                row(reader);
+            }
+        }
+
         public async ValueTask DisposeAsync()
         {
             foreach (var command in _commands.Values)
@@ -398,6 +469,51 @@ public abstract class SqlContainerStore : IContainerStore
             }
 
             return command;
+        }
+    }
+
+    /// <summary>(asset, folder, UIDVALIDITY, UID) as the columns of <c>email_keys</c> hold it.</summary>
+    private readonly record struct EmailKey(string Asset, string Folder, long UidValidity, long Uid)
+    {
+        public static EmailKey Of(EmailSource source) =>
+            new(source.Asset.Value, source.Folder.Value, source.UidValidity, source.Uid);
+    }
+
+    /// <summary>What one batch's transaction knows of the keys it commits.</summary>
+    private sealed class BatchState(IReadOnlyList<EmailToCommit> batch, Dictionary<EmailKey, long> known)
+    {
+        private readonly Dictionary<(string Asset, string Folder, long UidValidity), bool> _mayReconcile = [];
+
+        /// <summary>Keys committed before the batch or by it so far, with their containers.</summary>
+        public Dictionary<EmailKey, long> Known { get; } = known;
+
+        /// <summary>
+        /// Whether the mailbox of <paramref name="key"/> can hold a container of another UIDVALIDITY, without which the
+        /// reconcile query finds nothing. Every container is written in the same transaction as a key of its own
+        /// UIDVALIDITY (and deleted again if that key loses a race), and keys are never deleted, so such a container has
+        /// a key of another UIDVALIDITY: committed before this batch (one probe on the key's primary index per mailbox
+        /// and UIDVALIDITY) or written earlier in it (when the batch itself spans several UIDVALIDITYs of the mailbox).
+        /// The batch holds the mailbox's write lock, so no other commit changes the answer before this one ends.
+        /// </summary>
+        public async ValueTask<bool> MayReconcileAsync(Statements s, EmailKey key, CancellationToken ct)
+        {
+            var mailbox = (key.Asset, key.Folder, key.UidValidity);
+            if (_mayReconcile.TryGetValue(mailbox, out var may))
+            {
+                return may;
+            }
+
+            may = batch.Any(e => e.Email.Container.Source is var other && other.Asset.Value == key.Asset
+                    && other.Folder.Value == key.Folder && other.UidValidity != key.UidValidity)
+                || Convert.ToInt64(await s.ScalarAsync("""
+                    SELECT CASE WHEN EXISTS (SELECT 1 FROM email_keys
+                                             WHERE asset = @asset AND folder = @folder AND uid_validity < @uid_validity)
+                                  OR EXISTS (SELECT 1 FROM email_keys
+                                             WHERE asset = @asset AND folder = @folder AND uid_validity > @uid_validity)
+                           THEN 1 ELSE 0 END
+                    """, ct, ("asset", key.Asset), ("folder", key.Folder), ("uid_validity", key.UidValidity))) == 1;
+            _mayReconcile[mailbox] = may;
+            return may;
         }
     }
 }

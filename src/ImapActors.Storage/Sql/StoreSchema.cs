@@ -8,7 +8,8 @@ internal static class StoreSchema
 {
     /// <summary>
     /// <c>email_keys</c> is the idempotency key: one row per (asset, folder, UIDVALIDITY, UID) ever committed, pointing
-    /// at the container that holds it. Several keys point at one container after a UIDVALIDITY change.
+    /// at the container that holds it. Several keys point at one container after a UIDVALIDITY change. Keys are never
+    /// deleted: a commit looks for containers to reconcile only in a mailbox with keys of another UIDVALIDITY.
     /// Artifact <c>cef</c>/<c>cef_types</c> are JSON text, not <c>jsonb</c>, which would reorder the keys.
     /// </summary>
     private const string Template = """
