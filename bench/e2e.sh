@@ -19,8 +19,9 @@
 # Release build instead, every method compiled at run time.
 #
 # Starts the private Dovecot (scripts/dovecot.sh) and leaves it running; stop it with `bash scripts/dovecot.sh stop`.
-# Every run writes under .state/bench/: the generated messages, one folder per run (config, SQLite file, vault,
-# logs, /usr/bin/time output), results.tsv (one line per run) and results.md (the tables).
+# Every run writes under .state/bench/: the generated messages, one folder per run (config, SQLite file, logs,
+# /usr/bin/time output; an engine run's vault is removed once its containers are counted), results.tsv (one line per
+# run) and results.md (the tables).
 # Must run as root (Dovecot's private instance and its mail user need it).
 set -euo pipefail
 
@@ -37,7 +38,7 @@ while [ $# -gt 0 ]; do
         --jit) JIT=1 ;;
         --rounds) ROUNDS="$2"; shift ;;
         5k|pdf|corpus|long|memory) WORKLOADS+=("$1") ;;
-        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
         *) printf 'e2e.sh: unknown argument %s\n' "$1" >&2; exit 2 ;;
     esac
     shift
@@ -194,6 +195,9 @@ run_engine() {
     first="$(grep -m 1 -o '"@t":"[^"]*","@mt":"Poll of {Mailbox}' "$run/stderr.txt" | sed 's/"@t":"\([^"]*\)".*/\1/')"
     first="$([ -n "$first" ] && date -d "$first" +%s.%N || true)"
     count="$(dotnet "$CLI" containers list --config "$run/imapactors.conf" --format json | wc -l)"
+    # The vault is one file per message and attachment: kept, the runs of one invocation fill gigabytes of page cache,
+    # and a machine short of free memory spends the later runs reclaiming it (system CPU time several times higher).
+    rm -rf "$run/vault"
     if [ -f "$OUT/$prefix.size" ]; then read -r msgs bytes < "$OUT/$prefix.size"; else msgs="$expected"; bytes=0; fi
     [ -n "$expected" ] && msgs="$expected"
     if [ "$count" != "$msgs" ]; then
