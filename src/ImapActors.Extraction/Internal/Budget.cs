@@ -54,12 +54,23 @@ internal sealed class MeteredStream(Stream inner, Budget budget) : ReadOnlyStrea
 
     public long BytesRead { get; private set; }
 
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+    // The array overload reads through the inner stream's array overload: MimeKit's streams implement only that one,
+    // and Stream's span fallback would copy every read through a rented buffer.
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        budget.CheckTime();
+        return Counted(buffer.AsSpan(offset), inner.Read(buffer, offset, count));
+    }
 
     public override int Read(Span<byte> buffer)
     {
         budget.CheckTime();
-        var n = inner.Read(buffer);
+        return Counted(buffer, inner.Read(buffer));
+    }
+
+    /// <summary>Charges <paramref name="n"/> bytes just read into <paramref name="buffer"/> and keeps the first ones.</summary>
+    private int Counted(ReadOnlySpan<byte> buffer, int n)
+    {
         if (n > 0)
         {
             budget.Spend(n);

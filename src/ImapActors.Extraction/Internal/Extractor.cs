@@ -365,7 +365,7 @@ internal sealed class Extractor
             return text;
         }
 
-        using var content = new MeteredStream(part.Content.Open(), _budget);
+        using var content = new MeteredStream(OpenContent(part), _budget);
         var buffer = ReadCapped(content, cap, out var length, out var truncated);
         try
         {
@@ -830,7 +830,7 @@ internal sealed class Extractor
             return string.Empty;
         }
 
-        using var content = new MeteredStream(part.Content.Open(), _budget);
+        using var content = new MeteredStream(OpenContent(part), _budget);
         var buffer = new MemoryStream();
         content.CopyTo(buffer);
         var bytes = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
@@ -1139,7 +1139,25 @@ internal sealed class Extractor
         }
     }
 
-    private static Stream OpenDecoded(MimePart part) => OpenBase64(part) ?? part.Content!.Open();
+    private static Stream OpenDecoded(MimePart part) => OpenBase64(part) ?? OpenContent(part);
+
+    /// <summary>
+    /// The part's content decoded by MimeKit; content in an encoding MimeKit does not decode (7bit, 8bit, binary or an
+    /// unknown name, for which <see cref="MimeContent.Open"/> adds a pass-through filter) is read straight from its
+    /// stream, which gives the same bytes without the filter's buffer and copy.
+    /// </summary>
+    private static Stream OpenContent(MimePart part)
+    {
+        var content = part.Content!;
+        if (content.Encoding is ContentEncoding.Base64 or ContentEncoding.QuotedPrintable or ContentEncoding.UUEncode ||
+            content.Stream is not { CanSeek: true } raw)
+        {
+            return content.Open();
+        }
+
+        raw.Position = 0;
+        return new MimeKit.IO.BoundStream(raw, 0, -1, leaveOpen: true);
+    }
 
     /// <summary>This library's base64 decoder over the part's content, or null when it is not base64 or cannot seek.</summary>
     private static Base64Stream? OpenBase64(MimePart part)
