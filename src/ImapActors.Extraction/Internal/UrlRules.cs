@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -181,6 +182,13 @@ internal static class UrlRules
         }
 
         d = d.ToLowerInvariant();
+        return IsPlainAsciiName(d) ? d : IdnaRoundTrip(d);
+    }
+
+    /// <summary>The lower-cased name through IDNA (to ASCII, then back to Unicode); the name itself when IDNA rejects it.</summary>
+    internal static string? IdnaRoundTrip(string lowered)
+    {
+        var d = lowered;
         try
         {
             d = Idn.GetUnicode(Idn.GetAscii(d));
@@ -192,4 +200,16 @@ internal static class UrlRules
 
         return d.Length == 0 ? null : d;
     }
+
+    private static readonly SearchValues<char> PlainNameChars = SearchValues.Create("abcdefghijklmnopqrstuvwxyz0123456789-.");
+
+    /// <summary>
+    /// Whether a lower-cased name is only <c>a-z 0-9 - .</c> with no label starting <c>xn--</c>. IDNA gives such a
+    /// name back unchanged or rejects it (empty or over-long labels), and <see cref="IdnaRoundTrip"/> keeps a rejected
+    /// name as it is, so the name is its own normal form: the common case costs no IDNA round trip.
+    /// </summary>
+    internal static bool IsPlainAsciiName(string lowered) =>
+        !lowered.AsSpan().ContainsAnyExcept(PlainNameChars) &&
+        !lowered.StartsWith("xn--", StringComparison.Ordinal) &&
+        !lowered.Contains(".xn--", StringComparison.Ordinal);
 }

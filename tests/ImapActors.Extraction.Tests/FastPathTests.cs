@@ -1,0 +1,126 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using ImapActors.Extraction.Internal;
+using MimeKit;
+
+namespace ImapActors.Extraction.Tests;
+
+/// <summary>The shortcuts taken for ordinary messages give what the general path gives.</summary>
+public class FastPathTests
+{
+    [Theory]
+    [InlineData("example.com")]
+    [InlineData("a.b-c.d0")]
+    [InlineData("-lead.example")]
+    [InlineData("trail-.example")]
+    [InlineData("ab--cd.example")]
+    [InlineData("a..b")]
+    [InlineData(".a")]
+    [InlineData("a.")]
+    [InlineData("xnx--a.example")]
+    [InlineData("a.bxn--c")]
+    [InlineData("123.456")]
+    public void A_plain_ascii_name_is_its_own_idna_normal_form(string name)
+    {
+        Assert.True(UrlRules.IsPlainAsciiName(name));
+        Assert.Equal(UrlRules.IdnaRoundTrip(name), name);
+    }
+
+    [Fact]
+    public void Plain_ascii_names_of_every_length_and_label_shape_are_their_own_idna_normal_form()
+    {
+        // Label and name lengths around IDNA's limits (63 per label, 253/255 per name), with hyphens and empty labels.
+        var random = new Random(20261101);
+        const string alphabet = "abcxyz019-.";
+        var names = new List<string>();
+        foreach (var label in new[] { 1, 2, 62, 63, 64, 65 })
+        {
+            names.Add(new string('a', label) + ".example");
+            names.Add("x." + new string('b', label));
+        }
+
+        foreach (var total in new[] { 250, 252, 253, 254, 255, 256, 300 })
+        {
+            var sb = new StringBuilder();
+            while (sb.Length < total)
+            {
+                sb.Append(new string('c', Math.Min(60, total - sb.Length))).Append('.');
+            }
+
+            names.Add(sb.ToString(0, total).TrimEnd('.'));
+        }
+
+        for (var i = 0; i < 5000; i++)
+        {
+            var chars = new char[random.Next(1, 80)];
+            for (var k = 0; k < chars.Length; k++)
+            {
+                chars[k] = alphabet[random.Next(alphabet.Length)];
+            }
+
+            names.Add(new string(chars));
+        }
+
+        foreach (var name in names.Where(UrlRules.IsPlainAsciiName))
+        {
+            Assert.Equal(UrlRules.IdnaRoundTrip(name), name);
+        }
+    }
+
+    [Theory]
+    [InlineData("xn--bcher-kva.example", "bücher.example")]
+    [InlineData("www.xn--bcher-kva.example", "www.bücher.example")]
+    [InlineData("bücher.example", "bücher.example")]
+    [InlineData("under_score.example", "under_score.example")]
+    public void Names_that_are_not_plain_ascii_go_through_idna(string name, string expected)
+    {
+        Assert.False(UrlRules.IsPlainAsciiName(name));
+        Assert.Equal(expected, UrlRules.NormalizeDomain(name));
+    }
+
+    [Fact]
+    public void Normalize_domain_lower_cases_and_drops_the_trailing_dot_before_the_shortcut()
+    {
+        Assert.Equal("example.com", UrlRules.NormalizeDomain("Example.COM."));
+        Assert.Equal("example.com", UrlRules.NormalizeDomain(" EXAMPLE.com "));
+        Assert.Equal("bücher.example", UrlRules.NormalizeDomain("XN--BCHER-KVA.Example."));
+        Assert.Null(UrlRules.NormalizeDomain(" ..."));
+    }
+
+    [Fact]
+    public void Canonical_json_sorts_every_object_and_writes_one_member_objects_as_they_are()
+    {
+        var node = new JsonObject
+        {
+            ["z"] = new JsonObject { ["only"] = "x" },
+            ["a"] = new JsonArray(new JsonObject { ["d"] = 1, ["c"] = true, ["b"] = null }, new JsonObject()),
+            ["m"] = new JsonObject { ["y"] = "1", ["x"] = new JsonObject { ["q"] = "2", ["p"] = "3" } },
+        };
+        Assert.Equal("{\"a\": [{\"b\": null, \"c\": true, \"d\": 1}, {}], \"m\": {\"x\": {\"p\": \"3\", \"q\": \"2\"}, \"y\": \"1\"}, \"z\": {\"only\": \"x\"}}",
+            CanonicalJson.Serialize(node));
+    }
+
+    [Fact]
+    public void Header_text_trims_leading_blanks_and_the_final_line_break_and_keeps_folding()
+    {
+        // The é of X-Latin is one Latin-1 byte, which is not UTF-8.
+        byte[] bytes = [.. "Subject: \t =?utf-8?q?caf=C3=A9?= x\r\n\tfolded\r\nX-Latin:  caf"u8, 0xe9, .. "\r\n\r\nbody\r\n"u8];
+        using var message = MimeMessage.Load(new MemoryStream(bytes));
+        var subject = message.Headers.First(h => h.Field == "Subject");
+        Assert.Equal("=?utf-8?q?caf=C3=A9?= x\r\n\tfolded", HeaderText.Raw(subject));
+        Assert.Equal("café x\r\n\tfolded", HeaderText.Decoded(subject));
+        Assert.Equal("café", HeaderText.Raw(message.Headers.First(h => h.Field == "X-Latin")));
+    }
+
+    [Fact]
+    public void Unencoded_body_text_is_read_as_it_is_and_quoted_printable_is_decoded()
+    {
+        const string url = "https://example.com/a=3Db";
+        var sevenBit = TestMail.Process(TestMail.Plain(url, "Content-Transfer-Encoding: 7bit\n"));
+        Assert.Contains(url, sevenBit.Urls());
+        var unknown = TestMail.Process(TestMail.Plain(url, "Content-Transfer-Encoding: x-odd\n"));
+        Assert.Contains(url, unknown.Urls());
+        var qp = TestMail.Process(TestMail.Plain(url, "Content-Transfer-Encoding: quoted-printable\n"));
+        Assert.Contains("https://example.com/a=b", qp.Urls());
+    }
+}
