@@ -95,31 +95,7 @@ internal static class CanonicalJson
                 sb.Append("null");
                 break;
             case JsonObject obj:
-                sb.Append('{');
-                var first = true;
-                var members = new KeyValuePair<string, JsonNode?>[obj.Count];
-                var k = 0;
-                foreach (var member in obj)
-                {
-                    members[k++] = member;
-                }
-
-                // Keys of an object are distinct, so an unstable sort gives the same order as a stable one.
-                Array.Sort(members, static (a, b) => CodePointComparer.Instance.Compare(a.Key, b.Key));
-                foreach (var (key, value) in members)
-                {
-                    if (!first)
-                    {
-                        sb.Append(", ");
-                    }
-
-                    first = false;
-                    WriteString(sb, key);
-                    sb.Append(": ");
-                    Write(sb, value);
-                }
-
-                sb.Append('}');
+                WriteObject(sb, obj);
                 break;
             case JsonArray arr:
                 sb.Append('[');
@@ -141,6 +117,56 @@ internal static class CanonicalJson
             default:
                 throw new NotSupportedException(node.GetType().Name);
         }
+    }
+
+    private static void WriteObject(StringBuilder sb, JsonObject obj)
+    {
+        sb.Append('{');
+        if (obj.Count == 1)
+        {
+            // Most objects hashed (an indicator's cef) have one member: nothing to sort.
+            foreach (var (key, value) in obj)
+            {
+                WriteMember(sb, key, value);
+            }
+        }
+        else if (obj.Count > 1)
+        {
+            var members = ArrayPool<KeyValuePair<string, JsonNode?>>.Shared.Rent(obj.Count);
+            try
+            {
+                var n = 0;
+                foreach (var member in obj)
+                {
+                    members[n++] = member;
+                }
+
+                // Keys of an object are distinct, so an unstable sort gives the same order as a stable one.
+                members.AsSpan(0, n).Sort(static (a, b) => CodePointComparer.Instance.Compare(a.Key, b.Key));
+                for (var k = 0; k < n; k++)
+                {
+                    if (k > 0)
+                    {
+                        sb.Append(", ");
+                    }
+
+                    WriteMember(sb, members[k].Key, members[k].Value);
+                }
+            }
+            finally
+            {
+                ArrayPool<KeyValuePair<string, JsonNode?>>.Shared.Return(members, clearArray: true);
+            }
+        }
+
+        sb.Append('}');
+    }
+
+    private static void WriteMember(StringBuilder sb, string key, JsonNode? value)
+    {
+        WriteString(sb, key);
+        sb.Append(": ");
+        Write(sb, value);
     }
 
     private static void WriteValue(StringBuilder sb, JsonValue value)

@@ -1254,11 +1254,29 @@ internal sealed class Extractor
         return $"Email ID: {uid}";
     }
 
-    internal static string ContainerSdi(string folder, uint uid, bool fips)
+    internal static string ContainerSdi(string folder, uint uid, bool fips) => $"{FolderHash(folder, fips)} : {uid}";
+
+    /// <summary>
+    /// Folder hashes already computed: every message of a folder has the same one, and a process reads a few folders.
+    /// Once the table is full, further folders are hashed each time.
+    /// </summary>
+    private static readonly ConcurrentDictionary<(string Folder, bool Fips), string> FolderHashes = new();
+
+    private static string FolderHash(string folder, bool fips)
     {
+        if (FolderHashes.TryGetValue((folder, fips), out var known))
+        {
+            return known;
+        }
+
         var bytes = Encoding.UTF8.GetBytes(folder);
         var hash = fips ? Convert.ToHexStringLower(SHA256.HashData(bytes)) : Convert.ToHexStringLower(MD5.HashData(bytes));
-        return $"{hash} : {uid}";
+        if (FolderHashes.Count < 1024)
+        {
+            FolderHashes.TryAdd((folder, fips), hash);
+        }
+
+        return hash;
     }
 
     private void AddIssue(string code, string detail)

@@ -16,11 +16,15 @@ internal static class HeaderText
     /// The value as Python's compat32 parser keeps it: leading blanks and the final line break removed, folding kept.
     /// Bytes are UTF-8 when they are valid UTF-8, Latin-1 otherwise (the reference does the same for the whole message).
     /// </summary>
-    public static string Raw(Header header) => BytesToString(TrimmedRaw(header));
-
-    public static byte[] TrimmedRaw(Header header)
+    public static string Raw(Header header)
     {
-        var raw = header.RawValue;
+        var (start, length) = TrimmedRange(header.RawValue);
+        return BytesToString(header.RawValue.AsSpan(start, length));
+    }
+
+    /// <summary>Where the value lies in <see cref="Header.RawValue"/>: after leading blanks, before the final line breaks.</summary>
+    internal static (int Start, int Length) TrimmedRange(byte[] raw)
+    {
         var start = 0;
         var end = raw.Length;
         while (start < end && raw[start] is (byte)' ' or (byte)'\t')
@@ -33,10 +37,10 @@ internal static class HeaderText
             end--;
         }
 
-        return start == 0 && end == raw.Length ? raw : raw[start..end];
+        return (start, end - start);
     }
 
-    public static string BytesToString(byte[] bytes) => TryUtf8(bytes, out var text) ? text : Latin1.GetString(bytes);
+    public static string BytesToString(ReadOnlySpan<byte> bytes) => TryUtf8(bytes, out var text) ? text : Latin1.GetString(bytes);
 
     /// <summary>The text when the bytes are well-formed UTF-8 (checked first, so that bad bytes cost no exception).</summary>
     public static bool TryUtf8(ReadOnlySpan<byte> bytes, [NotNullWhen(true)] out string? text)
@@ -46,7 +50,11 @@ internal static class HeaderText
     }
 
     /// <summary>Encoded words decoded; plain text, addresses and folding kept.</summary>
-    public static string Decoded(Header header) => Rfc2047.DecodeText(TrimmedRaw(header));
+    public static string Decoded(Header header)
+    {
+        var (start, length) = TrimmedRange(header.RawValue);
+        return Rfc2047.DecodeText(header.RawValue, start, length);
+    }
 
     public static string Decoded(string raw) =>
         raw.Contains("=?", StringComparison.Ordinal) ? Rfc2047.DecodeText(Encoding.UTF8.GetBytes(raw)) : raw;
