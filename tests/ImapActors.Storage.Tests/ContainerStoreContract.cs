@@ -343,6 +343,47 @@ public abstract class ContainerStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Long_and_empty_artifact_and_file_lists_round_trip_in_order()
+    {
+        // Longer than one INSERT's rows (three statements, the last one partly filled), between two emails without any.
+        var artifacts = Enumerable.Range(0, 40).Select(i => new Artifact(
+            $"Artifact {i}",
+            new JsonObject { ["index"] = i, ["text"] = $"ünïcødé {i} 📎" },
+            i % 3 == 0 ? null : new JsonObject { ["index"] = new JsonArray("number") },
+            RunAutomation: i % 2 == 0,
+            SourceDataIdentifier: $"sdi-{i}")).ToList();
+        var files = Enumerable.Range(0, 17)
+            .Select(i => new VaultFile(Vault($"many{i}"), $"file {i}.bin", i * 1000L, new string((char)('a' + i % 6), 64), new string('c', 32)))
+            .ToList();
+        var empty = Email(uid: 1, body: "empty");
+        var many = Email(uid: 2, body: "many");
+        var after = Email(uid: 3, body: "after");
+        empty = empty with { Email = empty.Email with { Artifacts = [], VaultFiles = [] } };
+        many = many with { Email = many.Email with { Artifacts = artifacts, VaultFiles = files } };
+        after = after with { Email = after.Email with { Artifacts = [], VaultFiles = [] } };
+
+        var results = await Store.CommitAsync([empty, many, after], CancellationToken.None);
+
+        Assert.All(results, r => Assert.Equal(CommitOutcome.Created, r.Outcome));
+        foreach (var none in new[] { results[0], results[2] })
+        {
+            var stored = await Store.GetContainerAsync(none.ContainerId, CancellationToken.None);
+            Assert.Equal(0, stored!.Summary.ArtifactCount);
+            Assert.Empty(stored.Artifacts);
+            Assert.Empty(stored.VaultFiles);
+        }
+
+        var full = await Store.GetContainerAsync(results[1].ContainerId, CancellationToken.None);
+        Assert.Equal(40, full!.Summary.ArtifactCount);
+        Assert.Equal(artifacts.Select(a => a.Name), full.Artifacts.Select(a => a.Name));
+        Assert.Equal(artifacts.Select(a => a.Cef.ToJsonString()), full.Artifacts.Select(a => a.Cef.ToJsonString()));
+        Assert.Equal(artifacts.Select(a => a.CefTypes?.ToJsonString()), full.Artifacts.Select(a => a.CefTypes?.ToJsonString()));
+        Assert.Equal(artifacts.Select(a => a.RunAutomation), full.Artifacts.Select(a => a.RunAutomation));
+        Assert.Equal(artifacts.Select(a => a.SourceDataIdentifier), full.Artifacts.Select(a => a.SourceDataIdentifier));
+        Assert.Equal(files, full.VaultFiles);
+    }
+
+    [Fact]
     public async Task Getting_an_unknown_container_returns_null()
     {
         Assert.Null(await Store.GetContainerAsync(424242, CancellationToken.None));

@@ -27,6 +27,16 @@ public abstract class SqlContainerStore : IContainerStore
     /// <summary>The widest gap between two UIDs of a batch that one range look-up of committed keys spans.</summary>
     private const long MaxUidGap = 256;
 
+    /// <summary>
+    /// The most rows of one container's artifacts or vault files that one INSERT carries; a longer list takes one
+    /// statement per chunk. A batch prepares at most this many statements per table, one per row count.
+    /// </summary>
+    private const int RowsPerInsert = 16;
+
+    private static readonly RowsInsert ArtifactRows = new("artifacts", "name", "cef", "cef_types", "run_automation", "sdi");
+
+    private static readonly RowsInsert VaultFileRows = new("vault_files", "vault_id", "file_name", "size", "sha256", "md5");
+
     private readonly TimeProvider _time;
 
     protected SqlContainerStore(TimeProvider? time)
@@ -142,28 +152,46 @@ public abstract class SqlContainerStore : IContainerStore
         }
 
         state.Known[emailKey] = containerId;
-        for (var i = 0; i < item.Email.Artifacts.Count; i++)
+        await InsertRowsAsync(s, ArtifactRows, containerId, item.Email.Artifacts, static (artifact, row) =>
         {
-            var artifact = item.Email.Artifacts[i];
-            await s.ExecuteAsync("""
-                INSERT INTO artifacts (container_id, ordinal, name, cef, cef_types, run_automation, sdi)
-                VALUES (@container_id, @ordinal, @name, @cef, @cef_types, @run_automation, @sdi)
-                """, ct, ("container_id", containerId), ("ordinal", i), ("name", artifact.Name),
-                ("cef", artifact.Cef.ToJsonString(JsonOptions)), ("cef_types", artifact.CefTypes?.ToJsonString(JsonOptions)),
-                ("run_automation", artifact.RunAutomation), ("sdi", artifact.SourceDataIdentifier));
-        }
-
-        for (var i = 0; i < item.Email.VaultFiles.Count; i++)
+            row[0] = artifact.Name;
+            row[1] = artifact.Cef.ToJsonString(JsonOptions);
+            row[2] = artifact.CefTypes?.ToJsonString(JsonOptions);
+            row[3] = artifact.RunAutomation;
+            row[4] = artifact.SourceDataIdentifier;
+        }, ct);
+        await InsertRowsAsync(s, VaultFileRows, containerId, item.Email.VaultFiles, static (file, row) =>
         {
-            var file = item.Email.VaultFiles[i];
-            await s.ExecuteAsync("""
-                INSERT INTO vault_files (container_id, ordinal, vault_id, file_name, size, sha256, md5)
-                VALUES (@container_id, @ordinal, @vault_id, @file_name, @size, @sha256, @md5)
-                """, ct, ("container_id", containerId), ("ordinal", i), ("vault_id", file.VaultId.Value),
-                ("file_name", file.FileName), ("size", file.Size), ("sha256", file.Sha256), ("md5", file.Md5));
-        }
+            row[0] = file.VaultId.Value;
+            row[1] = file.FileName;
+            row[2] = file.Size;
+            row[3] = file.Sha256;
+            row[4] = file.Md5;
+        }, ct);
 
         return new CommitResult(source, containerId, CommitOutcome.Created);
+    }
+
+    /// <summary>
+    /// Inserts <paramref name="items"/> as the rows of <paramref name="insert"/>'s table for one container, ordinals
+    /// counting from 0 in list order, <see cref="RowsPerInsert"/> rows per statement.
+    /// </summary>
+    private static async Task InsertRowsAsync<T>(Statements s, RowsInsert insert, long containerId, IReadOnlyList<T> items,
+        RowValues<T> values, CancellationToken ct)
+    {
+        for (var first = 0; first < items.Count; first += RowsPerInsert)
+        {
+            var rows = Math.Min(RowsPerInsert, items.Count - first);
+            var parameters = new object?[RowsInsert.SharedParameters + rows * insert.Columns];
+            parameters[0] = containerId;
+            parameters[1] = first;
+            for (var r = 0; r < rows; r++)
+            {
+                values(items[first + r], parameters.AsSpan(RowsInsert.SharedParameters + r * insert.Columns, insert.Columns));
+            }
+
+            await s.ExecuteAsync(insert.Sql(rows), insert.Names(rows), parameters, ct);
+        }
     }
 
     /// <summary>
@@ -424,52 +452,139 @@ public abstract class SqlContainerStore : IContainerStore
     /// </summary>
     private sealed class Statements(DbConnection connection, DbTransaction transaction) : IAsyncDisposable
     {
-        private readonly Dictionary<string, DbCommand> _commands = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, Prepared> _commands = new(StringComparer.Ordinal);
 
-        public async Task<int> ExecuteAsync(string sql, CancellationToken ct, params (string, object?)[] parameters) =>
-            await For(sql, parameters).ExecuteNonQueryAsync(ct);
+        public Task<int> ExecuteAsync(string sql, CancellationToken ct, params ReadOnlySpan<(string, object?)> parameters) =>
+            For(sql, parameters).ExecuteNonQueryAsync(ct);
 
-        public async Task<object?> ScalarAsync(string sql, CancellationToken ct, params (string, object?)[] parameters)
+        /// <summary>Runs a statement whose parameters are <paramref name="names"/>, bound to <paramref name="values"/> in order.</summary>
+        public Task<int> ExecuteAsync(string sql, string[] names, ReadOnlySpan<object?> values, CancellationToken ct) =>
+            For(sql, names, values).ExecuteNonQueryAsync(ct);
+
+        public Task<object?> ScalarAsync(string sql, CancellationToken ct, params ReadOnlySpan<(string, object?)> parameters) =>
+            ScalarAsync(For(sql, parameters), ct);
+
+        /// <summary>Runs a query and hands each row to <paramref name="row"/>.</summary>
+        public Task ReadAsync(string sql, Action<DbDataReader> row, CancellationToken ct,
+            params ReadOnlySpan<(string, object?)> parameters) =>
+            ReadAsync(For(sql, parameters), row, ct);
+
+        public async ValueTask DisposeAsync()
         {
-            var value = await For(sql, parameters).ExecuteScalarAsync(ct);
+            foreach (var prepared in _commands.Values)
+            {
+                await prepared.Command.DisposeAsync();
+            }
+        }
+
+        private static async Task<object?> ScalarAsync(DbCommand command, CancellationToken ct)
+        {
+            var value = await command.ExecuteScalarAsync(ct);
             return value is DBNull ? null : value;
         }
 
-        /// <summary>Runs a query and hands each row to <paramref name="row"/>.</summary>
-        public async Task ReadAsync(string sql, Action<DbDataReader> row, CancellationToken ct, params (string, object?)[] parameters)
+        private static async Task ReadAsync(DbCommand command, Action<DbDataReader> row, CancellationToken ct)
         {
-            await using var reader = await For(sql, parameters).ExecuteReaderAsync(ct);
+            await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
                 row(reader);
             }
         }
 
-        public async ValueTask DisposeAsync()
+        private DbCommand For(string sql, ReadOnlySpan<(string Name, object? Value)> parameters)
         {
-            foreach (var command in _commands.Values)
+            if (!_commands.TryGetValue(sql, out var prepared))
             {
-                await command.DisposeAsync();
-            }
-        }
+                var names = new string[parameters.Length];
+                for (var i = 0; i < names.Length; i++)
+                {
+                    names[i] = parameters[i].Name;
+                }
 
-        private DbCommand For(string sql, (string Name, object? Value)[] parameters)
-        {
-            if (!_commands.TryGetValue(sql, out var command))
-            {
-                command = Command(connection, transaction, sql, parameters);
-                _commands.Add(sql, command);
-                return command;
+                prepared = Prepare(sql, names);
             }
 
             // Every call site passes the same names in the same order for one statement.
             for (var i = 0; i < parameters.Length; i++)
             {
-                command.Parameters[i].Value = DbValue(parameters[i].Value);
+                prepared.Parameters[i].Value = DbValue(parameters[i].Value);
             }
 
-            return command;
+            return prepared.Command;
         }
+
+        private DbCommand For(string sql, string[] names, ReadOnlySpan<object?> values)
+        {
+            var prepared = _commands.TryGetValue(sql, out var found) ? found : Prepare(sql, names);
+            for (var i = 0; i < values.Length; i++)
+            {
+                prepared.Parameters[i].Value = DbValue(values[i]);
+            }
+
+            return prepared.Command;
+        }
+
+        private Prepared Prepare(string sql, string[] names)
+        {
+            var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = sql;
+            var parameters = new DbParameter[names.Length];
+            for (var i = 0; i < names.Length; i++)
+            {
+                parameters[i] = command.CreateParameter();
+                parameters[i].ParameterName = "@" + names[i];
+                command.Parameters.Add(parameters[i]);
+            }
+
+            var prepared = new Prepared(command, parameters);
+            _commands.Add(sql, prepared);
+            return prepared;
+        }
+
+        /// <summary>A command and its parameters in the order of their names, so values are bound by position.</summary>
+        private sealed record Prepared(DbCommand Command, DbParameter[] Parameters);
+    }
+
+    /// <summary>The values of one row's own columns, in the order its <see cref="RowsInsert"/> names them.</summary>
+    private delegate void RowValues<in T>(T item, Span<object?> row);
+
+    /// <summary>
+    /// The multi-row INSERT of a table whose rows belong to one container in order, keyed by (<c>container_id</c>,
+    /// <c>ordinal</c>): one SQL text per row count up to <see cref="RowsPerInsert"/>. The container id and the first
+    /// row's ordinal are bound once per statement; each later row's ordinal adds its offset to it, and its own columns
+    /// are bound under their names suffixed by the row's index (<c>@name0</c>, <c>@name1</c>, ...).
+    /// </summary>
+    private sealed class RowsInsert
+    {
+        /// <summary>The parameters bound before the first row's: <c>@container_id</c> and <c>@ordinal</c>.</summary>
+        public const int SharedParameters = 2;
+
+        private readonly string[] _sql;
+        private readonly string[][] _names;
+
+        public RowsInsert(string table, params string[] columns)
+        {
+            Columns = columns.Length;
+            _sql = new string[RowsPerInsert];
+            _names = new string[RowsPerInsert][];
+            for (var rows = 1; rows <= RowsPerInsert; rows++)
+            {
+                var values = Enumerable.Range(0, rows).Select(r =>
+                    $"(@container_id, {(r == 0 ? "@ordinal" : $"@ordinal + {r}")}, {string.Join(", ", columns.Select(c => $"@{c}{r}"))})");
+                _sql[rows - 1] = $"INSERT INTO {table} (container_id, ordinal, {string.Join(", ", columns)})\nVALUES {string.Join(",\n       ", values)}";
+                _names[rows - 1] = ["container_id", "ordinal", .. Enumerable.Range(0, rows).SelectMany(r => columns.Select(c => $"{c}{r}"))];
+            }
+        }
+
+        /// <summary>How many columns each row binds besides the shared ones.</summary>
+        public int Columns { get; }
+
+        public string Sql(int rows) => _sql[rows - 1];
+
+        /// <summary>The parameter names of <see cref="Sql"/>, shared ones first, then each row's columns in order.</summary>
+        public string[] Names(int rows) => _names[rows - 1];
     }
 
     /// <summary>(asset, folder, UIDVALIDITY, UID) as the columns of <c>email_keys</c> hold it.</summary>
