@@ -20,8 +20,8 @@
 #
 # Starts the private Dovecot (scripts/dovecot.sh) and leaves it running; stop it with `bash scripts/dovecot.sh stop`.
 # Every run writes under .state/bench/: the generated messages, one folder per run (config, SQLite file, logs,
-# /usr/bin/time output; an engine run's vault is removed once its containers are counted), results.tsv (one line per
-# run) and results.md (the tables).
+# /usr/bin/time output; the engine runs' vaults are removed when the script ends), results.tsv (one line per run) and
+# results.md (the tables).
 # Must run as root (Dovecot's private instance and its mail user need it).
 set -euo pipefail
 
@@ -76,6 +76,12 @@ BENCH="$REPO/bench/ImapActors.Benchmarks/bin/Release/net10.0/ImapActors.Benchmar
 
 export BENCH_IMAP_PASSWORD=bench-password
 export DOTNET_CLI_TELEMETRY_OPTOUT=1
+# Earlier runs go now, in one sweep, and the vaults of this invocation's runs only when it ends: ext4 makes new files
+# slowly for a while after many were deleted (it skips inodes freed in the last seconds to minutes, reading each
+# candidate's inode block), so deleting one run's tens of thousands of vault files just before the next run put
+# seconds of system CPU time into the engine's figures.
+rm -rf "$OUT/runs"
+trap 'rm -rf "$OUT"/runs/*/vault' EXIT
 mkdir -p "$OUT/data" "$OUT/runs"
 RESULTS="$OUT/results.tsv"
 : > "$RESULTS"
@@ -195,9 +201,6 @@ run_engine() {
     first="$(grep -m 1 -o '"@t":"[^"]*","@mt":"Poll of {Mailbox}' "$run/stderr.txt" | sed 's/"@t":"\([^"]*\)".*/\1/')"
     first="$([ -n "$first" ] && date -d "$first" +%s.%N || true)"
     count="$(dotnet "$CLI" containers list --config "$run/imapactors.conf" --format json | wc -l)"
-    # The vault is one file per message and attachment: kept, the runs of one invocation fill gigabytes of page cache,
-    # and a machine short of free memory spends the later runs reclaiming it (system CPU time several times higher).
-    rm -rf "$run/vault"
     if [ -f "$OUT/$prefix.size" ]; then read -r msgs bytes < "$OUT/$prefix.size"; else msgs="$expected"; bytes=0; fi
     [ -n "$expected" ] && msgs="$expected"
     if [ "$count" != "$msgs" ]; then
