@@ -100,6 +100,25 @@ public class FastPathTests
             CanonicalJson.Serialize(node));
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(32)]
+    [InlineData(33)]
+    [InlineData(100)]
+    public void Canonical_json_sorts_objects_sorted_on_the_stack_and_in_a_pooled_array_alike(int members)
+    {
+        // Up to 32 members are sorted in a stack buffer, more in a pooled array: both must give the sorted text.
+        var node = new JsonObject();
+        for (var i = members - 1; i >= 0; i--)
+        {
+            node[$"k{i:d3}"] = i;
+        }
+
+        var expected = "{" + string.Join(", ", Enumerable.Range(0, members).Select(i => $"\"k{i:d3}\": {i}")) + "}";
+        Assert.Equal(expected, CanonicalJson.Serialize(node));
+        Assert.Equal(expected, CanonicalJson.Serialize(node));
+    }
+
     [Fact]
     public void Header_text_trims_leading_blanks_and_the_final_line_break_and_keeps_folding()
     {

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -119,31 +120,43 @@ internal static class CanonicalJson
         }
     }
 
+    /// <summary>Objects with at most this many members are sorted in a buffer on the stack rather than a pooled array.</summary>
+    private const int StackMembers = 32;
+
+    [InlineArray(StackMembers)]
+    private struct MemberBuffer
+    {
+        private KeyValuePair<string, JsonNode?> _first;
+    }
+
     private static void WriteObject(StringBuilder sb, JsonObject obj)
     {
         sb.Append('{');
-        if (obj.Count == 1)
+        var count = obj.Count;
+        if (count == 1)
         {
             // Most objects hashed (an indicator's cef) have one member: nothing to sort.
-            foreach (var (key, value) in obj)
-            {
-                WriteMember(sb, key, value);
-            }
+            var (key, value) = obj.GetAt(0);
+            WriteMember(sb, key, value);
         }
-        else if (obj.Count > 1)
+        else if (count > 1)
         {
-            var members = ArrayPool<KeyValuePair<string, JsonNode?>>.Shared.Rent(obj.Count);
+            // Members are read by index (GetAt) rather than enumerated, which would allocate an enumerator per object.
+            KeyValuePair<string, JsonNode?>[]? rented = null;
+            var buffer = default(MemberBuffer);
+            var members = count <= StackMembers
+                ? ((Span<KeyValuePair<string, JsonNode?>>)buffer)[..count]
+                : (rented = ArrayPool<KeyValuePair<string, JsonNode?>>.Shared.Rent(count)).AsSpan(0, count);
             try
             {
-                var n = 0;
-                foreach (var member in obj)
+                for (var k = 0; k < count; k++)
                 {
-                    members[n++] = member;
+                    members[k] = obj.GetAt(k);
                 }
 
                 // Keys of an object are distinct, so an unstable sort gives the same order as a stable one.
-                members.AsSpan(0, n).Sort(static (a, b) => CodePointComparer.Instance.Compare(a.Key, b.Key));
-                for (var k = 0; k < n; k++)
+                members.Sort(static (a, b) => CodePointComparer.Instance.Compare(a.Key, b.Key));
+                for (var k = 0; k < count; k++)
                 {
                     if (k > 0)
                     {
@@ -155,7 +168,10 @@ internal static class CanonicalJson
             }
             finally
             {
-                ArrayPool<KeyValuePair<string, JsonNode?>>.Shared.Return(members, clearArray: true);
+                if (rented is not null)
+                {
+                    ArrayPool<KeyValuePair<string, JsonNode?>>.Shared.Return(rented, clearArray: true);
+                }
             }
         }
 
