@@ -119,6 +119,38 @@ public class FastPathTests
         Assert.Equal(expected, CanonicalJson.Serialize(node));
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(40)]
+    public void Header_dict_merges_names_ignoring_case_in_short_and_long_header_blocks(int padding)
+    {
+        // Short blocks are matched by scanning the keys, long ones (over 32 fields) through an index: same result.
+        var fields = Enumerable.Range(0, padding).Select(i => ($"X-Pad-{i}", $"p{i}")).ToList();
+        fields.AddRange([
+            ("From", "a@x"), ("received", "r1"), ("Subject", "=?utf-8?q?caf=C3=A9?="), ("FROM", "b@x"), ("Received", "r2"),
+            ("decodedTo", "kept"), ("To", "t@x"), ("cc", ""), ("x-pad-0", "last"),
+        ]);
+
+        var dict = Extractor.HeaderDict(fields);
+
+        var keys = Enumerable.Range(0, padding).Select(i => i == 0 ? "x-pad-0" : $"X-Pad-{i}").ToList();
+        keys.AddRange(["FROM", "Received", "Subject", "decodedTo", "To", "cc"]);
+        if (padding == 0)
+        {
+            keys.Add("x-pad-0");
+        }
+
+        keys.AddRange(["decodedSubject", "decodedFrom"]);
+        Assert.Equal(keys, dict.Select(m => m.Key));
+        Assert.Equal("last", (string?)dict["x-pad-0"]);
+        Assert.Equal("b@x", (string?)dict["FROM"]);
+        Assert.Equal(["r1", "r2"], dict["Received"]!.AsArray().Select(n => (string?)n));
+        Assert.Equal("kept", (string?)dict["decodedTo"]);
+        Assert.Equal("café", (string?)dict["decodedSubject"]);
+        Assert.Equal("b@x", (string?)dict["decodedFrom"]);
+        Assert.False(dict.ContainsKey("decodedCC"));
+    }
+
     [Fact]
     public void Header_text_trims_leading_blanks_and_the_final_line_break_and_keeps_folding()
     {

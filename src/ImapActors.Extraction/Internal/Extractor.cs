@@ -663,9 +663,10 @@ internal sealed class Extractor
     /// </summary>
     internal static JsonObject HeaderDict(List<(string Field, string Raw)> fields)
     {
-        var keys = new List<string>();
-        var values = new List<JsonNode?>();
-        var position = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        // Built in place: a field whose name is already a key (ignoring case) replaces that member's name and value at
+        // its position. Names are looked up linearly in an ordinary header block, through an index in a long one.
+        var dict = new JsonObject();
+        var index = fields.Count > LinearHeaderLookup ? new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase) : null;
         JsonArray? received = null;
         foreach (var (field, raw) in fields)
         {
@@ -674,50 +675,66 @@ internal sealed class Extractor
                 if (received is null)
                 {
                     received = [];
-                    position["Received"] = keys.Count;
-                    keys.Add("Received");
-                    values.Add(received);
+                    index?.Add("Received", dict.Count);
+                    dict.Add("Received", received);
                 }
 
                 received.Add(raw);
                 continue;
             }
 
-            if (position.TryGetValue(field, out var at))
+            var at = IndexOfField(dict, index, field);
+            if (at >= 0)
             {
-                keys[at] = field;
-                values[at] = raw;
+                dict.SetAt(at, field, raw);
             }
             else
             {
-                position[field] = keys.Count;
-                keys.Add(field);
-                values.Add(raw);
+                index?.Add(field, dict.Count);
+                dict.Add(field, raw);
             }
         }
 
-        var dict = new JsonObject();
-        for (var i = 0; i < keys.Count; i++)
-        {
-            dict[keys[i]] = values[i];
-        }
-
-        AddDecoded(dict, position, keys, values, "Subject", "decodedSubject");
-        AddDecoded(dict, position, keys, values, "To", "decodedTo");
-        AddDecoded(dict, position, keys, values, "From", "decodedFrom");
-        AddDecoded(dict, position, keys, values, "CC", "decodedCC");
+        AddDecoded(dict, index, "Subject", "decodedSubject");
+        AddDecoded(dict, index, "To", "decodedTo");
+        AddDecoded(dict, index, "From", "decodedFrom");
+        AddDecoded(dict, index, "CC", "decodedCC");
         return dict;
     }
 
-    private static void AddDecoded(JsonObject dict, Dictionary<string, int> position, List<string> keys, List<JsonNode?> values, string header, string key)
+    /// <summary>Up to this many fields, <see cref="HeaderDict"/> finds a name by comparing it with each key.</summary>
+    internal const int LinearHeaderLookup = 32;
+
+    /// <summary>The position of the member named <paramref name="field"/> ignoring case, or -1.</summary>
+    /// <remarks>
+    /// <paramref name="index"/>, when there is one, holds the header names only. Without it the keys are scanned, which
+    /// finds the same member: the only other keys, decodedSubject/To/From, never equal a header name looked up here.
+    /// </remarks>
+    private static int IndexOfField(JsonObject dict, Dictionary<string, int>? index, string field)
     {
-        if (position.TryGetValue(header, out var at) && values[at] is JsonValue v && v.GetValue<string>() is { Length: > 0 } raw &&
-            !dict.ContainsKey(key))
+        if (index is not null)
+        {
+            return index.TryGetValue(field, out var at) ? at : -1;
+        }
+
+        for (var i = 0; i < dict.Count; i++)
+        {
+            if (dict.GetAt(i).Key.Equals(field, StringComparison.OrdinalIgnoreCase))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private static void AddDecoded(JsonObject dict, Dictionary<string, int>? index, string header, string key)
+    {
+        if (IndexOfField(dict, index, header) is >= 0 and var at && dict.GetAt(at).Value is JsonValue v &&
+            v.GetValue<string>() is { Length: > 0 } raw && !dict.ContainsKey(key))
         {
             dict[key] = HeaderText.Decoded(raw);
         }
-
-        _ = keys;
     }
 
     /// <summary>Whether a header set has a From, To or Message-ID field, without which it gives no Email Artifact.</summary>
