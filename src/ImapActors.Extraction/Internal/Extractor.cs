@@ -518,6 +518,13 @@ internal sealed class Extractor
         return Encoding.GetEncoding(1252);
     }
 
+    // The scanners' callbacks, created on the message's first text rather than for each text scanned.
+    private Action<string, bool>? _onHtmlLink;
+    private Action<string>? _onUrl;
+    private Action<string>? _onEmailDomain;
+    private Action<string>? _onIp;
+    private Action<string>? _onHash;
+
     private void ScanIndicators(string text)
     {
         var s = _settings;
@@ -525,36 +532,40 @@ internal sealed class Extractor
         {
             if (text.Contains('<', StringComparison.Ordinal))
             {
-                HtmlLinks.Find(text, (value, isHref) =>
-                {
-                    if (isHref && value.StartsWith("mailto:", StringComparison.OrdinalIgnoreCase))
-                    {
-                        MailtoDomain(value);
-                    }
-                    else
-                    {
-                        UrlCandidate(value.Trim());
-                    }
-                });
+                HtmlLinks.Find(text, _onHtmlLink ??= HtmlLink);
             }
 
             var plain = text.Contains('&', StringComparison.Ordinal) ? WebUtility.HtmlDecode(text) : text;
-            Scanners.Urls(plain, UrlCandidate);
+            Scanners.Urls(plain, _onUrl ??= UrlCandidate);
             if (s.ExtractDomains)
             {
-                Scanners.EmailDomains(text, AddDomain);
+                Scanners.EmailDomains(text, _onEmailDomain ??= AddDomain);
             }
         }
 
         if (s.ExtractIps)
         {
-            Scanners.IPv4(text, ip => Add(_ips, ip));
-            Scanners.IPv6(text, ip => Add(_ips, ip));
+            _onIp ??= ip => Add(_ips, ip);
+            Scanners.IPv4(text, _onIp);
+            Scanners.IPv6(text, _onIp);
         }
 
         if (s.ExtractHashes)
         {
-            Scanners.Hashes(text, h => Add(_hashes, h));
+            Scanners.Hashes(text, _onHash ??= h => Add(_hashes, h));
+        }
+    }
+
+    /// <summary>A link of an HTML text: a mailto: href gives its domain, anything else is a URL candidate.</summary>
+    private void HtmlLink(string value, bool isHref)
+    {
+        if (isHref && value.StartsWith("mailto:", StringComparison.OrdinalIgnoreCase))
+        {
+            MailtoDomain(value);
+        }
+        else
+        {
+            UrlCandidate(value.Trim());
         }
     }
 
