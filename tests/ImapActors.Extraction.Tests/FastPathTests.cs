@@ -8,6 +8,13 @@ namespace ImapActors.Extraction.Tests;
 /// <summary>The shortcuts taken for ordinary messages give what the general path gives.</summary>
 public class FastPathTests
 {
+    public FastPathTests()
+    {
+        // Some tests call MimeKit's header decoding directly. EmailProcessor registers the legacy code pages before
+        // MimeKit's first charset lookup, which caches what it finds; a test run first must not get ahead of it.
+        Encoding.RegisterProvider(CodePagesEncodingProvider.Instance);
+    }
+
     [Theory]
     [InlineData("example.com")]
     [InlineData("a.b-c.d0")]
