@@ -80,6 +80,7 @@ public sealed class EmailProcessor
 
     private static MimeMessage? TryParse(Stream stream, long start)
     {
+        MimeParser? reused = null;
         try
         {
             stream.Position = 0;
@@ -87,13 +88,41 @@ public sealed class EmailProcessor
             input.Position = 0;
 
             // Persistent parsing keeps part content as ranges of the stream instead of copies.
-            return new MimeParser(ParserOptions, input, MimeFormat.Entity, persistent: true).ParseMessage();
+            if (stream.Length - start > ReusedParserMaxSize)
+            {
+                return new MimeParser(ParserOptions, input, MimeFormat.Entity, persistent: true).ParseMessage();
+            }
+
+            reused = t_parser ?? new MimeParser(ParserOptions, Stream.Null, MimeFormat.Entity);
+            t_parser = null;
+            reused.SetStream(input, MimeFormat.Entity, persistent: true);
+            return reused.ParseMessage();
         }
         catch (Exception e) when (e is not IOException)
         {
             return null;
         }
+        finally
+        {
+            if (reused is not null)
+            {
+                // Detached from the message, so that the thread does not keep its stream (and bytes) alive.
+                reused.SetStream(Stream.Null, MimeFormat.Entity);
+                t_parser = reused;
+            }
+        }
     }
+
+    /// <summary>
+    /// The thread's parser for messages of at most <see cref="ReusedParserMaxSize"/> bytes: a new parser allocates about
+    /// 5 KB of buffers, a tenth of all that processing a 5 KB message allocates. SetStream resets the parser and keeps its
+    /// options (<see cref="ParserOptions"/>). Larger messages get a parser of their own, so that a buffer grown for one
+    /// (a long header) does not stay with the thread.
+    /// </summary>
+    [ThreadStatic]
+    private static MimeParser? t_parser;
+
+    private const long ReusedParserMaxSize = 64 * 1024;
 
     /// <summary>The offset after any leading lines that are empty or start with a blank (at most 64 KiB are looked at).</summary>
     private static long SkipLeadingBlankLines(Stream stream)

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
+using ImapActors.Domain;
 using ImapActors.Extraction.Internal;
 using MimeKit;
 
@@ -156,6 +157,59 @@ public class FastPathTests
         Assert.Equal("café", (string?)dict["decodedSubject"]);
         Assert.Equal("b@x", (string?)dict["decodedFrom"]);
         Assert.False(dict.ContainsKey("decodedCC"));
+    }
+
+    [Fact]
+    public void A_thread_parses_each_message_as_a_fresh_parser_would()
+    {
+        // A thread reuses one parser for small messages: nothing of a message (nor of a failed parse) may reach the next.
+        var multipart = "From: a@example.com\nTo: b@example.org\nSubject: one\nContent-Type: multipart/mixed; boundary=XX\n\n" +
+            "--XX\nContent-Type: text/plain\n\nsee 10.1.2.3 and https://one.example/x\n--XX\nContent-Type: application/octet-stream\n" +
+            "Content-Disposition: attachment; filename=a.bin\n\nabc\n--XX--\n";
+        string[] messages =
+        [
+            multipart,
+            "no header block at all",
+            " \n\t\n" + TestMail.Plain("after blank lines 10.9.8.7"),
+            TestMail.Plain("plain https://two.example/y", "Received: from x\n"),
+            multipart,
+        ];
+
+        static string Summary(ProcessedEmail e) =>
+            e.Container.Name + " | " + string.Join(" ", e.Artifacts.Select(a => a.SourceDataIdentifier)) + " | " +
+            string.Join(" ", e.Issues.Select(i => i.Code));
+
+        var inSequence = messages.Select(m => Summary(TestMail.Process(m))).ToList();
+        var alone = messages.Select(m =>
+        {
+            // A new thread has no parser yet.
+            string? summary = null;
+            var thread = new Thread(() => summary = Summary(TestMail.Process(m)));
+            thread.Start();
+            thread.Join();
+            return summary!;
+        }).ToList();
+
+        Assert.Equal(alone, inSequence);
+        Assert.Equal(inSequence[0], inSequence[4]);
+    }
+
+    [Fact]
+    public void The_reused_parser_does_not_keep_the_last_message_alive()
+    {
+        var bytes = ProcessAndForget();
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        Assert.False(bytes.IsAlive);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static WeakReference ProcessAndForget()
+    {
+        var bytes = Encoding.UTF8.GetBytes(TestMail.Plain("kept? 10.1.2.3").Replace("\n", "\r\n", StringComparison.Ordinal));
+        Assert.NotEmpty(TestMail.Process(bytes).Artifacts);
+        return new WeakReference(bytes);
     }
 
     [Fact]
