@@ -213,6 +213,18 @@ public class FastPathTests
     }
 
     [Fact]
+    public void The_time_limit_stops_extraction_once_it_has_passed()
+    {
+        // 200 parts: the walk checks the clock at each one, well after a zero limit has passed.
+        var parts = string.Concat(Enumerable.Range(0, 200).Select(i => $"--XX\nContent-Type: text/plain\n\npart {i}\n"));
+        var message = $"From: a@example.com\nTo: b@example.org\nContent-Type: multipart/mixed; boundary=XX\n\n{parts}--XX--\n";
+        var noTime = ExtractionSettings.Default with { Limits = new ExtractionLimits { MaxTime = TimeSpan.Zero } };
+
+        Assert.Contains(TestMail.Process(message, noTime).Issues, i => i.Code == IssueCodes.TimeLimit);
+        Assert.DoesNotContain(TestMail.Process(message).Issues, i => i.Code == IssueCodes.TimeLimit);
+    }
+
+    [Fact]
     public void Header_text_trims_leading_blanks_and_the_final_line_break_and_keeps_folding()
     {
         // The é of X-Latin is one Latin-1 byte, which is not UTF-8.
