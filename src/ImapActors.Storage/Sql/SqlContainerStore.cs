@@ -527,18 +527,8 @@ public abstract class SqlContainerStore : IContainerStore
 
         private Prepared Prepare(string sql, string[] names)
         {
-            var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = sql;
-            var parameters = new DbParameter[names.Length];
-            for (var i = 0; i < names.Length; i++)
-            {
-                parameters[i] = command.CreateParameter();
-                parameters[i].ParameterName = "@" + names[i];
-                command.Parameters.Add(parameters[i]);
-            }
-
-            var prepared = new Prepared(command, parameters);
+            var command = Command(connection, transaction, sql, [.. names.Select(name => (name, (object?)null))]);
+            var prepared = new Prepared(command, [.. command.Parameters.Cast<DbParameter>()]);
             _commands.Add(sql, prepared);
             return prepared;
         }
