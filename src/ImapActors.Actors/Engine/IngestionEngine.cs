@@ -113,13 +113,8 @@ public sealed class IngestionEngine : IAsyncDisposable
     public async Task<CommitResult> IngestAsync(RawEmail raw, EmailSource source, ExtractionSettings settings, string label,
         CancellationToken cancellationToken)
     {
-        var pipeline = await _supervisor.Ask<IngestionProtocol.Pipeline>(new IngestionProtocol.GetPipeline(), AskTimeout, cancellationToken);
-        var completion = new TaskCompletionSource<CommitResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-        System.ActorOf(Props.Create(() => new OneShotIngestion(pipeline, raw, source, settings, label, completion)));
-        using (cancellationToken.Register(() => completion.TrySetCanceled(cancellationToken)))
-        {
-            return await completion.Task;
-        }
+        return await _supervisor.Ask<CommitResult>(new IngestionProtocol.IngestOne(raw, source, settings, label),
+            Timeout.InfiniteTimeSpan, cancellationToken);
     }
 
     public async ValueTask DisposeAsync()

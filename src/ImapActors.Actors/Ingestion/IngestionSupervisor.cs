@@ -46,10 +46,15 @@ public static class IngestionProtocol
 
     public sealed record Stopped;
 
-    /// <summary>The parser pool, the extractor pool and the sink, for one-off ingestion (get email, poll now, retries).</summary>
-    public sealed record GetPipeline;
+    /// <summary>
+    /// Ingests one email through the same pools and sink as polling (get email, poll now, quarantine retries); answered
+    /// with its <see cref="CommitResult"/>, or a <see cref="Status.Failure"/> naming the stage that failed.
+    /// Idempotent on the email's (asset, folder, UIDVALIDITY, UID). The raw bytes stay the sender's.
+    /// </summary>
+    public sealed record IngestOne(RawEmail Raw, EmailSource Source, ExtractionSettings Settings, string Label) : INoSerializationVerificationNeeded;
 
-    public sealed record Pipeline(IActorRef Parsers, IActorRef Sink) : INoSerializationVerificationNeeded;
+    /// <summary>The parser pool and the sink, as a one-off ingestion uses them.</summary>
+    internal sealed record Pipeline(IActorRef Parsers, IActorRef Sink) : INoSerializationVerificationNeeded;
 }
 
 /// <summary>
@@ -107,7 +112,8 @@ public sealed class IngestionSupervisor : ReceiveActor
         Receive<MailboxReports.CaughtUp>(r => Track(r.Mailbox, t => t.CaughtUp = true));
         Receive<MailboxReports.Failed>(OnMailboxFailed);
         Receive<IngestionProtocol.GetStatus>(_ => Sender.Tell(Statuses()));
-        Receive<IngestionProtocol.GetPipeline>(_ => Sender.Tell(new IngestionProtocol.Pipeline(_parsers, _sink)));
+        Receive<IngestionProtocol.IngestOne>(msg =>
+            Context.ActorOf(Akka.Actor.Props.Create(() => new OneShotIngestion(new IngestionProtocol.Pipeline(_parsers, _sink), msg, Sender))));
         Receive<IngestionProtocol.WhenCaughtUp>(_ =>
         {
             _caughtUpWaiters.Add(Sender);

@@ -9,23 +9,23 @@ namespace ImapActors.Actors.Ingestion;
 /// <summary>Takes one email through the parser pool, the extractor pool and the sink, then stops.</summary>
 internal sealed class OneShotIngestion : ReceiveActor
 {
-    public OneShotIngestion(IngestionProtocol.Pipeline pipeline, RawEmail raw, EmailSource source, ExtractionSettings settings,
-        string label, TaskCompletionSource<CommitResult> completion)
+    public OneShotIngestion(IngestionProtocol.Pipeline pipeline, IngestionProtocol.IngestOne request, IActorRef replyTo)
     {
         Receive<PipelineMessages.EmailProcessed>(msg =>
             pipeline.Sink.Tell(new SinkProtocol.CommitBatch(1, [new Storage.EmailToCommit(msg.Email, msg.RawEmail)])));
-        Receive<PipelineMessages.EmailFailed>(msg => Finish(() =>
-            completion.TrySetException(new InvalidOperationException($"Ingestion failed at {msg.Stage}: {msg.Error}"))));
-        Receive<SinkProtocol.BatchCommitted>(msg => Finish(() => completion.TrySetResult(msg.Results[0])));
-        Receive<SinkProtocol.BatchFailed>(msg => Finish(() =>
-            completion.TrySetException(new InvalidOperationException($"Storing the email failed: {msg.Error}"))));
+        Receive<PipelineMessages.EmailFailed>(msg =>
+            Finish(new Status.Failure(new InvalidOperationException($"Ingestion failed at {msg.Stage}: {msg.Error}"))));
+        Receive<SinkProtocol.BatchCommitted>(msg => Finish(msg.Results[0]));
+        Receive<SinkProtocol.BatchFailed>(msg =>
+            Finish(new Status.Failure(new InvalidOperationException($"Storing the email failed: {msg.Error}"))));
 
-        pipeline.Parsers.Tell(new PipelineMessages.ParseEmail(new WorkItem(1, source, raw, settings, label, 1, Self)));
-    }
+        pipeline.Parsers.Tell(new PipelineMessages.ParseEmail(
+            new WorkItem(1, request.Source, request.Raw, request.Settings, request.Label, 1, Self)));
 
-    private void Finish(Action complete)
-    {
-        complete();
-        Context.Stop(Self);
+        void Finish(object answer)
+        {
+            replyTo.Tell(answer);
+            Context.Stop(Self);
+        }
     }
 }
