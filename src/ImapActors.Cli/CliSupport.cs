@@ -64,43 +64,4 @@ internal static class CliSupport
         < 1024L * 1024 * 1024 => $"{bytes / 1024.0 / 1024:0.0} MB",
         _ => $"{bytes / 1024.0 / 1024 / 1024:0.00} GB",
     };
-
-    /// <summary>A cancellation token that fires on SIGINT or SIGTERM (the first signal only asks; a second one is the OS default).</summary>
-    public static CancellationTokenSource OnStopSignal(out IDisposable registrations)
-    {
-        var cts = new CancellationTokenSource();
-        var handled = 0;
-        void Handler(System.Runtime.InteropServices.PosixSignalContext context)
-        {
-            if (Interlocked.Exchange(ref handled, 1) == 0)
-            {
-                context.Cancel = true;
-                try
-                {
-                    cts.Cancel();
-                }
-                catch (ObjectDisposedException)
-                {
-                    // The runtime calls every handler registered when the signal arrived, one after the other; another
-                    // handler (System.CommandLine's own) may already have let the command finish and dispose the source.
-                }
-            }
-        }
-
-        var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, Handler);
-        var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, Handler);
-        registrations = new Registrations(sigint, sigterm);
-        return cts;
-    }
-
-    private sealed class Registrations(params IDisposable[] items) : IDisposable
-    {
-        public void Dispose()
-        {
-            foreach (var item in items)
-            {
-                item.Dispose();
-            }
-        }
-    }
 }

@@ -14,4 +14,6 @@ var root = new RootCommand("ImapActors: ingest phishing-report mailboxes into ca
     SamplesCommand.Create(),
 };
 
-return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
+// Stop signals belong to the engine's host (the batches in flight commit first), not to the command-line library, which
+// would end the process a fixed two seconds after the signal.
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }).ConfigureAwait(false);

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text;
-using ImapActors.Actors.Engine;
+using ImapActors.Host;
 using ImapActors.Actors.Ingestion;
 using Serilog;
 

@@ -15,7 +15,7 @@ public static class EngineConfig
     private static readonly string[] StorageKeys = ["provider", "connection-string", "connection-string-env", "connection-string-file"];
     private static readonly string[] VaultKeys = ["path"];
     private static readonly string[] EngineKeys =
-        ["poison-max-attempts", "fetch-batch-size", "large-message-bytes", "parser-pool-size", "extractor-pool-size", "limits"];
+        ["poison-max-attempts", "fetch-batch-size", "large-message-bytes", "parser-pool-size", "extractor-pool-size", "shutdown-timeout", "limits"];
     private static readonly string[] LimitKeys =
         ["max-mime-depth", "max-parts", "max-decoded-bytes", "max-scanned-text-bytes", "max-artifacts", "max-time"];
     private static readonly string[] ProviderKeys = ["auth_url", "token_url", "scopes", "app_scopes", "tenant"];
@@ -211,6 +211,7 @@ public static class EngineConfig
                 LargeMessageBytes = engine.Size("large-message-bytes") ?? engineDefaults.LargeMessageBytes,
                 ParserPoolSize = engine.NonNegativeInt("parser-pool-size") ?? engineDefaults.ParserPoolSize,
                 ExtractorPoolSize = engine.NonNegativeInt("extractor-pool-size") ?? engineDefaults.ExtractorPoolSize,
+                ShutdownTimeout = engine.Duration("shutdown-timeout") ?? engineDefaults.ShutdownTimeout,
             };
         }
 

@@ -2,7 +2,8 @@ using System.CommandLine;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using ImapActors.Actors.Actions;
+using ImapActors.Host;
+using ImapActors.Host.Actions;
 using ImapActors.Domain;
 using ImapActors.Mail;
 using Serilog.Events;
@@ -57,10 +58,12 @@ internal static class GetEmailCommand
         try
         {
             var asset = ActionSupport.FindAsset(settings, assetName);
+            await using var engine = await IngestionEngine.StartAsync(settings, new EngineOptions { Tokens = tokens, HandleStopSignals = true },
+                cancellationToken);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, engine.Stopping);
 
             // Progress goes to standard error: standard output carries the result.
-            result = await GetEmail.RunAsync(settings, asset, request, tokens, Console.Error.WriteLine,
-                cancellationToken);
+            result = await engine.GetEmail.RunAsync(asset, request, Console.Error.WriteLine, stop.Token);
         }
         catch (ActionFailedException ex)
         {

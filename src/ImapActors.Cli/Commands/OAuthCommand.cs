@@ -1,6 +1,7 @@
 using System.CommandLine;
 using ImapActors.Configuration;
 using ImapActors.Domain;
+using ImapActors.Host;
 using ImapActors.Mail;
 using ImapActors.Mail.OAuth;
 
@@ -83,15 +84,11 @@ internal static class OAuthCommand
     /// token-store key stops the command before anything starts: the reason and how to make a key are printed, and null
     /// is returned so the command exits with a usage error.
     /// </summary>
-    internal static Func<AssetSettings, IAccessTokenProvider?>? TokensFor(EngineSettings settings, FileInfo configFile)
+    internal static AccessTokens? TokensFor(EngineSettings settings, FileInfo configFile)
     {
         try
         {
-            var needsStore = settings.Assets.Any(a => a.AuthType == AuthType.OAuth && a.OAuth?.GrantType != "client_credentials");
-            var store = needsStore ? EngineConfig.LoadOAuthStore(configFile.FullName) : null;
-
-            // Without a key the providers refuse, naming the asset that needs one.
-            return OAuthTokens.ProvidersFor(settings, store?.Key is null ? null : TokenStore.Open(store.TokenStorePath, store.Key), configFile.FullName);
+            return AccessTokens.FromConfiguration(settings, configFile.FullName);
         }
         catch (Exception e) when (e is OAuthException or ConfigurationException)
         {

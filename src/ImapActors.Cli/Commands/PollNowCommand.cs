@@ -1,6 +1,6 @@
 using System.CommandLine;
-using ImapActors.Actors.Actions;
-using ImapActors.Actors.Engine;
+using ImapActors.Host;
+using ImapActors.Host.Actions;
 using ImapActors.Domain;
 using ImapActors.Mail;
 using ImapActors.Storage;
@@ -53,12 +53,13 @@ internal static class PollNowCommand
         }
 
         CliSupport.ConfigureLogging(LogEventLevel.Warning);
-        await using var engine = await IngestionEngine.StartAsync(settings, new EngineOptions { PipelineOnly = true }, cancellationToken);
+        await using var engine = await IngestionEngine.StartAsync(settings, new EngineOptions { Tokens = tokens, HandleStopSignals = true },
+            cancellationToken);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, engine.Stopping);
         IReadOnlyList<PollNowEmail> emails;
         try
         {
-            // OAuth is not wired into the command line yet: an OAuth asset fails with a message saying so.
-            emails = await PollNow.RunAsync(engine, asset, count, tokens, Console.WriteLine, cancellationToken);
+            emails = await engine.PollNow.RunAsync(asset, count, Console.WriteLine, stop.Token);
         }
         catch (ActionFailedException ex)
         {

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using ImapActors.Actors.Engine;
+using ImapActors.Host;
 using ImapActors.Domain;
 using ImapActors.Storage;
 using Serilog.Events;
@@ -64,7 +64,7 @@ internal static class QuarantineCommand
         }
 
         CliSupport.ConfigureLogging(LogEventLevel.Warning);
-        await using var engine = await IngestionEngine.StartAsync(settings, new EngineOptions { PipelineOnly = true }, cancellationToken);
+        await using var engine = await IngestionEngine.StartAsync(settings, new EngineOptions { HandleStopSignals = true }, cancellationToken);
         IReadOnlyList<QuarantinedEmail> targets;
         if (id is { } one)
         {
@@ -101,7 +101,7 @@ internal static class QuarantineCommand
             return true;
         }
 
-        var outcome = await QuarantineRetry.RetryAsync(engine, q, cancellationToken);
+        var outcome = await engine.QuarantineRetry.RetryAsync(q, cancellationToken);
         if (outcome.Result is { } result)
         {
             Console.WriteLine($"{q.Id}: {q.Source.Mailbox} UID {q.Source.Uid} -> container {result.ContainerId} ({result.Outcome})");

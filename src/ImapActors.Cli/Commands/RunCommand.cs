@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
-using ImapActors.Actors.Engine;
+using ImapActors.Host;
 using ImapActors.Actors.Ingestion;
 using Serilog;
 using Serilog.Events;
@@ -30,41 +30,42 @@ internal static class RunCommand
         }
 
         CliSupport.ConfigureLogging(verbose ? LogEventLevel.Debug : LogEventLevel.Information);
-        using var stop = CliSupport.OnStopSignal(out var registrations);
-        using var _ = registrations;
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop.Token, cancellationToken);
         var clock = Stopwatch.StartNew();
         if (OAuthCommand.TokensFor(settings, configFile) is not { } tokens)
         {
             return CliSupport.UsageError;
         }
 
-        await using var engine = await IngestionEngine.StartAsync(settings, new EngineOptions { Once = once, Tokens = tokens }, CancellationToken.None);
+        var options = new EngineOptions { Polling = once ? PollingMode.Once : PollingMode.Scheduled, Tokens = tokens, HandleStopSignals = true };
+        await using var engine = await IngestionEngine.StartAsync(settings, options, cancellationToken);
         Log.Information("Ingesting {Mailboxes} mailboxes of {Assets} assets into {Provider} ({Mode})",
             settings.Assets.Sum(a => a.Folders.Count), settings.Assets.Count, settings.Storage.Provider, once ? "once" : "scheduled");
 
         using var progress = new ProgressReporter(engine);
         progress.Start();
-        List<MailboxStatus>? statuses = null;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, engine.Stopping);
+        IReadOnlyList<MailboxStatus>? statuses = null;
         try
         {
             if (once)
             {
-                statuses = await engine.WhenCaughtUpAsync(linked.Token);
+                statuses = await engine.WhenCaughtUpAsync(stop.Token);
             }
             else
             {
-                await Task.Delay(Timeout.Infinite, linked.Token);
+                await Task.Delay(Timeout.Infinite, stop.Token);
             }
         }
         catch (OperationCanceledException)
         {
-            Log.Information("Stop requested: finishing the batches in flight");
+            Log.Information("Stop requested: finishing the batches in flight (up to {Timeout})", settings.ShutdownTimeout);
         }
 
         await progress.StopAsync();
-        await engine.StopGracefullyAsync(TimeSpan.FromSeconds(60));
-        statuses ??= await engine.GetStatusAsync();
+
+        // The host's stop lets the batches in flight commit before the actor system terminates.
+        var final = await engine.StopAsync();
+        statuses = final.Count > 0 ? final : statuses ?? [];
         foreach (var status in statuses.OrderBy(s => s.Mailbox.ToString(), StringComparer.Ordinal))
         {
             Console.WriteLine(Summary(status, clock.Elapsed));

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using ImapActors.Actors.Actions;
+using ImapActors.Host.Actions;
 using ImapActors.Domain;
 using ImapActors.Mail;
 using Serilog.Events;
@@ -44,7 +44,8 @@ internal static class TestConnectivityCommand
         CliSupport.ConfigureLogging(LogEventLevel.Warning);
 
         // OAuth sign-in is not wired into the command line yet: an OAuth asset fails with a message saying so.
-        var result = await TestConnectivity.RunAsync(asset, tokens, Console.WriteLine, cancellationToken);
+        // The action needs no store and no actor system: its one dependency, the token providers, is all it is given.
+        var result = await new TestConnectivity(tokens).RunAsync(asset, Console.WriteLine, cancellationToken);
         if (result.Passed)
         {
             return 0;

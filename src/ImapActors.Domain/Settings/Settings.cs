@@ -129,4 +129,7 @@ public sealed record EngineSettings
     public int ParserPoolSize { get; init; }
 
     public int ExtractorPoolSize { get; init; }
+
+    /// <summary>On SIGTERM/SIGINT, how long the batches in flight may take to commit before the engine stops anyway.</summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }

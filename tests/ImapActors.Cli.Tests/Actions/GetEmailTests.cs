@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using ImapActors.Actors.Actions;
+using ImapActors.Host.Actions;
 using ImapActors.Cli.Tests.Integration;
 using ImapActors.Domain;
 using ImapActors.Extraction;
@@ -73,16 +73,11 @@ public sealed class GetEmailTests(ITestOutputHelper output)
     [InlineData(null, null, "Please specify either id or container_id to get the email")]
     public async Task Parameters_are_validated_with_the_reference_messages(string? id, string? containerId, string message)
     {
-        var settings = new EngineSettings
-        {
-            Storage = new StorageSettings(StorageProvider.Sqlite, "Data Source=:memory:"),
-            VaultPath = "unused",
-            Assets = [],
-        };
         var asset = new AssetSettings { Name = new AssetName("a"), Server = "x.invalid", Username = "u" };
+        using var harness = new EngineHarness(Store.Sqlite, []);
 
         var ex = await Assert.ThrowsAsync<ActionFailedException>(() =>
-            GetEmail.RunAsync(settings, asset, new GetEmailRequest { Id = id, ContainerId = containerId }, null, null, CancellationToken.None));
+            harness.GetEmailAsync(asset, new GetEmailRequest { Id = id, ContainerId = containerId }));
 
         Assert.Equal(message, ex.Message);
         Assert.True(ex.IsUsageError);
@@ -97,12 +92,12 @@ public sealed class GetEmailTests(ITestOutputHelper output)
         var asset = harness.Settings.Assets[0];
 
         var missing = await Assert.ThrowsAsync<ActionFailedException>(() =>
-            GetEmail.RunAsync(harness.Settings, asset, new GetEmailRequest { Id = "999" }, null, null, CancellationToken.None));
+            harness.GetEmailAsync(asset, new GetEmailRequest { Id = "999" }));
         Assert.StartsWith("No email with UID 999 in folder 'INBOX'", missing.Message, StringComparison.Ordinal);
         Assert.False(missing.IsUsageError);
 
         var noContainer = await Assert.ThrowsAsync<ActionFailedException>(() =>
-            GetEmail.RunAsync(harness.Settings, asset, new GetEmailRequest { ContainerId = "42" }, null, null, CancellationToken.None));
+            harness.GetEmailAsync(asset, new GetEmailRequest { ContainerId = "42" }));
         Assert.Equal("No container with id 42 in the store", noContainer.Message);
 
         var (exit, _, stderr) = await ActionsFixture.RunCliAsync(harness, "get-email", "--asset", asset.Name.Value, "--id", "999");
@@ -117,16 +112,15 @@ public sealed class GetEmailTests(ITestOutputHelper output)
         Dovecot.LoadMessages(user.Name, "INBOX", ActionsFixture.Samples(4, 1));
         using var harness = new EngineHarness(Store.Sqlite, [Dovecot.Asset(user)]);
         var asset = harness.Settings.Assets[0];
-        var ingested = await GetEmail.RunAsync(harness.Settings, asset, new GetEmailRequest { Id = "1", Ingest = true }, null, null, CancellationToken.None);
+        var ingested = await harness.GetEmailAsync(asset, new GetEmailRequest { Id = "1", Ingest = true });
         await using (var store = ImapActors.Storage.ContainerStoreFactory.Create(harness.Settings.Storage))
         {
             var container = await store.GetContainerAsync(ingested.ContainerId!.Value, CancellationToken.None);
             File.Delete(new FileVault(harness.Settings.VaultPath).PathOf(container!.RawEmail));
         }
 
-        var ex = await Assert.ThrowsAsync<ActionFailedException>(() => GetEmail.RunAsync(harness.Settings, asset,
-            new GetEmailRequest { ContainerId = ingested.ContainerId.Value.ToString(System.Globalization.CultureInfo.InvariantCulture) },
-            null, null, CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<ActionFailedException>(() => harness.GetEmailAsync(asset,
+            new GetEmailRequest { ContainerId = ingested.ContainerId.Value.ToString(System.Globalization.CultureInfo.InvariantCulture) }));
 
         Assert.Equal(GetEmail.NoRawEmailMessage, ex.Message);
     }
@@ -163,11 +157,13 @@ public sealed class GetEmailTests(ITestOutputHelper output)
         }
 
         int values = 0, imapOk = 0, libraryOk = 0, messagesOk = 0, bytesDiffer = 0;
+        await using var engine = await ImapActors.Host.IngestionEngine.StartAsync(harness.Settings, new ImapActors.Host.EngineOptions(),
+            CancellationToken.None);
         for (var i = 0; i < files.Count; i++)
         {
             var uid = (uint)(i + 1);
-            var result = await GetEmail.RunAsync(harness.Settings, asset,
-                new GetEmailRequest { Id = uid.ToString(System.Globalization.CultureInfo.InvariantCulture) }, null, null, CancellationToken.None);
+            var result = await engine.GetEmail.RunAsync(asset,
+                new GetEmailRequest { Id = uid.ToString(System.Globalization.CultureInfo.InvariantCulture) }, null, CancellationToken.None);
             using (var servedRaw = RawEmail.FromBytes(served[uid]))
             {
                 Assert.True(JsonNode.DeepEquals(EmailHeaders.TopLevel(servedRaw), result.Data), files[i]);

@@ -1,5 +1,5 @@
-using ImapActors.Actors.Actions;
-using ImapActors.Actors.Engine;
+using ImapActors.Host;
+using ImapActors.Host.Actions;
 using ImapActors.Cli.Tests.Integration;
 using ImapActors.Domain;
 using ImapActors.Storage;
@@ -54,9 +54,9 @@ public sealed class PollNowTests(ITestOutputHelper output)
         Dovecot.LoadMessages(user.Name, "Reported", ActionsFixture.Samples(13, 2));
         using var harness = new EngineHarness(Store.Sqlite, [Dovecot.Asset(user, true, "INBOX", "Reported")]);
         var progress = new List<string>();
-        await using var engine = await IngestionEngine.StartAsync(harness.Settings, new EngineOptions { PipelineOnly = true }, CancellationToken.None);
+        await using var engine = await IngestionEngine.StartAsync(harness.Settings, new EngineOptions(), CancellationToken.None);
 
-        var emails = await PollNow.RunAsync(engine, harness.Settings.Assets[0], 3, null, progress.Add, CancellationToken.None);
+        var emails = await engine.PollNow.RunAsync(harness.Settings.Assets[0], 3, progress.Add, CancellationToken.None);
 
         Assert.Equal([("INBOX", 1u), ("INBOX", 2u), ("INBOX", 3u), ("Reported", 1u), ("Reported", 2u)], emails.Select(e => (e.Folder.Value, e.Uid)));
         Assert.All(emails, e => Assert.Equal(CommitOutcome.Created, e.Outcome));

@@ -82,7 +82,7 @@ public sealed class TestConnectivityTests(ITestOutputHelper output)
         var asset = Dovecot.Asset(Dovecot.CreateUser("oauth")) with { AuthType = AuthType.OAuth };
         var progress = new List<string>();
 
-        var result = await ImapActors.Actors.Actions.TestConnectivity.RunAsync(asset, _ => null, progress.Add, CancellationToken.None);
+        var result = await new ImapActors.Host.Actions.TestConnectivity(ImapActors.Host.AccessTokens.None).RunAsync(asset, progress.Add, CancellationToken.None);
 
         Assert.False(result.Passed);
         Assert.Equal(["Connectivity test failed"], progress);

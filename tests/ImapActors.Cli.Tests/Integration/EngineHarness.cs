@@ -1,8 +1,9 @@
 using System.Security.Cryptography;
 using System.Text;
-using ImapActors.Actors.Engine;
 using ImapActors.Actors.Ingestion;
 using ImapActors.Domain;
+using ImapActors.Host;
+using ImapActors.Host.Actions;
 using ImapActors.Storage;
 using ImapActors.Testing;
 
@@ -39,7 +40,15 @@ internal sealed class EngineHarness : IDisposable
     public string Directory => _dir;
 
     public Task<IngestionEngine> StartAsync(bool once, Func<IVault, ImapActors.Actors.Pipeline.IEmailProcessing>? processing = null) =>
-        IngestionEngine.StartAsync(Settings, new EngineOptions { Once = once, Processing = processing }, CancellationToken.None);
+        IngestionEngine.StartAsync(Settings, new EngineOptions { Polling = once ? PollingMode.Once : PollingMode.Scheduled, Processing = processing },
+            CancellationToken.None);
+
+    /// <summary>Runs "get email" on a host of its own that polls nothing, as the CLI verb does.</summary>
+    public async Task<GetEmailResult> GetEmailAsync(AssetSettings asset, GetEmailRequest request)
+    {
+        await using var engine = await IngestionEngine.StartAsync(Settings, new EngineOptions(), CancellationToken.None);
+        return await engine.GetEmail.RunAsync(asset, request, null, CancellationToken.None);
+    }
 
     /// <summary>Runs the engine once until every mailbox is caught up and returns the summaries.</summary>
     public async Task<List<MailboxStatus>> RunOnceAsync(TimeSpan timeout, Func<IVault, ImapActors.Actors.Pipeline.IEmailProcessing>? processing = null)

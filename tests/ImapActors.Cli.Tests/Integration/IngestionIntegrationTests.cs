@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
-using ImapActors.Actors.Engine;
+using ImapActors.Host;
+using ImapActors.Host.Actions;
 using ImapActors.Actors.Pipeline;
 using ImapActors.Cli.Samples;
 using ImapActors.Domain;
@@ -157,10 +158,10 @@ public sealed class IngestionIntegrationTests(ITestOutputHelper output)
         Assert.Equal(30, (await harness.ContainersAsync()).Count);
 
         faulty.Fixed = true;
-        var first = await QuarantineRetry.RetryAsync(engine, q, CancellationToken.None);
+        var first = await engine.QuarantineRetry.RetryAsync(q, CancellationToken.None);
         Assert.True(first.Succeeded, first.Error);
         Assert.Equal(Storage.CommitOutcome.Created, first.Result!.Outcome);
-        var again = await QuarantineRetry.RetryAsync(engine, q, CancellationToken.None);
+        var again = await engine.QuarantineRetry.RetryAsync(q, CancellationToken.None);
         Assert.Equal(Storage.CommitOutcome.AlreadyIngested, again.Result!.Outcome);
         Assert.Equal(31, (await harness.ContainersAsync()).Count);
         Assert.Empty(await engine.Store.ListQuarantineAsync(false, CancellationToken.None));

@@ -1,6 +1,6 @@
 using System.Text;
-using ImapActors.Actors.Actions;
-using ImapActors.Actors.Engine;
+using ImapActors.Host.Actions;
+using ImapActors.Host;
 using ImapActors.Actors.Ingestion;
 using ImapActors.Cli.Samples;
 using ImapActors.Cli.Tests.Integration;
@@ -70,7 +70,7 @@ public sealed class OAuthEngineTests(OAuthEngineFixture fixture)
         try
         {
             await using var engine = await IngestionEngine.StartAsync(harness.Settings,
-                new EngineOptions { Tokens = OAuthTokens.ProvidersFor(harness.Settings, store, ConfigPath) }, CancellationToken.None);
+                new EngineOptions { Polling = PollingMode.Scheduled, Tokens = new AccessTokens(OAuthTokens.ProvidersFor(harness.Settings, store, ConfigPath)) }, CancellationToken.None);
             await WaitForAsync(async () => (await engine.GetStatusAsync()).Sum(s => s.Created) == 2, TimeSpan.FromSeconds(60));
             var refreshesBefore = server.Refreshes;
             var rejectedBefore = server.RejectedIntrospections;
@@ -160,13 +160,13 @@ public sealed class OAuthEngineTests(OAuthEngineFixture fixture)
     }
 
     private static Task<ConnectivityResult> ConnectivityAsync(EngineHarness harness, TokenStore store, AssetSettings asset) =>
-        TestConnectivity.RunAsync(asset, OAuthTokens.ProvidersFor(harness.Settings with { Assets = [asset] }, store, ConfigPath), _ => { },
-            CancellationToken.None);
+        new TestConnectivity(new AccessTokens(OAuthTokens.ProvidersFor(harness.Settings with { Assets = [asset] }, store, ConfigPath)))
+            .RunAsync(asset, _ => { }, CancellationToken.None);
 
     private static async Task<List<MailboxStatus>> RunOnceAsync(EngineHarness harness, TokenStore store)
     {
         await using var engine = await IngestionEngine.StartAsync(harness.Settings,
-            new EngineOptions { Once = true, Tokens = OAuthTokens.ProvidersFor(harness.Settings, store, ConfigPath) }, CancellationToken.None);
+            new EngineOptions { Polling = PollingMode.Once, Tokens = new AccessTokens(OAuthTokens.ProvidersFor(harness.Settings, store, ConfigPath)) }, CancellationToken.None);
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         var statuses = await engine.WhenCaughtUpAsync(cts.Token);
         await engine.StopGracefullyAsync(TimeSpan.FromSeconds(30));

@@ -1,7 +1,7 @@
 using ImapActors.Domain;
 using ImapActors.Mail;
 
-namespace ImapActors.Actors.Actions;
+namespace ImapActors.Host.Actions;
 
 /// <summary>The outcome of a connectivity test: passed, or the cause and a one-line description of the failure.</summary>
 public sealed record ConnectivityResult(bool Passed, ImapFailureCause? Cause, string? Error);
@@ -10,7 +10,7 @@ public sealed record ConnectivityResult(bool Passed, ImapFailureCause? Cause, st
 /// The "test connectivity" action: connect (TLS or STARTTLS as configured), log in, list folders and EXAMINE each
 /// configured folder, reporting the reference's progress messages. Nothing is searched or fetched.
 /// </summary>
-public static class TestConnectivity
+public sealed class TestConnectivity(AccessTokens tokens)
 {
     public const string FolderListProgress = "Got folder listing";
     public const string PassedMessage = "Connectivity test passed";
@@ -21,11 +21,9 @@ public static class TestConnectivity
 
     /// <summary>Runs the test; every failure is in the result, with <see cref="FailedMessage"/> sent as progress first.</summary>
     /// <param name="asset">The asset to test.</param>
-    /// <param name="tokens">The OAuth token source per asset; unused for Basic assets.</param>
     /// <param name="progress">Receives each progress message, in order.</param>
     /// <param name="cancellationToken">Cancels the test.</param>
-    public static async Task<ConnectivityResult> RunAsync(AssetSettings asset, Func<AssetSettings, IAccessTokenProvider?>? tokens,
-        Action<string> progress, CancellationToken cancellationToken)
+    public async Task<ConnectivityResult> RunAsync(AssetSettings asset, Action<string> progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(asset);
         ArgumentNullException.ThrowIfNull(progress);

@@ -2,7 +2,7 @@ using ImapActors.Actors.Pipeline;
 using ImapActors.Domain;
 using ImapActors.Mail;
 
-namespace ImapActors.Actors.Engine;
+namespace ImapActors.Host;
 
 /// <summary>Connects mailbox actors to real IMAP servers through <see cref="ImapSession"/>.</summary>
 public sealed class ImapMailboxConnector(EngineSettings settings, Func<AssetSettings, IAccessTokenProvider?> tokens) : IMailboxConnector

@@ -1,7 +1,7 @@
 using ImapActors.Domain;
 using ImapActors.Storage;
 
-namespace ImapActors.Actors.Engine;
+namespace ImapActors.Host.Actions;
 
 /// <summary>The outcome of retrying one quarantined email.</summary>
 public sealed record RetryOutcome(QuarantinedEmail Email, CommitResult? Result, string? Error)
@@ -13,26 +13,25 @@ public sealed record RetryOutcome(QuarantinedEmail Email, CommitResult? Result, 
 /// Ingests quarantined emails again, from their raw bytes in the vault, through the engine's pipeline and sink. A
 /// success marks the quarantine entry resolved; the sink's idempotent key makes a second retry change nothing.
 /// </summary>
-public static class QuarantineRetry
+public sealed class QuarantineRetry(EngineSettings settings, IContainerStore store, FileVault vault, IngestionService ingestion)
 {
-    public static async Task<RetryOutcome> RetryAsync(IngestionEngine engine, QuarantinedEmail email, CancellationToken cancellationToken)
+    public async Task<RetryOutcome> RetryAsync(QuarantinedEmail email, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(engine);
         ArgumentNullException.ThrowIfNull(email);
-        var path = engine.Vault.PathOf(email.RawEmail);
+        var path = vault.PathOf(email.RawEmail);
         if (!File.Exists(path))
         {
-            return new RetryOutcome(email, null, $"the raw email {email.RawEmail} is missing from the vault {engine.Vault.Root}");
+            return new RetryOutcome(email, null, $"the raw email {email.RawEmail} is missing from the vault {vault.Root}");
         }
 
         // The asset's current settings apply: a retry is what the fixed pipeline makes of the email now.
-        var asset = engine.Settings.Assets.FirstOrDefault(a => a.Name == email.Source.Asset);
+        var asset = settings.Assets.FirstOrDefault(a => a.Name == email.Source.Asset);
         using var raw = RawEmail.FromFile(path, deleteOnDispose: false);
         try
         {
-            var result = await engine.IngestAsync(raw, email.Source, asset?.Extraction ?? ExtractionSettings.Default,
+            var result = await ingestion.IngestAsync(raw, email.Source, asset?.Extraction ?? ExtractionSettings.Default,
                 asset?.Label ?? "imap", cancellationToken);
-            await engine.Store.ResolveQuarantinedAsync(email.Id, cancellationToken);
+            await store.ResolveQuarantinedAsync(email.Id, cancellationToken);
             return new RetryOutcome(email, result, null);
         }
         catch (InvalidOperationException ex)

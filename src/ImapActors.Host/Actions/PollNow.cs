@@ -1,9 +1,8 @@
-using ImapActors.Actors.Engine;
 using ImapActors.Domain;
 using ImapActors.Mail;
 using ImapActors.Storage;
 
-namespace ImapActors.Actors.Actions;
+namespace ImapActors.Host.Actions;
 
 /// <summary>One email handled by "poll now": its outcome and container, or why it failed.</summary>
 public sealed record PollNowEmail(FolderName Folder, uint Uid, CommitOutcome? Outcome, long? ContainerId, string? Name, string? Error)
@@ -16,7 +15,7 @@ public sealed record PollNowEmail(FolderName Folder, uint Uid, CommitOutcome? Ou
 /// latest-first asset), ingested through the pipeline and the idempotent sink. No mailbox actor runs and no cursor is read
 /// or written, so scheduled polling is unaffected; an email ingested before is reported, not duplicated.
 /// </summary>
-public static class PollNow
+public sealed class PollNow(EngineSettings settings, IContainerStore store, AccessTokens tokens, IngestionService ingestion)
 {
     /// <summary>The reference's default <c>container_count</c>.</summary>
     public const int DefaultCount = 100;
@@ -35,18 +34,15 @@ public static class PollNow
     }
 
     /// <summary>Runs the action on every configured folder of <paramref name="asset"/>, one after the other.</summary>
-    /// <param name="engine">A pipeline-only engine (<see cref="EngineOptions.PipelineOnly"/>).</param>
     /// <param name="asset">The asset to poll.</param>
     /// <param name="count">Emails per folder, at least 1.</param>
-    /// <param name="tokens">The OAuth token source per asset; unused for Basic assets.</param>
     /// <param name="progress">Receives the progress messages.</param>
     /// <param name="cancellationToken">Cancels the action.</param>
     /// <returns>One entry per email taken, in UID order per folder.</returns>
     /// <exception cref="ActionFailedException">The connection, login or a folder failed (emails of folders done before stay ingested).</exception>
-    public static async Task<IReadOnlyList<PollNowEmail>> RunAsync(IngestionEngine engine, AssetSettings asset, int count,
-        Func<AssetSettings, IAccessTokenProvider?>? tokens, Action<string> progress, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<PollNowEmail>> RunAsync(AssetSettings asset, int count, Action<string> progress,
+        CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(engine);
         ArgumentNullException.ThrowIfNull(asset);
         ArgumentNullException.ThrowIfNull(progress);
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
@@ -56,7 +52,7 @@ public static class PollNow
             await using var session = await ImapSession.ConnectAsync(asset, ActionSupport.TokensFor(asset, tokens), progress, cancellationToken);
             foreach (var folder in asset.Folders)
             {
-                results.AddRange(await PollFolderAsync(engine, session, asset, folder, count, progress, cancellationToken));
+                results.AddRange(await PollFolderAsync(session, asset, folder, count, progress, cancellationToken));
             }
         }
         catch (ImapFailureException ex)
@@ -67,8 +63,8 @@ public static class PollNow
         return results;
     }
 
-    private static async Task<List<PollNowEmail>> PollFolderAsync(IngestionEngine engine, ImapSession session, AssetSettings asset,
-        FolderName folder, int count, Action<string> progress, CancellationToken ct)
+    private async Task<List<PollNowEmail>> PollFolderAsync(ImapSession session, AssetSettings asset, FolderName folder, int count,
+        Action<string> progress, CancellationToken ct)
     {
         var status = await session.ExamineAsync(folder.Value, ct);
         progress(TestConnectivity.SelectedFolderProgress(folder.Value));
@@ -81,7 +77,7 @@ public static class PollNow
             progress($"Got {uids.Count} emails");
         }
 
-        var batch = Math.Max(1, engine.Settings.FetchBatchSize);
+        var batch = Math.Max(1, settings.FetchBatchSize);
         var results = new List<PollNowEmail>(uids.Count);
         for (var start = 0; start < uids.Count; start += batch)
         {
@@ -89,10 +85,10 @@ public static class PollNow
             var ingesting = new List<Task<PollNowEmail>>(window.Count);
             try
             {
-                await foreach (var email in session.FetchAsync(window, engine.Settings.LargeMessageBytes, ActionSupport.TempDirectory, ct))
+                await foreach (var email in session.FetchAsync(window, settings.LargeMessageBytes, ActionSupport.TempDirectory, ct))
                 {
                     var source = new EmailSource(asset.Name, folder, email.Uid, status.UidValidity, email.InternalDate);
-                    ingesting.Add(IngestOneAsync(engine, asset, email, source, ct));
+                    ingesting.Add(IngestOneAsync(asset, email, source, ct));
                 }
             }
             finally
@@ -109,7 +105,7 @@ public static class PollNow
         // One look-up per email taken: bounded by the count, whatever the size of the store.
         for (var i = 0; i < results.Count; i++)
         {
-            if (results[i].ContainerId is { } id && await engine.Store.GetContainerAsync(id, ct) is { } container)
+            if (results[i].ContainerId is { } id && await store.GetContainerAsync(id, ct) is { } container)
             {
                 results[i] = results[i] with { Name = container.Summary.Name };
             }
@@ -118,13 +114,12 @@ public static class PollNow
         return results;
     }
 
-    private static async Task<PollNowEmail> IngestOneAsync(IngestionEngine engine, AssetSettings asset, FetchedEmail email, EmailSource source,
-        CancellationToken ct)
+    private async Task<PollNowEmail> IngestOneAsync(AssetSettings asset, FetchedEmail email, EmailSource source, CancellationToken ct)
     {
         using var raw = email.Raw;
         try
         {
-            var result = await engine.IngestAsync(raw, source, asset.Extraction, asset.Label, ct);
+            var result = await ingestion.IngestAsync(raw, source, asset.Extraction, asset.Label, ct);
             return new PollNowEmail(source.Folder, source.Uid, result.Outcome, result.ContainerId, null, null);
         }
         catch (InvalidOperationException ex)

@@ -1,12 +1,11 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using ImapActors.Actors.Engine;
 using ImapActors.Domain;
 using ImapActors.Extraction;
 using ImapActors.Mail;
 using ImapActors.Storage;
 
-namespace ImapActors.Actors.Actions;
+namespace ImapActors.Host.Actions;
 
 /// <summary>The parameters of "get email", as typed: validation is the action's (with the reference's messages).</summary>
 public sealed record GetEmailRequest
@@ -36,7 +35,7 @@ public sealed record GetEmailResult(JsonObject Data, string Message, long? Conta
 /// id (from the store and the vault, no IMAP at all), optionally ingested through the same pipeline and idempotent sink
 /// as polling, so it lands in the container a poll makes or made for it.
 /// </summary>
-public static class GetEmail
+public sealed class GetEmail(EngineSettings settings, IContainerStore store, FileVault vault, AccessTokens tokens, IngestionService ingestion)
 {
     public const string NotIngestedMessage = "Email not ingested.";
     public const string NeitherGivenMessage = "Please specify either id or container_id to get the email";
@@ -44,23 +43,20 @@ public static class GetEmail
     public const string BadSdiMessage = "Container does not seem to be created from an IMAP email, email id not in proper format.";
 
     /// <summary>Runs the action.</summary>
-    /// <param name="settings">The engine's settings (store, vault, assets).</param>
     /// <param name="asset">The asset whose mailbox is read by UID.</param>
     /// <param name="request">The parameters.</param>
-    /// <param name="tokens">The OAuth token source per asset; unused for Basic assets and by container id.</param>
     /// <param name="progress">Receives the connection progress messages (by UID only).</param>
     /// <param name="cancellationToken">Cancels the action.</param>
     /// <exception cref="ActionFailedException">A bad parameter (usage error), or the email or container cannot be read or ingested.</exception>
-    public static async Task<GetEmailResult> RunAsync(EngineSettings settings, AssetSettings asset, GetEmailRequest request,
-        Func<AssetSettings, IAccessTokenProvider?>? tokens, Action<string>? progress, CancellationToken cancellationToken)
+    public async Task<GetEmailResult> RunAsync(AssetSettings asset, GetEmailRequest request, Action<string>? progress,
+        CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(asset);
         ArgumentNullException.ThrowIfNull(request);
         if (!string.IsNullOrWhiteSpace(request.ContainerId))
         {
             var containerId = ActionSupport.ValidateInteger(request.ContainerId, "container_id");
-            return await ByContainerAsync(settings, asset, containerId, request.Ingest, cancellationToken);
+            return await ByContainerAsync(asset, containerId, request.Ingest, cancellationToken);
         }
 
         if (string.IsNullOrWhiteSpace(request.Id))
@@ -75,11 +71,11 @@ public static class GetEmail
         }
 
         var folder = !string.IsNullOrEmpty(request.Folder) ? request.Folder : (asset.Folders.Count > 0 ? asset.Folders[0].Value : "inbox");
-        return await ByUidAsync(settings, asset, folder, (uint)uid, request.Ingest, tokens, progress, cancellationToken);
+        return await ByUidAsync(asset, folder, (uint)uid, request.Ingest, progress, cancellationToken);
     }
 
-    private static async Task<GetEmailResult> ByUidAsync(EngineSettings settings, AssetSettings asset, string folder, uint uid, bool ingest,
-        Func<AssetSettings, IAccessTokenProvider?>? tokens, Action<string>? progress, CancellationToken ct)
+    private async Task<GetEmailResult> ByUidAsync(AssetSettings asset, string folder, uint uid, bool ingest, Action<string>? progress,
+        CancellationToken ct)
     {
         FetchedEmail? fetched = null;
         EmailSource source;
@@ -110,19 +106,12 @@ public static class GetEmail
         }
 
         using var raw = fetched.Raw;
-        return await ResultAsync(settings, asset, raw, source, ingest, ct);
+        return await ResultAsync(asset, raw, source, ingest, ct);
     }
 
-    private static async Task<GetEmailResult> ByContainerAsync(EngineSettings settings, AssetSettings asset, long containerId, bool ingest,
-        CancellationToken ct)
+    private async Task<GetEmailResult> ByContainerAsync(AssetSettings asset, long containerId, bool ingest, CancellationToken ct)
     {
-        StoredContainer? container;
-        await using (var store = ContainerStoreFactory.Create(settings.Storage))
-        {
-            await store.InitializeAsync(ct);
-            container = await store.GetContainerAsync(containerId, ct);
-        }
-
+        var container = await store.GetContainerAsync(containerId, ct);
         if (container is null)
         {
             throw new ActionFailedException($"No container with id {containerId} in the store");
@@ -135,7 +124,7 @@ public static class GetEmail
             throw new ActionFailedException(BadSdiMessage);
         }
 
-        var path = new FileVault(settings.VaultPath).PathOf(container.RawEmail);
+        var path = vault.PathOf(container.RawEmail);
         if (!File.Exists(path))
         {
             throw new ActionFailedException(NoRawEmailMessage);
@@ -146,11 +135,10 @@ public static class GetEmail
         var source = new EmailSource(new AssetName(summary.Asset), new FolderName(summary.Folder), summary.Uid, summary.UidValidity, null);
         var owner = settings.Assets.FirstOrDefault(a => a.Name == source.Asset) ?? asset;
         using var raw = RawEmail.FromFile(path, deleteOnDispose: false);
-        return await ResultAsync(settings, owner, raw, source, ingest, ct);
+        return await ResultAsync(owner, raw, source, ingest, ct);
     }
 
-    private static async Task<GetEmailResult> ResultAsync(EngineSettings settings, AssetSettings asset, RawEmail raw, EmailSource source, bool ingest,
-        CancellationToken ct)
+    private async Task<GetEmailResult> ResultAsync(AssetSettings asset, RawEmail raw, EmailSource source, bool ingest, CancellationToken ct)
     {
         var data = EmailHeaders.TopLevel(raw);
         if (!ingest)
@@ -158,11 +146,10 @@ public static class GetEmail
             return new GetEmailResult(data, NotIngestedMessage, null, source);
         }
 
-        await using var engine = await IngestionEngine.StartAsync(settings, new EngineOptions { PipelineOnly = true }, ct);
         try
         {
             // The asset's extraction settings (FIPS hashing included), so the container is what a poll makes of the email.
-            var result = await engine.IngestAsync(raw, source, asset.Extraction, asset.Label, ct);
+            var result = await ingestion.IngestAsync(raw, source, asset.Extraction, asset.Label, ct);
             return new GetEmailResult(data, $"Container id: {result.ContainerId}", result.ContainerId, source);
         }
         catch (InvalidOperationException ex)

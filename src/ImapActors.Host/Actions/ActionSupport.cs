@@ -2,7 +2,7 @@ using System.Globalization;
 using ImapActors.Domain;
 using ImapActors.Mail;
 
-namespace ImapActors.Actors.Actions;
+namespace ImapActors.Host.Actions;
 
 /// <summary>
 /// An action that cannot run or failed, with a message for the user that names no secret. A usage error (bad parameter,
@@ -76,7 +76,7 @@ public static class ActionSupport
     /// The token source for an OAuth asset, or a failure saying none is available; null for a Basic asset (which needs none).
     /// </summary>
     /// <exception cref="ActionFailedException">The asset uses OAuth and <paramref name="tokens"/> gives no source for it.</exception>
-    public static IAccessTokenProvider? TokensFor(AssetSettings asset, Func<AssetSettings, IAccessTokenProvider?>? tokens)
+    public static IAccessTokenProvider? TokensFor(AssetSettings asset, AccessTokens tokens)
     {
         ArgumentNullException.ThrowIfNull(asset);
         if (asset.AuthType != AuthType.OAuth)
@@ -84,7 +84,8 @@ public static class ActionSupport
             return null;
         }
 
-        return tokens?.Invoke(asset) ?? throw new ActionFailedException(
+        ArgumentNullException.ThrowIfNull(tokens);
+        return tokens.For(asset) ?? throw new ActionFailedException(
             $"Asset '{asset.Name}' uses OAuth, and no OAuth access token is available for it: sign in for this asset first, or use a Basic asset");
     }
 

@@ -1,0 +1,32 @@
+using ImapActors.Configuration;
+using ImapActors.Domain;
+using ImapActors.Mail;
+using ImapActors.Mail.OAuth;
+
+namespace ImapActors.Host;
+
+/// <summary>The OAuth token provider of each asset (null for Basic assets), shared by its mailboxes and the actions.</summary>
+public sealed class AccessTokens(Func<AssetSettings, IAccessTokenProvider?> providers)
+{
+    /// <summary>No OAuth at all: every asset gets null, and an OAuth asset fails its login saying no token is available.</summary>
+    public static AccessTokens None { get; } = new(_ => null);
+
+    public IAccessTokenProvider? For(AssetSettings asset) => providers(asset);
+
+    /// <summary>
+    /// The providers of a configuration file's OAuth assets, with the token store its <c>imapactors.oauth</c> section
+    /// names (needed only by authorization_code assets).
+    /// </summary>
+    /// <exception cref="OAuthException">An authorization_code asset exists and no token-store key is configured.</exception>
+    /// <exception cref="ConfigurationException">The token store's settings are refused.</exception>
+    public static AccessTokens FromConfiguration(EngineSettings settings, string configPath)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var needsStore = settings.Assets.Any(a => a.AuthType == AuthType.OAuth && a.OAuth?.GrantType != "client_credentials");
+        var store = needsStore ? EngineConfig.LoadOAuthStore(configPath) : null;
+
+        // Without a key the providers refuse, naming the asset that needs one.
+        var tokenStore = store?.Key is null ? null : TokenStore.Open(store.TokenStorePath, store.Key);
+        return new AccessTokens(OAuthTokens.ProvidersFor(settings, tokenStore, configPath));
+    }
+}

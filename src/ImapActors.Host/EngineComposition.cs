@@ -1,0 +1,156 @@
+using Akka;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Hosting;
+using ImapActors.Actors.Engine;
+using ImapActors.Actors.Ingestion;
+using ImapActors.Actors.Pipeline;
+using ImapActors.Configuration;
+using ImapActors.Domain;
+using ImapActors.Extraction;
+using ImapActors.Host.Actions;
+using ImapActors.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace ImapActors.Host;
+
+/// <summary>
+/// The engine's composition root: one host per process, one actor system in it. Each feature is one extension below,
+/// in the order the host starts them (the store is ready before the actors that write to it).
+/// </summary>
+public static class EngineComposition
+{
+    /// <summary>The name of the engine's one actor system.</summary>
+    public const string ActorSystemName = "imapactors";
+
+    private static int _actorSystemsStarted;
+
+    /// <summary>Actor systems this process has started through the composition root (one per host).</summary>
+    public static int ActorSystemsStarted => Volatile.Read(ref _actorSystemsStarted);
+
+    /// <summary>A host for <paramref name="settings"/>: storage, OAuth, ingestion and the actions.</summary>
+    public static HostApplicationBuilder CreateBuilder(EngineSettings settings, EngineOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(options);
+
+        // No appsettings.json, environment or command-line configuration: the engine's HOCON file is its only input.
+        var builder = new HostApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.ShutdownTimeout + TimeSpan.FromSeconds(15));
+        if (options.HandleStopSignals)
+        {
+            builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+        }
+        else
+        {
+            builder.Services.AddSingleton<IHostLifetime, ProcessOwnedLifetime>();
+        }
+
+        builder.Services
+            .AddStorage(settings)
+            .AddOAuth(options.Tokens ?? AccessTokens.None)
+            .AddIngestion(settings, options)
+            .AddActions();
+        return builder;
+    }
+
+    /// <summary>The container store (initialized when the host starts) and the vault.</summary>
+    public static IServiceCollection AddStorage(this IServiceCollection services, EngineSettings settings)
+    {
+        services.AddSingleton(settings);
+        services.AddSingleton(_ => ContainerStoreFactory.Create(settings.Storage));
+        services.AddSingleton(new FileVault(settings.VaultPath));
+        services.AddSingleton<IVault>(sp => sp.GetRequiredService<FileVault>());
+        services.AddHostedService<StoreInitializer>();
+        return services;
+    }
+
+    /// <summary>The OAuth token providers, one per asset, shared by its mailboxes and the actions.</summary>
+    public static IServiceCollection AddOAuth(this IServiceCollection services, AccessTokens tokens) =>
+        services.AddSingleton(tokens);
+
+    /// <summary>
+    /// The actor system with persistence on the configured store, the ingestion supervisor (pools, sink and, unless
+    /// polling is off, one mailbox per asset and folder) and the <see cref="IngestionService"/> over it. On stop, the
+    /// batches in flight commit before the actor system terminates.
+    /// </summary>
+    public static IServiceCollection AddIngestion(this IServiceCollection services, EngineSettings settings, EngineOptions options)
+    {
+        services.AddSingleton<IEmailProcessing>(sp =>
+            options.Processing?.Invoke(sp.GetRequiredService<IVault>()) ?? new DefaultEmailProcessing(sp.GetRequiredService<IVault>()));
+        services.AddSingleton<IMailboxConnector>(sp =>
+            options.Connector ?? new ImapMailboxConnector(settings, sp.GetRequiredService<AccessTokens>().For));
+        services.AddSingleton<IngestionService>();
+        services.AddAkka(ActorSystemName, (akka, sp) =>
+        {
+            if (options.Akka is { } extra)
+            {
+                akka.AddHocon(extra, HoconAddMode.Prepend);
+            }
+
+            akka.AddHocon(EngineHocon(settings), HoconAddMode.Append)
+                .WithActors((system, registry, _) =>
+                {
+                    Interlocked.Increment(ref _actorSystemsStarted);
+                    var engine = new EngineServices(
+                        options.Polling == PollingMode.Off ? settings with { Assets = [] } : settings,
+                        sp.GetRequiredService<IContainerStore>(),
+                        sp.GetRequiredService<IVault>(),
+                        sp.GetRequiredService<IEmailProcessing>(),
+                        sp.GetRequiredService<IMailboxConnector>(),
+                        ParserInfo.Version);
+                    var supervisor = system.ActorOf(IngestionSupervisor.Props(engine, options.Polling == PollingMode.Once), "ingestion");
+                    registry.Register<IngestionSupervisor>(supervisor);
+
+                    // Runs before the actor system terminates, whatever stops it (SIGTERM, the end of a verb, a test).
+                    var ingestion = sp.GetRequiredService<IngestionService>();
+                    CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "commit-batches-in-flight",
+                        async () =>
+                        {
+                            await ingestion.StopMailboxesAsync(settings.ShutdownTimeout);
+                            return Done.Instance;
+                        });
+                });
+        });
+        return services;
+    }
+
+    /// <summary>Test connectivity, get email, poll now and quarantine retry, as services of the running host.</summary>
+    public static IServiceCollection AddActions(this IServiceCollection services)
+    {
+        services.AddSingleton<TestConnectivity>();
+        services.AddSingleton<GetEmail>();
+        services.AddSingleton<PollNow>();
+        services.AddSingleton<QuarantineRetry>();
+        return services;
+    }
+
+    /// <summary>hocon/akka.conf, the persistence plugins on the store, and the pipeline dispatcher sized to the pools.</summary>
+    private static Config EngineHocon(EngineSettings settings)
+    {
+        var threads = settings.ParserPoolSize > 0 ? settings.ParserPoolSize : Environment.ProcessorCount;
+
+        // The graceful stop runs in this phase: give it the configured time, and a little more for the status query.
+        var phase = (int)Math.Ceiling(settings.ShutdownTimeout.TotalSeconds) + 5;
+        return ConfigurationFactory.ParseString($"akka.coordinated-shutdown.phases.service-requests-done.timeout = {phase}s")
+            .WithFallback(PersistenceConfig.For(settings.Storage))
+            .WithFallback(Actors.Engine.EngineHocon.Base(threads));
+    }
+
+    /// <summary>Creates the store's tables before anything reads or writes them.</summary>
+    private sealed class StoreInitializer(IContainerStore store) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => store.InitializeAsync(cancellationToken);
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+
+    /// <summary>A lifetime that leaves signals to the process that owns the host (a test runner, a program embedding it).</summary>
+    private sealed class ProcessOwnedLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}
