@@ -138,7 +138,8 @@ ignored() {
 declare -A MAPPED=([tmp]=1)
 host_path() { printf '%s%s' "$SCRATCH" "$1"; }
 clean_abs() { # an absolute image path without . and .. parts or doubled slashes; keeps one trailing slash
-    local p="$1" trail="" part out=()
+    local - p="$1" trail="" part out=()
+    set -f
     [[ "$p" == */ ]] && [ "$p" != / ] && trail=/
     local IFS=/
     for part in $p; do
