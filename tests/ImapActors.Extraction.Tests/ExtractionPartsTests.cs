@@ -57,7 +57,9 @@ public class ExtractionPartsTests
     [Fact]
     public void An_inline_forward_is_the_header_block_after_the_forwarded_message_line()
     {
-        var fields = InlineForward.HeaderFields("---------- Forwarded message ---------\r\nFrom: Mallory <m@evil.example>\r\nTo: alice@example.com,\r\n bob@example.com\r\nSubject: pay\r\n\r\nplease pay");
+        var fields = InlineForward.HeaderFields(
+            "---------- Forwarded message ---------\r\nFrom: Mallory <m@evil.example>\r\n" +
+            "To: alice@example.com,\r\n bob@example.com\r\nSubject: pay\r\n\r\nplease pay");
 
         Assert.Equal(
             [("From", "Mallory <m@evil.example>"), ("To", "alice@example.com,\n bob@example.com"), ("Subject", "pay")],

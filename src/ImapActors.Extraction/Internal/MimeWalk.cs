@@ -3,7 +3,7 @@ using MimeKit.Tnef;
 
 namespace ImapActors.Extraction.Internal;
 
-/// <summary>The MIME walk of a message: visits every part in order and hands each to the body, Email Artifact or attachment part.</summary>
+/// <summary>The MIME walk: visits every part in order and hands it to the body texts, Email Artifacts or attachments.</summary>
 internal sealed class MimeWalk(MessageContext context, BodyTexts bodies, EmailArtifacts emails, Attachments attachments)
 {
     private readonly record struct Node(MimeEntity? Entity, MimeMessage? Message, int Depth, bool IsRoot);
