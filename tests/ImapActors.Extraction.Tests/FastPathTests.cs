@@ -139,7 +139,7 @@ public class FastPathTests
             ("decodedTo", "kept"), ("To", "t@x"), ("cc", ""), ("x-pad-0", "last"),
         ]);
 
-        var dict = Extractor.HeaderDict(fields);
+        var dict = HeaderDictionary.Build(fields);
 
         var keys = Enumerable.Range(0, padding).Select(i => i == 0 ? "x-pad-0" : $"X-Pad-{i}").ToList();
         keys.AddRange(["FROM", "Received", "Subject", "decodedTo", "To", "cc"]);

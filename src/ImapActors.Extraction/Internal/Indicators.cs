@@ -1,0 +1,145 @@
+using System.Net;
+using ImapActors.Domain;
+
+namespace ImapActors.Extraction.Internal;
+
+/// <summary>The indicators found in a message's texts (IPs, hashes, URLs, domains), each kept once, in first-seen order.</summary>
+internal sealed class Indicators
+{
+    private readonly MessageContext _context;
+    private readonly ExtractionSettings _settings;
+    private readonly HashSet<string> _urlCandidates = new(StringComparer.Ordinal);
+
+    // The scanners' callbacks, created on the message's first text rather than for each text scanned.
+    private Action<string, bool>? _onHtmlLink;
+    private Action<string>? _onUrl;
+    private Action<string>? _onEmailDomain;
+    private Action<string>? _onIp;
+    private Action<string>? _onHash;
+
+    public Indicators(MessageContext context)
+    {
+        _context = context;
+        _settings = context.Settings;
+    }
+
+    public OrderedSet Ips { get; } = new();
+
+    public OrderedSet Hashes { get; } = new();
+
+    public OrderedSet Urls { get; } = new();
+
+    public OrderedSet Domains { get; } = new();
+
+    /// <summary>Runs the scanners the settings ask for over one text.</summary>
+    public void Scan(string text)
+    {
+        var s = _settings;
+        if (s.ExtractUrls || s.ExtractDomains)
+        {
+            if (text.Contains('<', StringComparison.Ordinal))
+            {
+                HtmlLinks.Find(text, _onHtmlLink ??= HtmlLink);
+            }
+
+            var plain = text.Contains('&', StringComparison.Ordinal) ? WebUtility.HtmlDecode(text) : text;
+            Scanners.Urls(plain, _onUrl ??= UrlCandidate);
+            if (s.ExtractDomains)
+            {
+                Scanners.EmailDomains(text, _onEmailDomain ??= AddDomain);
+            }
+        }
+
+        if (s.ExtractIps)
+        {
+            _onIp ??= ip => Add(Ips, ip);
+            Scanners.IPv4(text, _onIp);
+            Scanners.IPv6(text, _onIp);
+        }
+
+        if (s.ExtractHashes)
+        {
+            Scanners.Hashes(text, _onHash ??= h => Add(Hashes, h));
+        }
+    }
+
+    /// <summary>A link of an HTML text: a mailto: href gives its domain, anything else is a URL candidate.</summary>
+    private void HtmlLink(string value, bool isHref)
+    {
+        if (isHref && value.StartsWith("mailto:", StringComparison.OrdinalIgnoreCase))
+        {
+            MailtoDomain(value);
+        }
+        else
+        {
+            UrlCandidate(value.Trim());
+        }
+    }
+
+    private void UrlCandidate(string url)
+    {
+        // What a candidate gives depends on the candidate alone, and adding it again changes nothing: a repeat (the same
+        // link in every part, or in both href and text) skips the validation and the host's normalisation.
+        if (!_urlCandidates.Add(url))
+        {
+            return;
+        }
+
+        if (!UrlRules.IsValid(url))
+        {
+            return;
+        }
+
+        if (_settings.ExtractUrls)
+        {
+            Add(Urls, url);
+        }
+
+        if (_settings.ExtractDomains && UrlRules.Host(url) is { } host && !UrlRules.IsIp(host))
+        {
+            AddDomain(host);
+        }
+    }
+
+    private void MailtoDomain(string href)
+    {
+        if (!_settings.ExtractDomains)
+        {
+            return;
+        }
+
+        var at = href.IndexOf('@', StringComparison.Ordinal);
+        if (at < 0)
+        {
+            return;
+        }
+
+        var domain = href[(at + 1)..];
+        var q = domain.IndexOf('?', StringComparison.Ordinal);
+        if (q >= 0)
+        {
+            domain = domain[..q];
+        }
+
+        if (!UrlRules.IsIp(domain))
+        {
+            AddDomain(domain);
+        }
+    }
+
+    private void AddDomain(string domain)
+    {
+        if (UrlRules.NormalizeDomain(domain) is { } d)
+        {
+            Add(Domains, d);
+        }
+    }
+
+    private void Add(OrderedSet set, string value)
+    {
+        if (!set.Contains(value) && _context.TryCountArtifact())
+        {
+            set.Add(value);
+        }
+    }
+}

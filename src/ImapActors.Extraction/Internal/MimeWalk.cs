@@ -1,0 +1,228 @@
+using MimeKit;
+using MimeKit.Tnef;
+
+namespace ImapActors.Extraction.Internal;
+
+/// <summary>The MIME walk: visits every part in order and hands it to the body texts, Email Artifacts or attachments.</summary>
+internal sealed class MimeWalk(MessageContext context, BodyTexts bodies, EmailArtifacts emails, Attachments attachments)
+{
+    private readonly record struct Node(MimeEntity? Entity, MimeMessage? Message, int Depth, bool IsRoot);
+
+    /// <summary>
+    /// Depth-first, pre-order, attached messages included, as Python's <c>Message.walk()</c>, so that parts are met,
+    /// numbered and named in the order the reference connector gives them.
+    /// </summary>
+    public void Walk(MimeMessage root)
+    {
+        var limits = context.Limits;
+        var stack = new Stack<Node>();
+        stack.Push(new Node(null, root, 0, true));
+        var index = -1;
+        while (stack.Count > 0)
+        {
+            context.Budget.CheckTime();
+            var node = stack.Pop();
+            index++;
+            if (index >= limits.MaxParts)
+            {
+                context.AddIssue(IssueCodes.PartLimit, $"more than {limits.MaxParts} MIME parts; the rest was not extracted");
+                return;
+            }
+
+            if (node.Depth > limits.MaxMimeDepth)
+            {
+                context.AddIssue(IssueCodes.MimeDepthLimit, $"MIME parts nested deeper than {limits.MaxMimeDepth} were not extracted");
+                continue;
+            }
+
+            try
+            {
+                Visit(node, index, stack);
+            }
+            catch (LimitReachedException)
+            {
+                throw;
+            }
+            catch (IOException)
+            {
+                throw;
+            }
+            catch (Exception e)
+            {
+                context.AddIssue(IssueCodes.PartFailed, $"part {index}: {e.GetType().Name}: {e.Message}");
+            }
+        }
+    }
+
+    private void Visit(Node node, int index, Stack<Node> stack)
+    {
+        if (node.Message is { } message)
+        {
+            emails.Add(HeaderDictionary.Fields(message.Headers), node.IsRoot, message.Body);
+            switch (message.Body)
+            {
+                case null:
+                    return;
+                case Multipart multipart:
+                    PushChildren(multipart, node.Depth + 1, stack);
+                    return;
+                case MessagePart { Message: { } inner }:
+                    stack.Push(new Node(null, inner, node.Depth + 1, false));
+                    return;
+                case MimePart part when node.IsRoot:
+                    RootSinglePart(part, index);
+                    return;
+                case MimePart part:
+                    Leaf(part, index, stack, node.Depth);
+                    return;
+                default:
+                    return;
+            }
+        }
+
+        var entity = node.Entity!;
+        if (HeaderDictionary.HasArtifactHeader(entity.Headers))
+        {
+            emails.Add(HeaderDictionary.Fields(entity.Headers), false, null);
+        }
+
+        switch (entity)
+        {
+            case Multipart multipart:
+                PushChildren(multipart, node.Depth + 1, stack);
+                break;
+            case TextRfc822Headers headers:
+                // text/rfc822-headers (bounces) is text to the reference: scanned, and its header block an inline forward.
+                bodies.Headers(headers);
+                break;
+            case MessagePart messagePart:
+                if (messagePart.Message is { } inner)
+                {
+                    stack.Push(new Node(null, inner, node.Depth + 1, false));
+                }
+
+                break;
+            case MimePart part:
+                Leaf(part, index, stack, node.Depth);
+                break;
+        }
+    }
+
+    private void PushChildren(Multipart multipart, int depth, Stack<Node> stack)
+    {
+        if (multipart.Count == 0 && !string.IsNullOrWhiteSpace(multipart.Preamble))
+        {
+            // A multipart whose boundary never occurs: Python sees its content as one text body, and so does a reader.
+            bodies.Text(multipart.Preamble);
+        }
+
+        for (var i = multipart.Count - 1; i >= 0; i--)
+        {
+            stack.Push(new Node(multipart[i], null, depth, false));
+        }
+    }
+
+    /// <summary>A message that is a single part: text is its body; anything else is its attachment.</summary>
+    private void RootSinglePart(MimePart part, int index)
+    {
+        if (part is TnefPart || !IsTextual(part))
+        {
+            attachments.Add(part, index);
+        }
+        else
+        {
+            bodies.Part(part);
+        }
+    }
+
+    /// <summary>
+    /// The reference connector's rules for telling bodies from attachments, with two corrections: a non-text part
+    /// without Content-Disposition (an inline image) is an attachment, not text; an inline text part with a file name
+    /// is both vaulted and scanned.
+    /// </summary>
+    private void Leaf(MimePart part, int index, Stack<Node> stack, int depth)
+    {
+        var type = part.ContentType;
+        if (IsEncodedMessage(part))
+        {
+            // message/rfc822 sent base64 or quoted-printable encoded: decode it and walk the message inside.
+            var inner = ParseEncodedMessage(part);
+            if (inner is not null)
+            {
+                stack.Push(new Node(null, inner, depth + 1, false));
+            }
+
+            return;
+        }
+
+        var disposition = part.Headers[HeaderId.ContentDisposition];
+        var textual = IsTextual(part);
+        if (disposition is null)
+        {
+            if (textual && part is not TnefPart)
+            {
+                bodies.Part(part);
+            }
+            else
+            {
+                attachments.Add(part, index);
+            }
+
+            return;
+        }
+
+        var inline = part.ContentDisposition?.Disposition.Equals(ContentDisposition.Inline, StringComparison.OrdinalIgnoreCase) == true;
+        var plainOrHtml = type.IsMimeType("text", "plain") || type.IsMimeType("text", "html");
+        if (inline && plainOrHtml && disposition.Trim().Equals("inline", StringComparison.OrdinalIgnoreCase))
+        {
+            bodies.Part(part);
+            return;
+        }
+
+        attachments.Add(part, index);
+        if (inline && textual)
+        {
+            bodies.Part(part);
+        }
+    }
+
+    private static bool IsTextual(MimePart part)
+    {
+        var type = part.ContentType;
+        if (type.MediaType.Equals("text", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        // Reports (delivery-status, disposition-notification, feedback-report) and headers are text too.
+        return type.MediaType.Equals("message", StringComparison.OrdinalIgnoreCase) &&
+            !type.MediaSubtype.Equals("partial", StringComparison.OrdinalIgnoreCase) &&
+            !type.MediaSubtype.Equals("external-body", StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static bool IsEncodedMessage(MimePart part) =>
+        part.ContentType.MediaType.Equals("message", StringComparison.OrdinalIgnoreCase) &&
+        (part.ContentType.MediaSubtype.Equals("rfc822", StringComparison.OrdinalIgnoreCase) ||
+         part.ContentType.MediaSubtype.Equals("global", StringComparison.OrdinalIgnoreCase)) &&
+        part.Content is not null;
+
+    private MimeMessage? ParseEncodedMessage(MimePart part)
+    {
+        var buffer = new MemoryStream();
+        using (var content = new MeteredStream(part.Content!.Open(), context.Budget))
+        {
+            content.CopyTo(buffer);
+        }
+
+        buffer.Position = 0;
+        try
+        {
+            return new MimeParser(buffer, MimeFormat.Entity).ParseMessage();
+        }
+        catch (FormatException e)
+        {
+            context.AddIssue(IssueCodes.PartFailed, $"attached message could not be parsed: {e.Message}");
+            return null;
+        }
+    }
+}
