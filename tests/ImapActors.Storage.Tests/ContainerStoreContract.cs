@@ -428,15 +428,144 @@ public abstract class ContainerStoreContract : IAsyncLifetime
         Assert.Null((await Store.GetQuarantinedAsync(first, CancellationToken.None))!.ResolvedAt);
     }
 
-    protected static EmailToCommit Email(uint uid, string body, uint uidValidity = 7, string folder = "INBOX")
+    [Fact]
+    public async Task Pages_of_40_return_each_of_250_containers_once_in_id_order_and_the_last_page_has_no_cursor()
+    {
+        foreach (var chunk in Enumerable.Range(1, 250).Chunk(50))
+        {
+            await Store.CommitAsync([.. chunk.Select(i => Email(uid: (uint)i, body: $"p{i}"))], CancellationToken.None);
+        }
+
+        var all = (await Store.ListContainersAsync(null, CancellationToken.None)).Select(c => c.Id).ToList();
+        var pages = await PagesAsync(new ContainerQuery { Limit = 40 });
+
+        Assert.Equal(7, pages.Count);
+        Assert.Equal([40, 40, 40, 40, 40, 40, 10], pages.Select(p => p.Containers.Count));
+        Assert.Equal(all, pages.SelectMany(p => p.Containers).Select(c => c.Id));
+        Assert.Equal(250, all.Distinct().Count());
+        Assert.All(pages.SkipLast(1), p => Assert.Equal(p.Containers[^1].Id, p.NextAfterId));
+        Assert.Null(pages[^1].NextAfterId);
+    }
+
+    [Fact]
+    public async Task A_last_page_that_is_exactly_full_has_no_cursor()
+    {
+        await Store.CommitAsync([.. Enumerable.Range(1, 6).Select(i => Email(uid: (uint)i, body: $"f{i}"))], CancellationToken.None);
+
+        var pages = await PagesAsync(new ContainerQuery { Limit = 3 });
+
+        Assert.Equal([3, 3], pages.Select(p => p.Containers.Count));
+        Assert.NotNull(pages[0].NextAfterId);
+        Assert.Null(pages[1].NextAfterId);
+        Assert.Empty((await Store.QueryContainersAsync(new ContainerQuery { AfterId = pages[1].Containers[^1].Id, Limit = 3 },
+            CancellationToken.None)).Containers);
+    }
+
+    [Fact]
+    public async Task A_page_limit_below_one_is_refused()
+    {
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() =>
+            Store.QueryContainersAsync(new ContainerQuery { Limit = 0 }, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Each_filter_and_their_combination_select_only_matching_containers()
+    {
+        // Every combination of two assets, two folders and two labels, three UIDs each: 24 containers.
+        var emails = new List<EmailToCommit>();
+        foreach (var asset in new[] { "phish", "spam" })
+        {
+            foreach (var folder in new[] { "INBOX", "Reported" })
+            {
+                foreach (var label in new[] { "imap", "phishing" })
+                {
+                    emails.AddRange(Enumerable.Range(1, 3).Select(u =>
+                        Email(uid: (uint)(u + emails.Count), body: $"{asset}{folder}{label}{u}", folder: folder, asset: asset, label: label)));
+                }
+            }
+        }
+
+        var ids = (await Store.CommitAsync(emails, CancellationToken.None)).Select(r => r.ContainerId).ToList();
+        var byId = ids.Zip(emails).ToDictionary(p => p.First, p => p.Second.Email.Container);
+
+        async Task<List<long>> Matching(ContainerQuery query) =>
+            [.. (await Store.QueryContainersAsync(query, CancellationToken.None)).Containers.Select(c => c.Id)];
+        List<long> Expected(Func<EmailContainer, long, bool> keep) => [.. ids.Where(id => keep(byId[id], id))];
+
+        Assert.Equal(ids, await Matching(new ContainerQuery()));
+        Assert.Equal(Expected((c, _) => c.Source.Asset.Value == "spam"), await Matching(new ContainerQuery { Asset = "spam" }));
+        Assert.Equal(Expected((c, _) => c.Source.Folder.Value == "Reported"), await Matching(new ContainerQuery { Folder = "Reported" }));
+        Assert.Equal(Expected((c, _) => c.Label == "phishing"), await Matching(new ContainerQuery { Label = "phishing" }));
+        Assert.Equal(Expected((_, id) => id >= ids[5] && id <= ids[17]), await Matching(new ContainerQuery { FromId = ids[5], ToId = ids[17] }));
+        Assert.Equal(Expected((_, id) => id >= ids[20]), await Matching(new ContainerQuery { FromId = ids[20] }));
+        Assert.Equal(Expected((_, id) => id <= ids[2]), await Matching(new ContainerQuery { ToId = ids[2] }));
+        Assert.Empty(await Matching(new ContainerQuery { Asset = "phish", Label = "unknown" }));
+
+        var combined = new ContainerQuery { Asset = "phish", Folder = "Reported", Label = "phishing", FromId = ids[10], ToId = ids[22] };
+        var expected = Expected((c, id) => c.Source.Asset.Value == "phish" && c.Source.Folder.Value == "Reported" && c.Label == "phishing"
+            && id >= ids[10] && id <= ids[22]);
+        Assert.Equal(2, expected.Count);
+        Assert.Equal(expected, await Matching(combined));
+
+        // Paging through a filter: each page holds only matches, and the cursor skips what the filter leaves out.
+        var filtered = new ContainerQuery { Label = "phishing", Limit = 5 };
+        var pages = await PagesAsync(filtered);
+        Assert.Equal(Expected((c, _) => c.Label == "phishing"), pages.SelectMany(p => p.Containers).Select(c => c.Id));
+        Assert.Equal([5, 5, 2], pages.Select(p => p.Containers.Count));
+    }
+
+    [Fact]
+    public async Task Listed_artifact_counts_are_each_containers_own_including_none_and_many()
+    {
+        var none = Email(uid: 1, body: "none");
+        none = none with { Email = none.Email with { Artifacts = [] } };
+        var many = Email(uid: 2, body: "many");
+        many = many with
+        {
+            Email = many.Email with
+            {
+                Artifacts = [.. Enumerable.Range(0, 37).Select(i => new Artifact($"A{i}", new JsonObject { ["i"] = i }, null, false, $"s{i}"))],
+            },
+        };
+        var two = Email(uid: 3, body: "two");
+        await Store.CommitAsync([none, many, two], CancellationToken.None);
+        // Another container's artifacts must not leak into the count of the one listed before or after it.
+        await Store.CommitAsync([Email(uid: 4, body: "later")], CancellationToken.None);
+
+        Assert.Equal([0, 37, 2, 2], (await Store.ListContainersAsync(null, CancellationToken.None)).Select(c => c.ArtifactCount));
+        var page = await Store.QueryContainersAsync(new ContainerQuery { AfterId = (await Store.ListContainersAsync(null, CancellationToken.None))[0].Id, Limit = 2 },
+            CancellationToken.None);
+        Assert.Equal([37, 2], page.Containers.Select(c => c.ArtifactCount));
+        Assert.Equal(4, await Store.CountContainersAsync(null, CancellationToken.None));
+    }
+
+    /// <summary>Every page of <paramref name="query"/>, following the cursors from its first page to its last.</summary>
+    private async Task<List<ContainerPage>> PagesAsync(ContainerQuery query)
+    {
+        var pages = new List<ContainerPage>();
+        long? after = null;
+        do
+        {
+            var page = await Store.QueryContainersAsync(query with { AfterId = after }, CancellationToken.None);
+            pages.Add(page);
+            after = page.NextAfterId;
+            Assert.True(pages.Count <= 1000, "the cursors do not end");
+        }
+        while (after is not null);
+
+        return pages;
+    }
+
+    protected static EmailToCommit Email(uint uid, string body, uint uidValidity = 7, string folder = "INBOX", string asset = "phish",
+        string label = "imap")
     {
         var bytes = Encoding.UTF8.GetBytes($"Subject: {body}\r\n\r\n{body}");
-        var source = new EmailSource(Asset, new FolderName(folder), uid, uidValidity, DateTimeOffset.UnixEpoch.AddSeconds(uid));
+        var source = new EmailSource(new AssetName(asset), new FolderName(folder), uid, uidValidity, DateTimeOffset.UnixEpoch.AddSeconds(uid));
         var container = new EmailContainer
         {
             Name = $"Subject {uid}",
             SourceDataIdentifier = $"{folder} : {uid}",
-            Label = "imap",
+            Label = label,
             Source = source,
             MessageId = $"<{uid}@example.org>".Replace("@", folder == "INBOX" ? "@" : $".{folder}@", StringComparison.Ordinal),
             Date = new DateTimeOffset(2024, 1, 1, 9, 0, 0, TimeSpan.FromHours(-5)),

@@ -29,8 +29,8 @@ public sealed class PostgresContainerStore : SqlContainerStore
         // CREATE TABLE IF NOT EXISTS races with itself in PostgreSQL (a duplicate pg_type row), so starters queue.
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(@key)", cancellationToken, ("key", SchemaLockKey));
-        await ExecuteAsync(connection, transaction, StoreSchema.PostgreSql, cancellationToken);
+        await SqlCommands.ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(@key)", cancellationToken, ("key", SchemaLockKey));
+        await SqlCommands.ExecuteAsync(connection, transaction, StoreSchema.PostgreSql, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
 
@@ -46,7 +46,7 @@ public sealed class PostgresContainerStore : SqlContainerStore
             // Sorted, so two batches spanning the same mailboxes take their locks in the same order and never deadlock.
             foreach (var mailbox in mailboxes.Select(m => $"{m.Asset.Value}\n{m.Folder.Value}").Distinct().Order(StringComparer.Ordinal))
             {
-                await ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(hashtextextended(@mailbox, 0))",
+                await SqlCommands.ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(hashtextextended(@mailbox, 0))",
                     cancellationToken, ("mailbox", mailbox));
             }
 

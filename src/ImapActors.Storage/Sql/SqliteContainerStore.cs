@@ -35,9 +35,9 @@ public sealed class SqliteContainerStore : SqlContainerStore
     public override async Task InitializeAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await ExecuteAsync(connection, null, "PRAGMA journal_mode = WAL", cancellationToken);
+        await SqlCommands.ExecuteAsync(connection, null, "PRAGMA journal_mode = WAL", cancellationToken);
         await using var transaction = (SqliteTransaction)await BeginWriteAsync(connection, [], cancellationToken);
-        await ExecuteAsync(connection, transaction, StoreSchema.Sqlite, cancellationToken);
+        await SqlCommands.ExecuteAsync(connection, transaction, StoreSchema.Sqlite, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
 
@@ -47,7 +47,7 @@ public sealed class SqliteContainerStore : SqlContainerStore
         try
         {
             await connection.OpenAsync(cancellationToken);
-            await ExecuteAsync(connection, null, $"PRAGMA busy_timeout = {BusyTimeoutMs}; PRAGMA foreign_keys = ON;", cancellationToken);
+            await SqlCommands.ExecuteAsync(connection, null, $"PRAGMA busy_timeout = {BusyTimeoutMs}; PRAGMA foreign_keys = ON;", cancellationToken);
             return connection;
         }
         catch

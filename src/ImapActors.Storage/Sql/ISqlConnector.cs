@@ -1,0 +1,17 @@
+using System.Data.Common;
+using ImapActors.Domain;
+
+namespace ImapActors.Storage.Sql;
+
+/// <summary>What the committer, the quarantine and the queries need of one database: connections and the write transaction.</summary>
+internal interface ISqlConnector
+{
+    /// <summary>Opens a connection ready for use.</summary>
+    Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Begins the one transaction of a batch. It must keep two commits of the same mailbox from interleaving, so that
+    /// the "no key of this UIDVALIDITY points at the container yet" test of reconciliation stays true until commit.
+    /// </summary>
+    Task<DbTransaction> BeginWriteAsync(DbConnection connection, IReadOnlyList<MailboxId> mailboxes, CancellationToken cancellationToken);
+}

@@ -1,0 +1,279 @@
+using System.Data.Common;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using ImapActors.Domain;
+
+namespace ImapActors.Storage.Sql;
+
+/// <summary>
+/// The committer over ADO.NET, shared by SQLite and PostgreSQL: one transaction per batch, the batch's committed keys
+/// read up front by range, its statements prepared once, a container's rows inserted <see cref="RowsInsert.RowsPerInsert"/>
+/// at a time.
+/// </summary>
+internal sealed class SqlContainerCommitter(ISqlConnector database, TimeProvider time) : IContainerCommitter
+{
+    private static readonly JsonSerializerOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>The widest gap between two UIDs of a batch that one range look-up of committed keys spans.</summary>
+    private const long MaxUidGap = 256;
+
+    private static readonly RowsInsert ArtifactRows = new("artifacts", "name", "cef", "cef_types", "run_automation", "sdi");
+
+    private static readonly RowsInsert VaultFileRows = new("vault_files", "vault_id", "file_name", "size", "sha256", "md5");
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<CommitResult>> CommitAsync(IReadOnlyList<EmailToCommit> batch, CancellationToken cancellationToken)
+    {
+        if (batch.Count == 0)
+        {
+            return [];
+        }
+
+        var mailboxes = batch.Select(e => e.Email.Container.Source.Mailbox).Distinct().ToList();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await database.BeginWriteAsync(connection, mailboxes, cancellationToken);
+        var now = time.GetUtcNow();
+        var results = new List<CommitResult>(batch.Count);
+        await using (var statements = new Statements(connection, transaction))
+        {
+            var state = new BatchState(batch, await CommittedKeysAsync(statements, batch, cancellationToken));
+            foreach (var email in batch)
+            {
+                results.Add(await CommitOneAsync(statements, state, email, now, cancellationToken));
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return results;
+    }
+
+    private static async Task<CommitResult> CommitOneAsync(Statements s, BatchState state, EmailToCommit item, DateTimeOffset now,
+        CancellationToken ct)
+    {
+        var container = item.Email.Container;
+        var source = container.Source;
+        var emailKey = EmailKey.Of(source);
+        (string, object?)[] key =
+        [
+            ("asset", emailKey.Asset), ("folder", emailKey.Folder), ("uid_validity", emailKey.UidValidity), ("uid", emailKey.Uid),
+        ];
+
+        if (state.Known.TryGetValue(emailKey, out var existing))
+        {
+            return new CommitResult(source, existing, CommitOutcome.AlreadyIngested);
+        }
+
+        // The same bytes under an earlier UIDVALIDITY of this mailbox: the server renumbered, the email is not new.
+        // A container already claimed by a key of the current UIDVALIDITY is a different copy of identical bytes.
+        var reconcile = await state.MayReconcileAsync(s, emailKey, ct)
+            ? await s.ScalarAsync("""
+                SELECT c.id FROM containers c
+                WHERE c.asset = @asset AND c.folder = @folder AND c.raw_sha256 = @raw_sha256 AND c.uid_validity <> @uid_validity
+                  AND NOT EXISTS (SELECT 1 FROM email_keys k WHERE k.container_id = c.id AND k.uid_validity = @uid_validity)
+                ORDER BY c.id
+                LIMIT 1
+                """, ct, [.. key, ("raw_sha256", container.RawSha256)])
+            : null;
+        if (reconcile is not null)
+        {
+            var id = Convert.ToInt64(reconcile);
+            if (await InsertKeyAsync(s, key, id, ct))
+            {
+                state.Known[emailKey] = id;
+                return new CommitResult(source, id, CommitOutcome.Reconciled);
+            }
+
+            if (await FindKeyAsync(s, key, ct) is { } holder)
+            {
+                state.Known[emailKey] = holder;
+                return new CommitResult(source, holder, CommitOutcome.AlreadyIngested);
+            }
+
+            return new CommitResult(source, id, CommitOutcome.AlreadyIngested);
+        }
+
+        var containerId = Convert.ToInt64(await s.ScalarAsync("""
+            INSERT INTO containers (asset, folder, uid_validity, uid, name, sdi, label, message_id, date, internal_date,
+                                    raw_sha256, raw_size, raw_vault_id, created_at)
+            VALUES (@asset, @folder, @uid_validity, @uid, @name, @sdi, @label, @message_id, @date, @internal_date,
+                    @raw_sha256, @raw_size, @raw_vault_id, @created_at)
+            RETURNING id
+            """, ct, [
+                .. key, ("name", container.Name), ("sdi", container.SourceDataIdentifier), ("label", container.Label),
+                ("message_id", container.MessageId), ("date", container.Date), ("internal_date", source.InternalDate),
+                ("raw_sha256", container.RawSha256), ("raw_size", container.RawSize), ("raw_vault_id", item.RawEmail.Value),
+                ("created_at", now),
+            ]));
+
+        // A concurrent commit of the same key won the race: drop the container just made and report the winner's.
+        if (!await InsertKeyAsync(s, key, containerId, ct))
+        {
+            await s.ExecuteAsync("DELETE FROM containers WHERE id = @id", ct, ("id", containerId));
+            var winner = await FindKeyAsync(s, key, ct)
+                ?? throw new InvalidOperationException($"email key of {source.Mailbox} UID {source.Uid} vanished during commit");
+            state.Known[emailKey] = winner;
+            return new CommitResult(source, winner, CommitOutcome.AlreadyIngested);
+        }
+
+        state.Known[emailKey] = containerId;
+        await InsertRowsAsync(s, ArtifactRows, containerId, item.Email.Artifacts, static (artifact, row) =>
+        {
+            row[0] = artifact.Name;
+            row[1] = artifact.Cef.ToJsonString(JsonOptions);
+            row[2] = artifact.CefTypes?.ToJsonString(JsonOptions);
+            row[3] = artifact.RunAutomation;
+            row[4] = artifact.SourceDataIdentifier;
+        }, ct);
+        await InsertRowsAsync(s, VaultFileRows, containerId, item.Email.VaultFiles, static (file, row) =>
+        {
+            row[0] = file.VaultId.Value;
+            row[1] = file.FileName;
+            row[2] = file.Size;
+            row[3] = file.Sha256;
+            row[4] = file.Md5;
+        }, ct);
+
+        return new CommitResult(source, containerId, CommitOutcome.Created);
+    }
+
+    /// <summary>
+    /// Inserts <paramref name="items"/> as the rows of <paramref name="insert"/>'s table for one container, ordinals
+    /// counting from 0 in list order, <see cref="RowsInsert.RowsPerInsert"/> rows per statement.
+    /// </summary>
+    private static async Task InsertRowsAsync<T>(Statements s, RowsInsert insert, long containerId, IReadOnlyList<T> items,
+        RowValues<T> values, CancellationToken ct)
+    {
+        for (var first = 0; first < items.Count; first += RowsInsert.RowsPerInsert)
+        {
+            var rows = Math.Min(RowsInsert.RowsPerInsert, items.Count - first);
+            var parameters = new object?[RowsInsert.SharedParameters + rows * insert.Columns];
+            parameters[0] = containerId;
+            parameters[1] = first;
+            for (var r = 0; r < rows; r++)
+            {
+                values(items[first + r], parameters.AsSpan(RowsInsert.SharedParameters + r * insert.Columns, insert.Columns));
+            }
+
+            await s.ExecuteAsync(insert.Sql(rows), insert.Names(rows), parameters, ct);
+        }
+    }
+
+    /// <summary>
+    /// The keys of the batch's emails that were committed before it, with their containers: one range query per mailbox
+    /// and UIDVALIDITY instead of one look-up per email. UIDs further apart than <see cref="MaxUidGap"/> are looked up in
+    /// separate ranges, so a batch of scattered UIDs never reads a long run of keys it does not need. The batch holds the
+    /// mailbox's write lock; a key that is committed concurrently all the same still meets <c>ON CONFLICT</c> on insert.
+    /// </summary>
+    private static async Task<Dictionary<EmailKey, long>> CommittedKeysAsync(Statements s, IReadOnlyList<EmailToCommit> batch,
+        CancellationToken ct)
+    {
+        var known = new Dictionary<EmailKey, long>();
+        foreach (var mailbox in batch.Select(e => EmailKey.Of(e.Email.Container.Source)).GroupBy(k => (k.Asset, k.Folder, k.UidValidity)))
+        {
+            var (asset, folder, uidValidity) = mailbox.Key;
+            var uids = mailbox.Select(k => k.Uid).Distinct().Order().ToList();
+            var wanted = uids.ToHashSet();
+            var first = 0;
+            for (var i = 1; i <= uids.Count; i++)
+            {
+                if (i < uids.Count && uids[i] - uids[i - 1] <= MaxUidGap)
+                {
+                    continue;
+                }
+
+                await s.ReadAsync("""
+                    SELECT uid, container_id FROM email_keys
+                    WHERE asset = @asset AND folder = @folder AND uid_validity = @uid_validity AND uid BETWEEN @from AND @to
+                    """, r =>
+                    {
+                        var uid = r.GetInt64(0);
+                        if (wanted.Contains(uid))
+                        {
+                            known[new EmailKey(asset, folder, uidValidity, uid)] = r.GetInt64(1);
+                        }
+                    }, ct, ("asset", asset), ("folder", folder), ("uid_validity", uidValidity), ("from", uids[first]),
+                    ("to", uids[i - 1]));
+                first = i;
+            }
+        }
+
+        return known;
+    }
+
+    private static async Task<long?> FindKeyAsync(Statements s, (string, object?)[] key, CancellationToken ct)
+    {
+        var found = await s.ScalarAsync("""
+            SELECT container_id FROM email_keys
+            WHERE asset = @asset AND folder = @folder AND uid_validity = @uid_validity AND uid = @uid
+            """, ct, key);
+        return found is null ? null : Convert.ToInt64(found);
+    }
+
+    private static async Task<bool> InsertKeyAsync(Statements s, (string, object?)[] key, long containerId, CancellationToken ct) =>
+        await s.ExecuteAsync("""
+            INSERT INTO email_keys (asset, folder, uid_validity, uid, container_id)
+            VALUES (@asset, @folder, @uid_validity, @uid, @container_id)
+            ON CONFLICT (asset, folder, uid_validity, uid) DO NOTHING
+            """, ct, [.. key, ("container_id", containerId)]) == 1;
+
+    /// <inheritdoc />
+    public async Task<IReadOnlySet<uint>> CommittedUidsAsync(MailboxId mailbox, uint uidValidity, uint from, uint to,
+        CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var uids = await SqlCommands.ListAsync(connection, """
+            SELECT uid FROM email_keys
+            WHERE asset = @asset AND folder = @folder AND uid_validity = @uid_validity AND uid BETWEEN @from AND @to
+            """, r => checked((uint)r.GetInt64(0)), cancellationToken, ("asset", mailbox.Asset.Value), ("folder", mailbox.Folder.Value),
+            ("uid_validity", (long)uidValidity), ("from", (long)from), ("to", (long)to));
+        return uids.ToHashSet();
+    }
+
+    /// <summary>The values of one row's own columns, in the order its <see cref="RowsInsert"/> names them.</summary>
+    private delegate void RowValues<in T>(T item, Span<object?> row);
+
+    /// <summary>(asset, folder, UIDVALIDITY, UID) as the columns of <c>email_keys</c> hold it.</summary>
+    private readonly record struct EmailKey(string Asset, string Folder, long UidValidity, long Uid)
+    {
+        public static EmailKey Of(EmailSource source) =>
+            new(source.Asset.Value, source.Folder.Value, source.UidValidity, source.Uid);
+    }
+
+    /// <summary>What one batch's transaction knows of the keys it commits.</summary>
+    private sealed class BatchState(IReadOnlyList<EmailToCommit> batch, Dictionary<EmailKey, long> known)
+    {
+        private readonly Dictionary<(string Asset, string Folder, long UidValidity), bool> _mayReconcile = [];
+
+        /// <summary>Keys committed before the batch or by it so far, with their containers.</summary>
+        public Dictionary<EmailKey, long> Known { get; } = known;
+
+        /// <summary>
+        /// Whether the mailbox of <paramref name="key"/> can hold a container of another UIDVALIDITY, without which the
+        /// reconcile query finds nothing. Every container is written in the same transaction as a key of its own
+        /// UIDVALIDITY (and deleted again if that key loses a race), and keys are never deleted, so such a container has
+        /// a key of another UIDVALIDITY: committed before this batch (one probe on the key's primary index per mailbox
+        /// and UIDVALIDITY) or written earlier in it (when the batch itself spans several UIDVALIDITYs of the mailbox).
+        /// The batch holds the mailbox's write lock, so no other commit changes the answer before this one ends.
+        /// </summary>
+        public async ValueTask<bool> MayReconcileAsync(Statements s, EmailKey key, CancellationToken ct)
+        {
+            var mailbox = (key.Asset, key.Folder, key.UidValidity);
+            if (_mayReconcile.TryGetValue(mailbox, out var may))
+            {
+                return may;
+            }
+
+            may = batch.Any(e => e.Email.Container.Source is var other && other.Asset.Value == key.Asset
+                    && other.Folder.Value == key.Folder && other.UidValidity != key.UidValidity)
+                || Convert.ToInt64(await s.ScalarAsync("""
+                    SELECT CASE WHEN EXISTS (SELECT 1 FROM email_keys
+                                             WHERE asset = @asset AND folder = @folder AND uid_validity < @uid_validity)
+                                  OR EXISTS (SELECT 1 FROM email_keys
+                                             WHERE asset = @asset AND folder = @folder AND uid_validity > @uid_validity)
+                           THEN 1 ELSE 0 END
+                    """, ct, ("asset", key.Asset), ("folder", key.Folder), ("uid_validity", key.UidValidity))) == 1;
+            _mayReconcile[mailbox] = may;
+            return may;
+        }
+    }
+}
