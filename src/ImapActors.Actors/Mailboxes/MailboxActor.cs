@@ -2,7 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Pattern;
 using Akka.Persistence;
-using ImapActors.Actors.Cursor;
+using ImapActors.Ingestion.Cursor;
 using ImapActors.Actors.Pipeline;
 using ImapActors.Actors.Sink;
 using ImapActors.Domain;

@@ -1,6 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
-using ImapActors.Actors.Cursor;
+using ImapActors.Ingestion.Cursor;
 using ImapActors.Domain;
 
 namespace ImapActors.Actors.Mailboxes;
