@@ -36,13 +36,16 @@ public static class AdmissionGate
         ArgumentOutOfRangeException.ThrowIfLessThan(limits.MaxEmails, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(limits.MaxBytes, 1);
         return new(limits, ImmutableDictionary<THolder, AdmissionHolding>.Empty, ImmutableQueue<THolder>.Empty, ImmutableQueue<long>.Empty,
-            0, 0, 0, 0, 0, 0, 0);
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
     }
 }
 
-/// <summary>The gate's figures, peaks included, for status and tests.</summary>
+/// <summary>
+/// The gate's figures, peaks included, for status and tests. <c>PeakUnsized</c> is the most emails granted and not yet
+/// fetched at once (their sizes unknown); <c>LargestEmail</c> the largest email charged so far.
+/// </summary>
 public sealed record AdmissionStats(int MaxEmails, long MaxBytes, int Emails, long Bytes, int Waiting, int PeakEmails, long PeakBytes,
-    long Grants, long Waits);
+    int PeakUnsized, long LargestEmail, long Grants, long Waits);
 
 /// <summary>
 /// Credit for emails and bytes in flight across every mailbox of the process. A mailbox asks for credit before it
@@ -54,10 +57,16 @@ public sealed record AdmissionStats(int MaxEmails, long MaxBytes, int Emails, lo
 /// served as soon as credit frees and never starves. A grant keeps the emails in flight within
 /// <see cref="AdmissionLimits.MaxEmails"/>. No grant is given while the bytes in flight and those set aside reach
 /// <see cref="AdmissionLimits.MaxBytes"/>; below it, a grant is cut to the emails that fit if each is as large as the
-/// largest of the last <see cref="EstimateWindow"/> fetches, so bytes in flight exceed the limit only when emails are
-/// larger than any seen lately. Until a first fetch is charged no size is known, and that first grant goes alone. When
-/// nothing at all is in flight the head is always served (with one email at least), so an email larger than the whole
-/// limit is admitted alone instead of waiting forever.
+/// largest of the last <see cref="EstimateWindow"/> fetches. Until a first fetch is charged no size is known, and that
+/// first grant goes alone. When nothing at all is in flight the head is always served (with one email at least), so an
+/// email larger than the whole limit is admitted alone instead of waiting forever.
+/// <para>
+/// Sizes are known only after the fetch, so the byte bound is not strict: every grant is given while the bytes in flight,
+/// those set aside and the grant's own estimate fit, so bytes in flight exceed <see cref="AdmissionLimits.MaxBytes"/>
+/// only by the bytes of the emails whose fetches were out together at the last grant:
+/// at most <see cref="AdmissionStats.PeakUnsized"/> × <see cref="AdmissionStats.LargestEmail"/>, and nothing when no
+/// email is larger than the estimate. A strict bound needs the sizes before the fetch (<c>UID FETCH (RFC822.SIZE)</c>).
+/// </para>
 /// </remarks>
 public sealed record AdmissionGate<THolder>(
     AdmissionLimits Limits,
@@ -67,20 +76,23 @@ public sealed record AdmissionGate<THolder>(
     int Emails,
     long Bytes,
     long Reserved,
+    int Unsized,
     int PeakEmails,
     long PeakBytes,
+    int PeakUnsized,
+    long LargestEmail,
     long Grants,
     long Waits)
     where THolder : notnull
 {
     /// <summary>How many recent fetches the size estimate looks back on.</summary>
-    public const int EstimateWindow = 16;
+    public const int EstimateWindow = 64;
 
     /// <summary>The largest email of the recent fetches, or null before any fetch was charged.</summary>
     public long? SizeEstimate => RecentLargest.IsEmpty ? null : RecentLargest.Max();
 
     public AdmissionStats Stats => new(Limits.MaxEmails, Limits.MaxBytes, Emails, Bytes,
-        Holdings.Values.Count(h => h.Wanted > 0), PeakEmails, PeakBytes, Grants, Waits);
+        Holdings.Values.Count(h => h.Wanted > 0), PeakEmails, PeakBytes, PeakUnsized, LargestEmail, Grants, Waits);
 
     public AdmissionHolding HoldingOf(THolder holder) => Holdings.GetValueOrDefault(holder, AdmissionHolding.None);
 
@@ -103,18 +115,23 @@ public sealed record AdmissionGate<THolder>(
     {
         var h = HoldingOf(holder);
         return Put(holder, h with { Emails = h.Emails - h.Unsized, Unsized = 0, Reserved = 0, Wanted = 0 },
-            emails: -h.Unsized, bytes: 0, reserved: -h.Reserved).Pump();
+            emails: -h.Unsized, bytes: 0, reserved: -h.Reserved, unsized: -h.Unsized).Pump();
     }
 
     /// <summary>The holder's grant was fetched: its emails hold <paramref name="bytes"/>, the largest <paramref name="largestEmail"/>.</summary>
     public AdmissionStep<THolder> Charge(THolder holder, long bytes, long largestEmail)
     {
         var h = HoldingOf(holder);
-        var gate = Put(holder, h with { Bytes = h.Bytes + bytes, Unsized = 0, Reserved = 0 }, emails: 0, bytes: bytes, reserved: -h.Reserved);
+        var gate = Put(holder, h with { Bytes = h.Bytes + bytes, Unsized = 0, Reserved = 0 }, emails: 0, bytes: bytes, reserved: -h.Reserved,
+            unsized: -h.Unsized);
         if (largestEmail > 0)
         {
             var recent = gate.RecentLargest.Enqueue(largestEmail);
-            gate = gate with { RecentLargest = recent.Count() > EstimateWindow ? recent.Dequeue() : recent };
+            gate = gate with
+            {
+                RecentLargest = recent.Count() > EstimateWindow ? recent.Dequeue() : recent,
+                LargestEmail = Math.Max(gate.LargestEmail, largestEmail),
+            };
         }
 
         return (gate with { PeakBytes = Math.Max(gate.PeakBytes, gate.Bytes) }).Pump();
@@ -126,22 +143,23 @@ public sealed record AdmissionGate<THolder>(
         var h = HoldingOf(holder);
         var e = Math.Clamp(emails, 0, h.Emails - h.Unsized);
         var b = Math.Clamp(bytes, 0, h.Bytes);
-        return Put(holder, h with { Emails = h.Emails - e, Bytes = h.Bytes - b }, emails: -e, bytes: -b, reserved: 0).Pump();
+        return Put(holder, h with { Emails = h.Emails - e, Bytes = h.Bytes - b }, emails: -e, bytes: -b, reserved: 0, unsized: 0).Pump();
     }
 
     /// <summary>The holder is gone (a mailbox stopped or crashed): everything it held comes back.</summary>
     public AdmissionStep<THolder> Remove(THolder holder)
     {
         var h = HoldingOf(holder);
-        return Put(holder, AdmissionHolding.None, emails: -h.Emails, bytes: -h.Bytes, reserved: -h.Reserved).Pump();
+        return Put(holder, AdmissionHolding.None, emails: -h.Emails, bytes: -h.Bytes, reserved: -h.Reserved, unsized: -h.Unsized).Pump();
     }
 
-    private AdmissionGate<THolder> Put(THolder holder, AdmissionHolding holding, int emails, long bytes, long reserved) => this with
+    private AdmissionGate<THolder> Put(THolder holder, AdmissionHolding holding, int emails, long bytes, long reserved, int unsized) => this with
     {
         Holdings = holding.IsEmpty ? Holdings.Remove(holder) : Holdings.SetItem(holder, holding),
         Emails = Emails + emails,
         Bytes = Bytes + bytes,
         Reserved = Reserved + reserved,
+        Unsized = Unsized + unsized,
     };
 
     /// <summary>Serves the queue from its head while credit allows.</summary>
@@ -173,8 +191,14 @@ public sealed record AdmissionGate<THolder>(
                 Unsized = holding.Unsized + emails,
                 Reserved = holding.Reserved + emails * estimate,
                 Wanted = 0,
-            }, emails: emails, bytes: 0, reserved: emails * estimate);
-            gate = gate with { Queue = gate.Queue.Dequeue(), PeakEmails = Math.Max(gate.PeakEmails, gate.Emails), Grants = gate.Grants + 1 };
+            }, emails: emails, bytes: 0, reserved: emails * estimate, unsized: emails);
+            gate = gate with
+            {
+                Queue = gate.Queue.Dequeue(),
+                PeakEmails = Math.Max(gate.PeakEmails, gate.Emails),
+                PeakUnsized = Math.Max(gate.PeakUnsized, gate.Unsized),
+                Grants = gate.Grants + 1,
+            };
             grants.Add(new AdmissionGrant<THolder>(holder, emails));
         }
 
