@@ -15,7 +15,8 @@ public static class EngineConfig
     private static readonly string[] StorageKeys = ["provider", "connection-string", "connection-string-env", "connection-string-file"];
     private static readonly string[] VaultKeys = ["path"];
     private static readonly string[] EngineKeys =
-        ["poison-max-attempts", "fetch-batch-size", "large-message-bytes", "parser-pool-size", "extractor-pool-size", "shutdown-timeout", "limits"];
+        ["poison-max-attempts", "fetch-batch-size", "large-message-bytes", "parser-pool-size", "extractor-pool-size", "shutdown-timeout", "limits", "admission"];
+    private static readonly string[] AdmissionKeys = ["max-emails", "max-bytes"];
     private static readonly string[] LimitKeys =
         ["max-mime-depth", "max-parts", "max-decoded-bytes", "max-scanned-text-bytes", "max-artifacts", "max-time"];
     private static readonly string[] ProviderKeys = ["auth_url", "token_url", "scopes", "app_scopes", "tenant"];
@@ -160,6 +161,15 @@ public static class EngineConfig
                 MaxTime = limitsSection.Duration("max-time") ?? limitDefaults.MaxTime,
             };
 
+            var admissionSection = Child(engine, "admission", "imapactors.engine.admission.");
+            admissionSection.RejectUnknownKeys(AdmissionKeys);
+            var admissionDefaults = new AdmissionSettings();
+            var admission = new AdmissionSettings
+            {
+                MaxEmails = admissionSection.PositiveInt("max-emails") ?? admissionDefaults.MaxEmails,
+                MaxBytes = admissionSection.Size("max-bytes") ?? admissionDefaults.MaxBytes,
+            };
+
             var providers = ReadProviders(top);
             OAuthStore = ReadOAuthStore(Child(top, "oauth", "imapactors.oauth."));
             var assetDefaultLayers = top.Layers.Select(l => top.ChildOf(l, "asset-defaults")).ToArray();
@@ -212,6 +222,7 @@ public static class EngineConfig
                 ParserPoolSize = engine.NonNegativeInt("parser-pool-size") ?? engineDefaults.ParserPoolSize,
                 ExtractorPoolSize = engine.NonNegativeInt("extractor-pool-size") ?? engineDefaults.ExtractorPoolSize,
                 ShutdownTimeout = engine.Duration("shutdown-timeout") ?? engineDefaults.ShutdownTimeout,
+                Admission = admission,
             };
         }
 

@@ -1,7 +1,7 @@
 using Akka.Actor;
 using Akka.Serialization;
 using Akka.TestKit.Xunit2;
-using ImapActors.Actors.Cursor;
+using ImapActors.Ingestion.Cursor;
 using ImapActors.Actors.Engine;
 
 namespace ImapActors.Actors.Tests;
@@ -50,6 +50,51 @@ public class CursorSerializerTests() : TestKit(EngineHocon.Base(1))
         var serializer = (SerializerWithStringManifest)Sys.Serialization.FindSerializerFor(new CursorEvents.FirstPollStarted(1, 1, T));
         Assert.Equal("cursor.first-poll.v1", serializer.Manifest(new CursorEvents.FirstPollStarted(1, 1, T)));
         Assert.Equal("cursor.committed.v1", serializer.Manifest(new CursorEvents.UidsCommitted(1, [], 0, T)));
+    }
+
+    [Fact]
+    public void Every_manifest_keeps_the_string_existing_journals_hold()
+    {
+        var serializer = (SerializerWithStringManifest)Sys.Serialization.FindSerializerFor(new CursorEvents.FirstPollStarted(1, 1, T));
+        Assert.Equal("cursor.uidvalidity.v1", serializer.Manifest(new CursorEvents.UidValidityChanged(1, 2, T)));
+        Assert.Equal("cursor.snapshot.v1", serializer.Manifest(new CursorSnapshot(MailboxCursor.Initial)));
+    }
+
+    [Fact]
+    public void The_bindings_name_the_cursor_types_where_they_live_now()
+    {
+        Assert.IsType<ImapActors.Actors.Serialization.CursorSerializer>(Sys.Serialization.FindSerializerFor(new CursorSnapshot(MailboxCursor.Initial)));
+        Assert.IsType<ImapActors.Actors.Serialization.CursorSerializer>(
+            Sys.Serialization.FindSerializerForType(typeof(CursorEvents.UidsCommitted)));
+        Assert.Equal("ImapActors.Ingestion", typeof(ICursorEvent).Assembly.GetName().Name);
+    }
+
+    /// <summary>Rows as the journal of the engine before the cursor moved to ImapActors.Ingestion holds them.</summary>
+    public static TheoryData<string, string, object> JournalRows() => new()
+    {
+        { "cursor.first-poll.v1", """{"uidValidity":42,"floor":900,"at":"2026-11-29T12:00:00+01:00"}""", new CursorEvents.FirstPollStarted(42, 900, T) },
+        { "cursor.uidvalidity.v1", """{"previous":42,"current":43,"at":"2026-11-29T12:00:00+01:00"}""", new CursorEvents.UidValidityChanged(42, 43, T) },
+    };
+
+    [Theory]
+    [MemberData(nameof(JournalRows))]
+    public void Events_written_before_the_move_still_recover(string manifest, string json, object expected)
+    {
+        var back = Sys.Serialization.Deserialize(System.Text.Encoding.UTF8.GetBytes(json), 4711, manifest);
+        Assert.Equal(expected, back);
+    }
+
+    [Fact]
+    public void Committed_ranges_and_snapshots_written_before_the_move_still_recover()
+    {
+        var committed = (CursorEvents.UidsCommitted)Sys.Serialization.Deserialize(
+            """{"uidValidity":42,"ranges":[[1,100],[200,200]],"quarantined":2,"at":"2026-11-29T12:00:00+01:00"}"""u8.ToArray(), 4711, "cursor.committed.v1");
+        Assert.Equal([new UidRange(1, 100), new UidRange(200, 200)], committed.Ranges);
+        Assert.Equal((42u, 2, T), (committed.UidValidity, committed.Quarantined, committed.At));
+
+        var snapshot = (CursorSnapshot)Sys.Serialization.Deserialize(
+            """{"uidValidity":42,"started":true,"floor":7,"committed":[[7,9],[20,20]],"quarantinedTotal":3}"""u8.ToArray(), 4711, "cursor.snapshot.v1");
+        Assert.Equal(new MailboxCursor(42, true, 7, UidSet.Of([7, 8, 9, 20]), 3), snapshot.Cursor);
     }
 
     private object RoundTrip(object message)

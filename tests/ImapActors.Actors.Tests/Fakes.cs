@@ -38,6 +38,20 @@ internal sealed class FakeServer
         }
     }
 
+    /// <summary>Adds messages of exactly <paramref name="bytes"/> bytes each (the body is padded).</summary>
+    public void AddOfSize(int count, int bytes)
+    {
+        lock (_gate)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var uid = _next++;
+                var head = $"Subject: mail {uid}\r\nMessage-ID: <{uid}.{UidValidity}@test>\r\n\r\nbody {uid} ";
+                _messages[uid] = Encoding.UTF8.GetBytes(head + new string('x', Math.Max(0, bytes - head.Length - 2)) + "\r\n");
+            }
+        }
+    }
+
     public void Rebuild(uint newUidValidity)
     {
         lock (_gate)

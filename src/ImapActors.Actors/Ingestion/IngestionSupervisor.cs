@@ -4,6 +4,7 @@ using ImapActors.Actors.Mailboxes;
 using ImapActors.Actors.Pipeline;
 using ImapActors.Actors.Sink;
 using ImapActors.Domain;
+using ImapActors.Ingestion.Admission;
 using ImapActors.Storage;
 
 namespace ImapActors.Actors.Ingestion;
@@ -53,6 +54,9 @@ public static class IngestionProtocol
     /// </summary>
     public sealed record IngestOne(RawEmail Raw, EmailSource Source, ExtractionSettings Settings, string Label) : INoSerializationVerificationNeeded;
 
+    /// <summary>Answered with the <see cref="AdmissionStats"/> of the admission gate every mailbox shares (peaks included).</summary>
+    public sealed record GetAdmission;
+
     /// <summary>The parser pool and the sink, as a one-off ingestion uses them.</summary>
     internal sealed record Pipeline(IActorRef Parsers, IActorRef Sink) : INoSerializationVerificationNeeded;
 }
@@ -76,6 +80,7 @@ public sealed class IngestionSupervisor : ReceiveActor
     private readonly List<IActorRef> _stopWaiters = new();
     private IActorRef _parsers = ActorRefs.Nobody;
     private IActorRef _sink = ActorRefs.Nobody;
+    private IActorRef _admission = ActorRefs.Nobody;
 
     public IngestionSupervisor(EngineServices services, bool once)
     {
@@ -112,6 +117,7 @@ public sealed class IngestionSupervisor : ReceiveActor
         Receive<MailboxReports.CaughtUp>(r => Track(r.Mailbox, t => t.CaughtUp = true));
         Receive<MailboxReports.Failed>(OnMailboxFailed);
         Receive<IngestionProtocol.GetStatus>(_ => Sender.Tell(Statuses()));
+        Receive<IngestionProtocol.GetAdmission>(_ => _admission.Forward(AdmissionProtocol.GetAdmissionStats.Instance));
         Receive<IngestionProtocol.IngestOne>(msg =>
             Context.ActorOf(Akka.Actor.Props.Create(() => new OneShotIngestion(new IngestionProtocol.Pipeline(_parsers, _sink), msg, Sender))));
         Receive<IngestionProtocol.WhenCaughtUp>(_ =>
@@ -145,20 +151,22 @@ public sealed class IngestionSupervisor : ReceiveActor
     {
         var cores = Environment.ProcessorCount;
         var settings = _services.Settings;
+        // The sink first: extractors stage their results in it, and the mailboxes only hear that they are staged.
+        _sink = Context.ActorOf(SinkActor.Props(_services.Store, _services.Vault), "sink");
+        _admission = Context.ActorOf(AdmissionGateActor.Props(settings.Admission), "admission");
         var extractors = Context.ActorOf(
-            ExtractorActor.PoolProps(_services.Processing, _services.Vault, settings.ExtractorPoolSize > 0 ? settings.ExtractorPoolSize : cores),
+            ExtractorActor.PoolProps(_services.Processing, _services.Vault, _sink, settings.ExtractorPoolSize > 0 ? settings.ExtractorPoolSize : cores),
             "extractors");
         _parsers = Context.ActorOf(
             ParserActor.PoolProps(_services.Processing, extractors, settings.ParserPoolSize > 0 ? settings.ParserPoolSize : cores),
             "parsers");
-        _sink = Context.ActorOf(SinkActor.Props(_services.Store, _services.Vault), "sink");
 
         foreach (var asset in settings.Assets)
         {
             foreach (var folder in asset.Folders)
             {
                 var options = new MailboxOptions(asset, folder, settings, _once, _parsers, _sink, Self, _services.Connector,
-                    _services.ParserVersion);
+                    _services.ParserVersion) { Admission = _admission };
                 var child = Context.ActorOf(
                     MailboxActor.SupervisedProps(options, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30)),
                     "mailbox-" + options.Mailbox.StableId);
@@ -167,13 +175,16 @@ public sealed class IngestionSupervisor : ReceiveActor
             }
         }
 
-        _log.Info("Ingestion started: {Mailboxes} mailboxes, {Parsers} parsers, {Extractors} extractors", _mailboxes.Count,
-            settings.ParserPoolSize > 0 ? settings.ParserPoolSize : cores, settings.ExtractorPoolSize > 0 ? settings.ExtractorPoolSize : cores);
+        _log.Info("Ingestion started: {Mailboxes} mailboxes, {Parsers} parsers, {Extractors} extractors, at most {MaxEmails} emails and {MaxBytes} bytes in flight",
+            _mailboxes.Count, settings.ParserPoolSize > 0 ? settings.ParserPoolSize : cores,
+            settings.ExtractorPoolSize > 0 ? settings.ExtractorPoolSize : cores, settings.Admission.MaxEmails, settings.Admission.MaxBytes);
     }
 
     /// <summary>
-    /// The pools and the sink hold no state that a restart loses (work in flight is retried by its mailbox), so any of
-    /// them is restarted alone. Mailboxes never reach this strategy: each has its own backoff supervisor.
+    /// The pools and the sink hold no state that a restart loses (work in flight is retried by its mailbox; the sink's
+    /// staged emails live outside its instance), so any of them is restarted alone. A restarted admission gate forgets
+    /// the credit in use, which lets more in than its bound only until those batches settle. Mailboxes never reach this
+    /// strategy: each has its own backoff supervisor.
     /// </summary>
     protected override SupervisorStrategy SupervisorStrategy() =>
         new OneForOneStrategy(-1, TimeSpan.FromMinutes(1), _ => Directive.Restart);

@@ -1,6 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
-using ImapActors.Actors.Cursor;
+using ImapActors.Ingestion.Cursor;
 using ImapActors.Domain;
 
 namespace ImapActors.Actors.Mailboxes;
@@ -76,4 +76,29 @@ public sealed record MailboxOptions(
 
     /// <summary>An email with no answer from the pools by then counts as a failed attempt.</summary>
     public TimeSpan ItemTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// The node-wide admission gate (<see cref="AdmissionGateActor"/>) asked for credit before each fetch; without one,
+    /// only <see cref="MaxBatchesInFlight"/> bounds the mailbox.
+    /// </summary>
+    public IActorRef? Admission { get; init; }
+}
+
+/// <summary>Timer messages a mailbox sends itself.</summary>
+internal sealed class PollTick : INoSerializationVerificationNeeded
+{
+    public static PollTick Instance { get; } = new();
+}
+
+internal sealed record RetryItem(long BatchId, uint Uid) : INoSerializationVerificationNeeded;
+
+internal sealed record ItemDeadline(long BatchId) : INoSerializationVerificationNeeded;
+
+internal sealed record RetryCommit(long CommitId) : INoSerializationVerificationNeeded;
+
+/// <summary>A mailbox stops itself with this so its backoff supervisor restarts it.</summary>
+public sealed class MailboxFailedException(MailboxId mailbox, Exception inner)
+    : Exception($"Mailbox {mailbox} failed: {inner.Message}", inner)
+{
+    public MailboxId Mailbox { get; } = mailbox;
 }

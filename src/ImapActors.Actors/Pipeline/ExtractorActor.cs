@@ -1,14 +1,19 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Routing;
+using ImapActors.Actors.Sink;
 using ImapActors.Domain;
+using ImapActors.Storage;
 
 namespace ImapActors.Actors.Pipeline;
 
-/// <summary>Turns a parsed email into its container, artifacts and vault files, and keeps its raw bytes in the vault.</summary>
+/// <summary>
+/// Turns a parsed email into its container, artifacts and vault files, keeps its raw bytes in the vault, and stages the
+/// result in the sink under the owner's batch: the result goes forward, never back to the mailbox.
+/// </summary>
 public sealed class ExtractorActor : ReceiveActor
 {
-    public ExtractorActor(IEmailProcessing processing, IVault vault)
+    public ExtractorActor(IEmailProcessing processing, IVault vault, IActorRef sink)
     {
         var log = Context.GetLogger();
         Receive<PipelineMessages.ExtractEmail>(msg =>
@@ -28,7 +33,7 @@ public sealed class ExtractorActor : ReceiveActor
                     raw = vault.Store(stream, "raw.eml");
                 }
 
-                item.ReplyTo.Tell(new PipelineMessages.EmailProcessed(item, processed, raw.VaultId));
+                sink.Tell(new SinkProtocol.StageEmail(item.ReplyTo, item.Ticket, item.Source.Uid, new EmailToCommit(processed, raw.VaultId)));
             }
             catch (Exception ex)
             {
@@ -39,8 +44,8 @@ public sealed class ExtractorActor : ReceiveActor
     }
 
     /// <summary>A pool of extractors; restarted one by one as the parser pool is.</summary>
-    public static Props PoolProps(IEmailProcessing processing, IVault vault, int size) =>
-        Props.Create(() => new ExtractorActor(processing, vault))
+    public static Props PoolProps(IEmailProcessing processing, IVault vault, IActorRef sink, int size) =>
+        Props.Create(() => new ExtractorActor(processing, vault, sink))
             .WithRouter(new SmallestMailboxPool(size))
             .WithSupervisorStrategy(new OneForOneStrategy(_ => Directive.Restart))
             .WithDispatcher(EngineDispatchers.Pipeline);

@@ -26,8 +26,8 @@ public sealed class ParserActor : ReceiveActor
     }
 
     /// <summary>
-    /// A pool of parsers. Work is bounded upstream (each mailbox holds a fixed number of emails in flight), so the
-    /// routees' queues are too. A parser that throws outside its own catch is restarted alone; the mailbox notices the
+    /// A pool of parsers. Work is bounded upstream (the admission gate bounds the emails in flight across mailboxes), so
+    /// the routees' queues are too. A parser that throws outside its own catch is restarted alone; the mailbox notices the
     /// lost email by its batch timeout and tries again.
     /// </summary>
     public static Props PoolProps(IEmailProcessing processing, IActorRef extractors, int size) =>

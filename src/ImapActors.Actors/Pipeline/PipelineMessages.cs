@@ -4,8 +4,12 @@ using ImapActors.Domain;
 
 namespace ImapActors.Actors.Pipeline;
 
-/// <summary>One email travelling through the pools; <see cref="ReplyTo"/> hears how it ended.</summary>
-/// <remarks>The raw bytes stay owned by whoever sent the item (the mailbox disposes them after commit).</remarks>
+/// <summary>
+/// One email travelling through the pools, one way: mailbox, parser, extractor, sink. <see cref="ReplyTo"/> owns the
+/// batch <see cref="Ticket"/>: the sink stages the processed email under it and tells it so; a stage that fails tells it
+/// that instead. Neither answer carries the extraction's result.
+/// </summary>
+/// <remarks>The raw bytes stay owned by whoever sent the item (the mailbox keeps them for retries and quarantine).</remarks>
 public sealed record WorkItem(long Ticket, EmailSource Source, RawEmail Raw, ExtractionSettings Settings, string Label, int Attempt, IActorRef ReplyTo);
 
 /// <summary>Marker of the pipeline's local messages (they hold streams and parsed trees and never cross a wire).</summary>
@@ -17,12 +21,9 @@ public static class PipelineMessages
     /// <summary>Parse this email's MIME structure, then hand it to the extractors.</summary>
     public sealed record ParseEmail(WorkItem Item) : IPipelineMessage;
 
-    /// <summary>Extract artifacts and vault files from a parsed email.</summary>
+    /// <summary>Extract artifacts and vault files from a parsed email, then stage the result in the sink.</summary>
     public sealed record ExtractEmail(WorkItem Item, IParsedEmail Parsed) : IPipelineMessage;
 
-    /// <summary>The email became a container; its raw bytes are in the vault under <paramref name="RawEmail"/>.</summary>
-    public sealed record EmailProcessed(WorkItem Item, ProcessedEmail Email, VaultId RawEmail) : IPipelineMessage, IDeadLetterSuppression;
-
-    /// <summary>A stage threw: the mailbox retries the email or quarantines it.</summary>
+    /// <summary>A stage threw: the owner retries the email or quarantines it.</summary>
     public sealed record EmailFailed(WorkItem Item, string Stage, string Error) : IPipelineMessage, IDeadLetterSuppression;
 }

@@ -2,7 +2,7 @@ using System.Runtime.Serialization;
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Serialization;
-using ImapActors.Actors.Cursor;
+using ImapActors.Ingestion.Cursor;
 
 namespace ImapActors.Actors.Serialization;
 

@@ -109,6 +109,26 @@ public enum StorageProvider
 /// <summary>The store's provider and connection string.</summary>
 public sealed record StorageSettings(StorageProvider Provider, string ConnectionString);
 
+/// <summary>
+/// The node-wide bounds on emails fetched and not yet settled (committed, quarantined or gone), across every mailbox of
+/// the process; each mailbox also keeps at most two batches of its own in flight.
+/// </summary>
+public sealed record AdmissionSettings
+{
+    /// <summary>
+    /// Emails in flight. 400 is about a quarter of a second of parse and extract work on two cores at 5 KB a message:
+    /// enough to keep both cores busy across fetches and commits, four batches of the default fetch size.
+    /// </summary>
+    public int MaxEmails { get; init; } = 400;
+
+    /// <summary>
+    /// Bytes (RFC822.SIZE) in flight. 256 MiB keeps the raw bytes, and the two to three times more that parsing and
+    /// extraction make of them, within about 1 GiB on a 2-core node, while 400 emails of 600 KB or a 250 MB message
+    /// still pass.
+    /// </summary>
+    public long MaxBytes { get; init; } = 256L * 1024 * 1024;
+}
+
 /// <summary>Everything the engine reads from its configuration file.</summary>
 public sealed record EngineSettings
 {
@@ -132,4 +152,7 @@ public sealed record EngineSettings
 
     /// <summary>On SIGTERM/SIGINT, how long the batches in flight may take to commit before the engine stops anyway.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The node-wide admission gate's bounds.</summary>
+    public AdmissionSettings Admission { get; init; } = new();
 }

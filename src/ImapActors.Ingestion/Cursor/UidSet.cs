@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
 
-namespace ImapActors.Actors.Cursor;
+namespace ImapActors.Ingestion.Cursor;
 
 /// <summary>An inclusive range of UIDs.</summary>
 public readonly record struct UidRange(uint First, uint Last)

@@ -1,7 +1,7 @@
-using ImapActors.Actors.Cursor;
+using ImapActors.Ingestion.Cursor;
 using ImapActors.Domain;
 
-namespace ImapActors.Actors.Tests;
+namespace ImapActors.Ingestion.Tests;
 
 public class UidSetTests
 {

@@ -1,0 +1,160 @@
+using Akka.Actor;
+using Akka.Event;
+using ImapActors.Actors.Pipeline;
+using ImapActors.Actors.Sink;
+using ImapActors.Domain;
+using ImapActors.Ingestion.Cursor;
+using ImapActors.Ingestion.Ledger;
+using ImapActors.Mail;
+using ImapActors.Storage;
+
+namespace ImapActors.Actors.Mailboxes;
+
+/// <summary>
+/// What a mailbox's ledger effects and reports become: messages to the pools, the sink, the admission gate and the
+/// supervisor, timers, log lines. The mailbox actor persists the cursor's moves itself; everything else goes through here.
+/// </summary>
+internal sealed class MailboxEffects(MailboxOptions options, IActorRef self, ITimerScheduler timers, ILoggingAdapter log, MailboxImap imap)
+{
+    // UIDs the current poll took, and the previous poll (null before the first): --once reports caught up from them.
+    private int _chosen;
+    private int? _previousChosen;
+
+    private MailboxId Mailbox => options.Mailbox;
+
+    /// <summary>Carries out one effect other than <see cref="LedgerEffects.AdvanceCursor"/>.</summary>
+    public void Carry(ILedgerEffect effect)
+    {
+        switch (effect)
+        {
+            case LedgerEffects.Fetch f:
+                imap.FetchAsync(f.BatchId, f.Uids).PipeTo(self);
+                break;
+            case LedgerEffects.Charge c:
+                options.Admission?.Tell(new AdmissionProtocol.ChargeFetched(c.Bytes, c.LargestEmail), self);
+                break;
+            case LedgerEffects.Parse p:
+                options.Parsers.Tell(new PipelineMessages.ParseEmail(new WorkItem(p.BatchId, p.Email.Source, p.Email.Raw,
+                    options.Asset.Extraction, options.Asset.Label, p.Attempt, self)), self);
+                break;
+            case LedgerEffects.ScheduleRetry r:
+                log.Warning("UID {Uid} of {Mailbox} failed at {Stage} (attempt {Attempt}): {Error}; trying again in {Delay}",
+                    r.Uid, Mailbox, r.Stage, r.FailedAttempt, r.Error, r.Delay);
+                timers.StartSingleTimer(("retry", r.BatchId, r.Uid), new RetryItem(r.BatchId, r.Uid), r.Delay);
+                break;
+            case LedgerEffects.ScheduleDeadline d:
+                timers.StartSingleTimer(("deadline", d.BatchId), new ItemDeadline(d.BatchId), d.Delay);
+                break;
+            case LedgerEffects.Commit c:
+                options.Sink.Tell(new SinkProtocol.CommitStaged(c.CommitId, c.BatchId, c.Uids), self);
+                break;
+            case LedgerEffects.ScheduleCommitRetry r:
+                log.Warning("Commit of {Count} emails of {Mailbox} failed (attempt {Attempt}): {Error}; trying again in {Delay}",
+                    r.Count, Mailbox, r.FailedAttempt, r.Error, r.Delay);
+                timers.StartSingleTimer(("commit", r.CommitId), new RetryCommit(r.CommitId), r.Delay);
+                break;
+            case LedgerEffects.Quarantine q:
+                options.Sink.Tell(new SinkProtocol.QuarantineEmail(q.BatchId, q.Email.Source, q.Email.Raw, q.Stage, q.Error,
+                    options.ParserVersion, q.Attempts), self);
+                break;
+            case LedgerEffects.DiscardStaged d:
+                options.Sink.Tell(new SinkProtocol.DiscardStaged(d.BatchId, d.Uids), self);
+                break;
+            case LedgerEffects.Settle s:
+                options.Admission?.Tell(new AdmissionProtocol.ReleaseCredit(s.Uids.Count, s.Bytes), self);
+                foreach (var email in s.Emails)
+                {
+                    email.Raw.Dispose();
+                }
+
+                break;
+            case LedgerEffects.BatchDone d:
+                options.ReportTo.Tell(new MailboxReports.BatchDone(Mailbox, d.Fetched, d.Bytes, d.Tally.Created, d.Tally.AlreadyIngested,
+                    d.Tally.Reconciled, d.Quarantined, d.Gone), self);
+                log.Debug("Mailbox {Mailbox} committed {Count} emails up to UID {Uid}", Mailbox, d.Fetched, d.HighestUid);
+                break;
+            default:
+                throw new ArgumentException($"The mailbox carries out {effect.GetType().Name} itself", nameof(effect));
+        }
+    }
+
+    /// <summary>Asks for credit for the next fetch; without a gate the mailbox grants itself what it asks.</summary>
+    public void RequestCredit(int emails)
+    {
+        if (options.Admission is { } gate)
+        {
+            gate.Tell(new AdmissionProtocol.RequestCredit(emails), self);
+        }
+        else
+        {
+            self.Tell(new AdmissionProtocol.CreditGranted(emails));
+        }
+    }
+
+    public void CancelCredit() => options.Admission?.Tell(AdmissionProtocol.CancelCredit.Instance, self);
+
+    /// <summary>The plan is about to be acted on: say what it found.</summary>
+    public void Planned(PollPlanned plan, MailboxCursor cursor)
+    {
+        if (plan.ValidityChanged)
+        {
+            log.Warning("UIDVALIDITY of {Mailbox} changed from {Previous} to {Current}: rescanning the folder; content already ingested is reconciled, not duplicated",
+                Mailbox, cursor.UidValidity, plan.Status.UidValidity);
+            return;
+        }
+
+        if (plan.FirstPoll && plan.Floor > 1)
+        {
+            log.Info("First poll of {Mailbox} takes the newest {Count} emails (first_run_max_emails); UIDs below {Floor} are left out",
+                Mailbox, plan.Uids.Count, plan.Floor);
+        }
+
+        _chosen = plan.Uids.Count;
+        if (plan.Uids.Count > 0)
+        {
+            log.Info("Poll of {Mailbox} (UIDVALIDITY {UidValidity}) takes {Count} emails", Mailbox, plan.Status.UidValidity, plan.Uids.Count);
+        }
+
+        options.ReportTo.Tell(new MailboxReports.PollStarted(Mailbox, plan.Status.UidValidity, plan.Uids.Count, plan.FirstPoll), self);
+    }
+
+    /// <summary>
+    /// The poll's batches are all done: the next poll is due after the interval, or with <c>--once</c> at once while polls
+    /// still find mail; the first one finding nothing says the mailbox is caught up, later ones (poll now) stay quiet.
+    /// </summary>
+    public void PollCompleted()
+    {
+        var previous = _previousChosen;
+        _previousChosen = _chosen;
+        if (!options.Once)
+        {
+            timers.StartSingleTimer("poll", PollTick.Instance, options.Asset.PollInterval);
+        }
+        else if (_chosen > 0)
+        {
+            self.Tell(PollTick.Instance);
+        }
+        else if (previous != 0)
+        {
+            options.ReportTo.Tell(new MailboxReports.CaughtUp(Mailbox), self);
+        }
+    }
+
+    /// <summary>Reports an IMAP failure to the supervisor and returns its cause.</summary>
+    public Exception Failed(Status.Failure failure)
+    {
+        var (cause, code, transient) = imap.Describe(failure.Cause);
+        options.ReportTo.Tell(new MailboxReports.Failed(Mailbox, code, cause.Message, transient), self);
+        return cause;
+    }
+
+    /// <summary>The fetched emails as the ledger takes them.</summary>
+    public IReadOnlyList<FetchedItem> Items(IReadOnlyList<FetchedEmail> emails, uint uidValidity) =>
+        emails.Select(e => new FetchedItem(new EmailSource(options.Asset.Name, options.Folder, e.Uid, uidValidity, e.InternalDate), e.Size, e.Raw))
+            .ToList();
+
+    public static CommitTally Tally(IReadOnlyList<CommitResult> results) => new(
+        results.Count(r => r.Outcome == CommitOutcome.Created),
+        results.Count(r => r.Outcome == CommitOutcome.AlreadyIngested),
+        results.Count(r => r.Outcome == CommitOutcome.Reconciled));
+}

@@ -1,0 +1,203 @@
+using Akka.Actor;
+using ImapActors.Actors.Pipeline;
+using ImapActors.Domain;
+using ImapActors.Ingestion.Cursor;
+using ImapActors.Mail;
+
+namespace ImapActors.Actors.Mailboxes;
+
+/// <summary>
+/// A mailbox's IMAP work: the early login, a poll's plan (EXAMINE, then UID SEARCH in windows), and batch fetches. The
+/// connection is the mailbox actor's alone: each task hands it back in its answer or its failure, and the actor adopts
+/// it on its own thread, so only one task ever uses it.
+/// </summary>
+internal sealed class MailboxImap(MailboxOptions options) : IDisposable
+{
+    private readonly CancellationTokenSource _lifetime = new();
+    private IMailboxConnection? _connection;
+    private Task<PollPlanned>? _planning;
+
+    // The login started with the actor, so it runs while the journal replays; the first plan takes it.
+    private Task<IMailboxConnection>? _connecting;
+
+    public void LoginEarly()
+    {
+        try
+        {
+            _connecting = options.Connector.ConnectAsync(options.Asset, options.Folder, _lifetime.Token);
+        }
+        catch (Exception ex)
+        {
+            // A connector that fails at once fails the first poll, as a failed login does, not the actor's start.
+            _connecting = Task.FromException<IMailboxConnection>(ex);
+        }
+    }
+
+    public Task<PollPlanned> PlanAsync(MailboxCursor cursor)
+    {
+        var connecting = _connecting;
+        _connecting = null;
+        return _planning = PlanAsync(_connection, connecting, cursor, options, _lifetime.Token);
+    }
+
+    public Task<BatchFetched> FetchAsync(long batchId, IReadOnlyList<uint> uids) => FetchAsync(_connection!, batchId, uids, _lifetime.Token);
+
+    public void Adopt(IMailboxConnection connection) => _connection = connection;
+
+    /// <summary>What failed, as the supervisor reports it; a connection the failure carries is adopted so it gets closed.</summary>
+    public (Exception Cause, string Code, bool Transient) Describe(Exception failure)
+    {
+        if (failure is MailboxPollException poll)
+        {
+            _connection = poll.Connection;
+        }
+
+        var cause = failure is MailboxPollException { InnerException: { } inner } ? inner : failure;
+        return cause is ImapFailureException imap ? (cause, imap.Cause.ToString(), imap.IsTransient) : (cause, "ConnectionLost", true);
+    }
+
+    public void Dispose()
+    {
+        _lifetime.Cancel();
+        if (_connecting is { } connecting)
+        {
+            // A login no poll took: closed once it is made.
+            _ = CloseQuietlyAsync(connecting);
+        }
+
+        if (_connection is { } connection)
+        {
+            _ = CloseQuietlyAsync(Task.FromResult(connection));
+        }
+
+        if (_planning is { } planning)
+        {
+            // A plan still out (or whose answer the actor never read) has a connection nobody else will close.
+            _ = CloseQuietlyAsync(PlannedConnectionAsync(planning, _connection));
+        }
+
+        _lifetime.Dispose();
+    }
+
+    private static async Task<IMailboxConnection> PlannedConnectionAsync(Task<PollPlanned> planning, IMailboxConnection? adopted)
+    {
+        IMailboxConnection? connection;
+        try
+        {
+            connection = (await planning.ConfigureAwait(false)).Connection;
+        }
+        catch (MailboxPollException ex)
+        {
+            connection = ex.Connection;
+        }
+
+        return connection is not null && connection != adopted ? connection : throw new OperationCanceledException();
+    }
+
+    /// <summary>Closes politely (LOGOUT) without holding up the stop; a failed login or close loses nothing.</summary>
+    private static async Task CloseQuietlyAsync(Task<IMailboxConnection> connection)
+    {
+        try
+        {
+            await (await connection.ConfigureAwait(false)).DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Nothing to do: the connection is gone either way.
+        }
+    }
+
+    private static async Task<PollPlanned> PlanAsync(IMailboxConnection? connection, Task<IMailboxConnection>? connecting,
+        MailboxCursor cursor, MailboxOptions options, CancellationToken cancellationToken)
+    {
+        connection ??= connecting is not null
+            ? await connecting
+            : await options.Connector.ConnectAsync(options.Asset, options.Folder, cancellationToken);
+        try
+        {
+            var status = await connection.ExamineAsync(cancellationToken);
+            if (cursor.Started && cursor.UidValidity != status.UidValidity)
+            {
+                // The actor persists the change first and plans again from the reset cursor.
+                return new PollPlanned(connection, status, [], FirstPoll: false, ValidityChanged: true, Floor: 1);
+            }
+
+            var firstPoll = !cursor.Started;
+            var manner = options.Asset.IngestManner;
+            var limit = firstPoll ? options.Asset.FirstRunMaxEmails : options.Asset.MaxEmails;
+            var chosen = await ChooseAsync(connection, cursor, status, manner, limit, options.SearchWindow, cancellationToken);
+            var floor = firstPoll ? PollPlanner.FirstPollFloor(chosen, manner, limit) : 1u;
+            return new PollPlanned(connection, status, chosen, firstPoll, ValidityChanged: false, floor);
+        }
+        catch (Exception ex)
+        {
+            throw new MailboxPollException(connection, ex);
+        }
+    }
+
+    private static async Task<IReadOnlyList<uint>> ChooseAsync(IMailboxConnection connection, MailboxCursor cursor, FolderStatus status,
+        IngestManner manner, int limit, uint window, CancellationToken cancellationToken)
+    {
+        var low = cursor.LowestPending;
+        var top = status.UidNext > 1 ? status.UidNext - 1 : uint.MaxValue;
+        if (limit <= 0 || status.Count == 0 || low > top)
+        {
+            return [];
+        }
+
+        var found = new List<uint>();
+        if (manner == IngestManner.OldestFirst)
+        {
+            for (ulong a = low; a <= top && found.Count < limit; a += window)
+            {
+                var b = (uint)Math.Min(top, a + window - 1);
+                var uids = await connection.SearchUidsAsync((uint)a, b, cancellationToken);
+                found.AddRange(uids.Where(u => u >= a && u <= b && !cursor.IsCommitted(u)));
+            }
+        }
+        else
+        {
+            for (long b = top; b >= low && found.Count < limit; b -= window)
+            {
+                var a = (uint)Math.Max(low, b - window + 1);
+                var uids = await connection.SearchUidsAsync(a, (uint)b, cancellationToken);
+                found.AddRange(uids.Where(u => u >= a && u <= b && !cursor.IsCommitted(u)));
+            }
+        }
+
+        return PollPlanner.Choose(cursor, found, manner, limit);
+    }
+
+    private static async Task<BatchFetched> FetchAsync(IMailboxConnection connection, long batchId, IReadOnlyList<uint> uids,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            return new BatchFetched(batchId, await connection.FetchAsync(uids, cancellationToken));
+        }
+        catch (Exception ex)
+        {
+            throw new MailboxPollException(connection, ex);
+        }
+    }
+}
+
+/// <summary>A poll's plan: the connection it used, what EXAMINE said, and the UIDs to take in order.</summary>
+internal sealed record PollPlanned(IMailboxConnection Connection, FolderStatus Status, IReadOnlyList<uint> Uids, bool FirstPoll,
+    bool ValidityChanged, uint Floor) : INoSerializationVerificationNeeded
+{
+    /// <summary>What the cursor records before the poll: a UIDVALIDITY change, or a first poll and its floor.</summary>
+    public IReadOnlyList<ICursorEvent> CursorEvents(MailboxCursor cursor, DateTimeOffset now) =>
+        ValidityChanged ? cursor.Decide(new CursorCommands.ObserveUidValidity(Status.UidValidity, now))
+        : FirstPoll ? cursor.Decide(new CursorCommands.StartFirstPoll(Status.UidValidity, Floor, now))
+        : [];
+}
+
+internal sealed record BatchFetched(long BatchId, IReadOnlyList<FetchedEmail> Emails) : INoSerializationVerificationNeeded;
+
+/// <summary>An IMAP step of a poll failed; carries the connection so the actor can close it.</summary>
+internal sealed class MailboxPollException(IMailboxConnection connection, Exception inner)
+    : Exception(inner.Message, inner)
+{
+    public IMailboxConnection Connection { get; } = connection;
+}

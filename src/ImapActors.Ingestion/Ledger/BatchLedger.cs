@@ -1,0 +1,292 @@
+using System.Collections.Immutable;
+
+namespace ImapActors.Ingestion.Ledger;
+
+/// <summary>
+/// The batches of one mailbox between fetch and cursor: which emails are in the pipeline, staged, committing or
+/// quarantined, their attempts and deadlines, and the commits in flight. Immutable and deterministic: each method takes
+/// one event (time as a parameter) and returns the next ledger with the effects its mailbox carries out.
+/// </summary>
+/// <remarks>
+/// The rules: an email failing a stage is retried after <see cref="LedgerRules.BackoffAfter"/> up to
+/// <see cref="LedgerRules.MaxAttempts"/>, then quarantined with that stage; an email with no answer within
+/// <see cref="LedgerRules.ItemTimeout"/> has failed an attempt at stage <c>timeout</c>. A batch is committed in one commit
+/// once none of its emails is still in the pipeline; a failed commit is retried the same way, and after its attempts a
+/// commit of several emails is split into single-email commits, so only the email the store refuses is quarantined
+/// (stage <c>store</c>). The cursor moves past a batch only once every UID of it is committed, quarantined or gone.
+/// </remarks>
+public sealed record BatchLedger(
+    LedgerRules Rules,
+    ImmutableSortedDictionary<long, LedgerBatch> Batches,
+    ImmutableSortedDictionary<long, LedgerCommit> Commits,
+    long LastId)
+{
+    public const string TimeoutStage = "timeout";
+    public const string StoreStage = "store";
+
+    public static BatchLedger Empty(LedgerRules rules) =>
+        new(rules, ImmutableSortedDictionary<long, LedgerBatch>.Empty, ImmutableSortedDictionary<long, LedgerCommit>.Empty, 0);
+
+    public bool IsEmpty => Batches.IsEmpty;
+
+    /// <summary>The emails whose raw bytes the ledger holds, to dispose when the mailbox stops.</summary>
+    public IEnumerable<FetchedItem> Held => Batches.Values.SelectMany(b => b.Items.Values).Select(i => i.Email);
+
+    /// <summary>Opens a batch of <paramref name="uids"/> (fetched under <paramref name="uidValidity"/>) and asks for its fetch.</summary>
+    public LedgerStep Open(uint uidValidity, IReadOnlyList<uint> uids)
+    {
+        ArgumentNullException.ThrowIfNull(uids);
+        var id = LastId + 1;
+        var batch = new LedgerBatch(id, uidValidity, [.. uids.Distinct()], BatchPhase.Fetching,
+            ImmutableSortedDictionary<uint, LedgerItem>.Empty, 0, new CommitTally(0, 0, 0), 0, null);
+        return new LedgerStep(this with { Batches = Batches.SetItem(id, batch), LastId = id }, [new LedgerEffects.Fetch(id, batch.Uids)]);
+    }
+
+    /// <summary>The fetch answered: each email goes to the pipeline; UIDs it did not return are gone.</summary>
+    public LedgerStep Fetched(long batchId, IReadOnlyList<FetchedItem> emails, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(emails);
+        if (!Batches.TryGetValue(batchId, out var batch) || batch.Phase != BatchPhase.Fetching)
+        {
+            return new LedgerStep(this, [new LedgerEffects.Settle(batchId, [], emails, 0)]);
+        }
+
+        var effects = new List<ILedgerEffect>();
+        var wanted = batch.Uids.ToHashSet();
+        var items = ImmutableSortedDictionary.CreateBuilder<uint, LedgerItem>();
+        var unwanted = new List<FetchedItem>();
+        foreach (var email in emails)
+        {
+            if (wanted.Remove(email.Uid))
+            {
+                items.Add(email.Uid, new LedgerItem(email, 1, ItemPhase.Processing, now + Rules.ItemTimeout));
+            }
+            else
+            {
+                unwanted.Add(email);
+            }
+        }
+
+        var fetched = items.Values.Select(i => i.Email).ToList();
+        effects.Add(new LedgerEffects.Charge(batchId, fetched.Sum(e => e.Size), fetched.Count == 0 ? 0 : fetched.Max(e => e.Size)));
+        if (wanted.Count > 0 || unwanted.Count > 0)
+        {
+            effects.Add(new LedgerEffects.Settle(batchId, [.. wanted.Order()], unwanted, 0));
+        }
+
+        effects.AddRange(fetched.Select(e => new LedgerEffects.Parse(batchId, e, 1)));
+        batch = batch with { Phase = BatchPhase.Open, Items = items.ToImmutable(), Gone = wanted.Count };
+        return With(Deadline(batch, now, effects), effects);
+    }
+
+    /// <summary>The sink staged the processed email (any attempt's: the bytes are the same).</summary>
+    public LedgerStep Staged(long batchId, uint uid)
+    {
+        if (!TryItem(batchId, uid, out var batch, out var item) || item.IsSettled || item.Phase == ItemPhase.Quarantining)
+        {
+            // A late answer for an email already settled (or of a batch already done): the sink's copy is never committed.
+            return new LedgerStep(this, [new LedgerEffects.DiscardStaged(batchId, [uid])]);
+        }
+
+        if (!item.IsInPipeline)
+        {
+            return new LedgerStep(this, []);
+        }
+
+        return With(SetItem(batch, item with { Phase = ItemPhase.Staged }), []);
+    }
+
+    /// <summary>Attempt <paramref name="attempt"/> of the email failed at <paramref name="stage"/>.</summary>
+    public LedgerStep Failed(long batchId, uint uid, int attempt, string stage, string error)
+    {
+        if (!TryItem(batchId, uid, out var batch, out var item) || item.Phase != ItemPhase.Processing || item.Attempt != attempt)
+        {
+            // An answer to an attempt already given up on (timed out), or for an email already processed.
+            return new LedgerStep(this, []);
+        }
+
+        var effects = new List<ILedgerEffect>();
+        return With(Fail(batch, item, stage, error, effects), effects);
+    }
+
+    /// <summary>An email's backoff is over: its next attempt starts.</summary>
+    public LedgerStep RetryDue(long batchId, uint uid, DateTimeOffset now)
+    {
+        if (!TryItem(batchId, uid, out var batch, out var item) || item.Phase != ItemPhase.AwaitingRetry)
+        {
+            return new LedgerStep(this, []);
+        }
+
+        var next = item with { Attempt = item.Attempt + 1, Phase = ItemPhase.Processing, Deadline = now + Rules.ItemTimeout };
+        var effects = new List<ILedgerEffect> { new LedgerEffects.Parse(batchId, item.Email, next.Attempt) };
+        return With(Deadline(SetItem(batch, next), now, effects), effects);
+    }
+
+    /// <summary>The batch's deadline timer fired: every email still unanswered past its deadline has failed an attempt.</summary>
+    public LedgerStep DeadlineDue(long batchId, DateTimeOffset now)
+    {
+        if (!Batches.TryGetValue(batchId, out var batch))
+        {
+            return new LedgerStep(this, []);
+        }
+
+        var effects = new List<ILedgerEffect>();
+        batch = batch with { DeadlineAt = null };
+        foreach (var item in batch.Items.Values.Where(i => i.Phase == ItemPhase.Processing && i.Deadline <= now).ToList())
+        {
+            batch = Fail(batch, item, TimeoutStage, $"no answer from the pipeline within {Rules.ItemTimeout}", effects);
+        }
+
+        return With(Deadline(batch, now, effects), effects);
+    }
+
+    /// <summary>The sink committed the commit's emails.</summary>
+    public LedgerStep Committed(long commitId, CommitTally tally)
+    {
+        ArgumentNullException.ThrowIfNull(tally);
+        if (!Commits.TryGetValue(commitId, out var commit) || !Batches.TryGetValue(commit.BatchId, out var batch))
+        {
+            return new LedgerStep(this, []);
+        }
+
+        var settled = commit.Uids.Select(u => batch.Items[u].Email).ToList();
+        batch = commit.Uids.Aggregate(batch, (b, u) => SetItem(b, b.Items[u] with { Phase = ItemPhase.Committed }));
+        batch = batch with
+        {
+            Tally = new CommitTally(batch.Tally.Created + tally.Created, batch.Tally.AlreadyIngested + tally.AlreadyIngested,
+                batch.Tally.Reconciled + tally.Reconciled),
+        };
+        var effects = new List<ILedgerEffect> { new LedgerEffects.Settle(batch.Id, commit.Uids, settled, settled.Sum(e => e.Size)) };
+        return (this with { Commits = Commits.Remove(commitId) }).With(batch, effects);
+    }
+
+    /// <summary>The sink could not commit the commit's emails.</summary>
+    public LedgerStep CommitFailed(long commitId, string error)
+    {
+        if (!Commits.TryGetValue(commitId, out var commit) || !Batches.TryGetValue(commit.BatchId, out var batch))
+        {
+            return new LedgerStep(this, []);
+        }
+
+        var attempts = commit.Attempts + 1;
+        if (attempts < Rules.MaxAttempts)
+        {
+            var retry = new LedgerEffects.ScheduleCommitRetry(commitId, Rules.BackoffAfter(attempts), attempts, commit.Uids.Length, error);
+            return new LedgerStep(this with { Commits = Commits.SetItem(commitId, commit with { Attempts = attempts }) }, [retry]);
+        }
+
+        var effects = new List<ILedgerEffect>();
+        var ledger = this with { Commits = Commits.Remove(commitId) };
+        if (commit.Uids.Length > 1)
+        {
+            // One email may be what the store refuses: commit them one by one so only that one is quarantined.
+            foreach (var uid in commit.Uids)
+            {
+                ledger = ledger.StartCommit(batch.Id, [uid], effects);
+            }
+
+            return new LedgerStep(ledger, effects);
+        }
+
+        var item = batch.Items[commit.Uids[0]];
+        effects.Add(new LedgerEffects.DiscardStaged(batch.Id, [item.Email.Uid]));
+        effects.Add(new LedgerEffects.Quarantine(batch.Id, item.Email, StoreStage, error, attempts));
+        return ledger.With(SetItem(batch, item with { Phase = ItemPhase.Quarantining }), effects);
+    }
+
+    /// <summary>A failed commit's backoff is over: it is sent again.</summary>
+    public LedgerStep CommitRetryDue(long commitId) =>
+        Commits.TryGetValue(commitId, out var commit)
+            ? new LedgerStep(this, [new LedgerEffects.Commit(commitId, commit.BatchId, commit.Uids)])
+            : new LedgerStep(this, []);
+
+    /// <summary>The sink quarantined the email.</summary>
+    public LedgerStep Quarantined(long batchId, uint uid)
+    {
+        if (!TryItem(batchId, uid, out var batch, out var item) || item.Phase != ItemPhase.Quarantining)
+        {
+            return new LedgerStep(this, []);
+        }
+
+        batch = SetItem(batch, item with { Phase = ItemPhase.Quarantined }) with { Quarantined = batch.Quarantined + 1 };
+        var effects = new List<ILedgerEffect> { new LedgerEffects.Settle(batchId, [uid], [item.Email], item.Email.Size) };
+        return With(batch, effects);
+    }
+
+    /// <summary>The cursor's move past the batch is persisted: the batch is done.</summary>
+    public LedgerStep CursorAdvanced(long batchId)
+    {
+        if (!Batches.TryGetValue(batchId, out var batch) || batch.Phase != BatchPhase.Closing)
+        {
+            return new LedgerStep(this, []);
+        }
+
+        var done = new LedgerEffects.BatchDone(batchId, batch.Items.Count, batch.Bytes, batch.Tally, batch.Quarantined, batch.Gone,
+            batch.Uids.IsEmpty ? 0 : batch.Uids.Max());
+        return new LedgerStep(this with { Batches = Batches.Remove(batchId) }, [done]);
+    }
+
+    private bool TryItem(long batchId, uint uid, out LedgerBatch batch, out LedgerItem item)
+    {
+        item = null!;
+        return Batches.TryGetValue(batchId, out batch!) && batch.Phase == BatchPhase.Open && batch.Items.TryGetValue(uid, out item!);
+    }
+
+    private static LedgerBatch SetItem(LedgerBatch batch, LedgerItem item) => batch with { Items = batch.Items.SetItem(item.Email.Uid, item) };
+
+    private LedgerBatch Fail(LedgerBatch batch, LedgerItem item, string stage, string error, List<ILedgerEffect> effects)
+    {
+        if (item.Attempt < Rules.MaxAttempts)
+        {
+            effects.Add(new LedgerEffects.ScheduleRetry(batch.Id, item.Email.Uid, Rules.BackoffAfter(item.Attempt), item.Attempt, stage, error));
+            return SetItem(batch, item with { Phase = ItemPhase.AwaitingRetry });
+        }
+
+        effects.Add(new LedgerEffects.Quarantine(batch.Id, item.Email, stage, error, item.Attempt));
+        return SetItem(batch, item with { Phase = ItemPhase.Quarantining });
+    }
+
+    /// <summary>Keeps one deadline timer per batch, due at the earliest deadline of an email in the pipeline.</summary>
+    private static LedgerBatch Deadline(LedgerBatch batch, DateTimeOffset now, List<ILedgerEffect> effects)
+    {
+        var pending = batch.Items.Values.Where(i => i.Phase == ItemPhase.Processing).Select(i => (DateTimeOffset?)i.Deadline).Min();
+        if (pending is not { } earliest || batch.DeadlineAt is { } scheduled && scheduled <= earliest)
+        {
+            // A timer due earlier than needed finds nothing late and sets the next one.
+            return batch;
+        }
+
+        effects.Add(new LedgerEffects.ScheduleDeadline(batch.Id, earliest > now ? earliest - now : TimeSpan.Zero));
+        return batch with { DeadlineAt = earliest };
+    }
+
+    private BatchLedger StartCommit(long batchId, ImmutableArray<uint> uids, List<ILedgerEffect> effects)
+    {
+        var id = LastId + 1;
+        effects.Add(new LedgerEffects.Commit(id, batchId, uids));
+        return this with { Commits = Commits.SetItem(id, new LedgerCommit(id, batchId, uids, 0)), LastId = id };
+    }
+
+    /// <summary>Stores the batch, then moves it on: commit once nothing is in the pipeline, close once all is settled.</summary>
+    private LedgerStep With(LedgerBatch batch, List<ILedgerEffect> effects)
+    {
+        var ledger = this;
+        if (batch.Phase == BatchPhase.Open && !batch.Items.Values.Any(i => i.IsInPipeline))
+        {
+            var staged = batch.Items.Values.Where(i => i.Phase == ItemPhase.Staged).Select(i => i.Email.Uid).ToImmutableArray();
+            if (staged.Length > 0)
+            {
+                batch = staged.Aggregate(batch, (b, u) => SetItem(b, b.Items[u] with { Phase = ItemPhase.Committing }));
+                ledger = ledger.StartCommit(batch.Id, staged, effects);
+            }
+        }
+
+        if (batch.Phase == BatchPhase.Open && batch.IsSettled)
+        {
+            batch = batch with { Phase = BatchPhase.Closing };
+            effects.Add(new LedgerEffects.AdvanceCursor(batch.Id, batch.UidValidity, batch.Uids, batch.Quarantined));
+        }
+
+        return new LedgerStep(ledger with { Batches = ledger.Batches.SetItem(batch.Id, batch) }, effects);
+    }
+}
