@@ -1,7 +1,5 @@
 using Akka.Actor;
-using Akka.Configuration;
 using Akka.TestKit.Xunit2;
-using ImapActors.Actors.Engine;
 using ImapActors.Actors.Ingestion;
 using ImapActors.Domain;
 using ImapActors.Ingestion.Admission;
@@ -11,17 +9,12 @@ namespace ImapActors.Actors.Tests;
 /// <summary>The node-wide admission gate with many mailboxes running at once, against the in-memory fakes.</summary>
 public sealed class AdmissionTests : TestKit, IDisposable
 {
-    private static readonly Config Persistence = ConfigurationFactory.ParseString("""
-        akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
-        akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
-        """);
-
     private readonly string _vault = Path.Combine(Path.GetTempPath(), "imapactors-test-" + Guid.NewGuid().ToString("N"));
     private readonly FakeServer _server = new();
     private readonly FakeStore _store = new();
 
     public AdmissionTests()
-        : base(Persistence.WithFallback(EngineHocon.Base(2)))
+        : base(TestConfig.InMemoryPersistence())
     {
     }
 

@@ -1,7 +1,5 @@
 using Akka.Actor;
-using Akka.Configuration;
 using Akka.TestKit.Xunit2;
-using ImapActors.Actors.Engine;
 using ImapActors.Actors.Ingestion;
 using ImapActors.Actors.Mailboxes;
 using ImapActors.Actors.Pipeline;
@@ -13,11 +11,6 @@ namespace ImapActors.Actors.Tests;
 /// <summary>The mailbox actor and its supervisor against an in-memory folder, processing and store.</summary>
 public sealed class MailboxActorTests : TestKit, IDisposable
 {
-    private static readonly Config Persistence = ConfigurationFactory.ParseString("""
-        akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
-        akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
-        """);
-
     private readonly string _vault = Path.Combine(Path.GetTempPath(), "imapactors-test-" + Guid.NewGuid().ToString("N"));
     private readonly FakeServer _server = new();
     private readonly FakeStore _store = new();
@@ -25,7 +18,7 @@ public sealed class MailboxActorTests : TestKit, IDisposable
     private int _generation;
 
     public MailboxActorTests()
-        : base(Persistence.WithFallback(EngineHocon.Base(2)))
+        : base(TestConfig.InMemoryPersistence())
     {
     }
 

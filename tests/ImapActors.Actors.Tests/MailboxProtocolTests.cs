@@ -1,8 +1,6 @@
 using Akka.Actor;
-using Akka.Configuration;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
-using ImapActors.Actors.Engine;
 using ImapActors.Actors.Mailboxes;
 using ImapActors.Actors.Pipeline;
 using ImapActors.Actors.Sink;
@@ -18,11 +16,6 @@ namespace ImapActors.Actors.Tests;
 /// </summary>
 public sealed class MailboxProtocolTests : TestKit
 {
-    private static readonly Config Persistence = ConfigurationFactory.ParseString("""
-        akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
-        akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
-        """);
-
     private readonly FakeServer _server = new();
     private readonly TestProbe _parsers;
     private readonly TestProbe _sink;
@@ -30,7 +23,7 @@ public sealed class MailboxProtocolTests : TestKit
     private readonly TestProbe _reports;
 
     public MailboxProtocolTests()
-        : base(Persistence.WithFallback(EngineHocon.Base(1)))
+        : base(TestConfig.InMemoryPersistence(pipelineThreads: 1))
     {
         _parsers = CreateTestProbe("parsers");
         _sink = CreateTestProbe("sink");
