@@ -1,19 +1,18 @@
 using ImapActors.Actors.Pipeline;
 using ImapActors.Domain;
 using ImapActors.Mail;
+using ImapActors.Host.Actions;
 
 namespace ImapActors.Host;
 
 /// <summary>Connects mailbox actors to real IMAP servers through <see cref="ImapSession"/>.</summary>
 public sealed class ImapMailboxConnector(EngineSettings settings, Func<AssetSettings, IAccessTokenProvider?> tokens) : IMailboxConnector
 {
-    private readonly string _tempDirectory = Path.Combine(Path.GetTempPath(), "imapactors-fetch");
-
     public async Task<IMailboxConnection> ConnectAsync(AssetSettings asset, FolderName folder, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(_tempDirectory);
+        Directory.CreateDirectory(ActionSupport.TempDirectory);
         var session = await ImapSession.ConnectAsync(asset, tokens(asset), null, cancellationToken);
-        return new Connection(session, folder.Value, settings.LargeMessageBytes, _tempDirectory);
+        return new Connection(session, folder.Value, settings.LargeMessageBytes, ActionSupport.TempDirectory);
     }
 
     private sealed class Connection(ImapSession session, string folder, long largeMessageBytes, string tempDirectory) : IMailboxConnection
