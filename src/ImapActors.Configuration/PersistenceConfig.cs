@@ -35,6 +35,10 @@ public static class PersistenceConfig
         // A JSON string is a valid HOCON quoted string, so the connection string needs no escaping rules of its own.
         var connection = JsonSerializer.Serialize(storage.ConnectionString, Quoting);
         var name = JsonSerializer.Serialize(provider, Quoting);
+
+        // SQLite has one writer for the whole file, which the journal shares with the container store: more than one
+        // journal writer would only queue on the file's lock.
+        var parallelism = storage.Provider == StorageProvider.Sqlite ? 1 : 3;
         return ConfigurationFactory.ParseString($$"""
             akka.persistence {
               journal {
@@ -44,6 +48,7 @@ public static class PersistenceConfig
                   connection-string = {{connection}}
                   provider-name = {{name}}
                   auto-initialize = true
+                  parallelism = {{parallelism}}
                 }
               }
               query.journal.sql {

@@ -73,6 +73,13 @@ public sealed class PersistenceConfigTests : IDisposable
     }
 
     [Fact]
+    public void The_sqlite_journal_has_one_writer_and_the_postgresql_journal_the_plugins_default()
+    {
+        Assert.Equal(1, PersistenceConfig.For(new StorageSettings(StorageProvider.Sqlite, "Data Source=x")).GetInt("akka.persistence.journal.sql.parallelism"));
+        Assert.Equal(3, PersistenceConfig.For(new StorageSettings(StorageProvider.PostgreSql, "Host=h")).GetInt("akka.persistence.journal.sql.parallelism"));
+    }
+
+    [Fact]
     public void The_akka_defaults_parse() => Assert.Equal("INFO", PersistenceConfig.AkkaDefaults.GetString("akka.loglevel"));
 
     private static async Task PersistAndRecover(StorageSettings storage)
