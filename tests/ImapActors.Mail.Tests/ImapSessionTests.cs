@@ -22,7 +22,7 @@ public class ImapSessionTests
         var progress = new List<string>();
 
         await using var session = await ImapSession.ConnectAsync(Dovecot.Asset(user, useSsl), null, progress.Add, Ct);
-        var uid = await session.AppendAsync("INBOX", message, Ct);
+        var uid = await ImapAppender.AppendAsync(Dovecot.Asset(user, useSsl), "INBOX", message, Ct);
         var status = await session.ExamineAsync("INBOX", Ct);
         var uids = await session.SearchUidsAsync(1, status.UidNext - 1, Ct);
         var fetched = await session.FetchAsync(uids, 1024 * 1024, Path.GetTempPath(), Ct).ToListAsync(Ct);

@@ -178,10 +178,7 @@ public sealed class IngestionIntegrationTests(ITestOutputHelper output)
         await using var engine = await harness.StartAsync(once: false);
         await WaitForAsync(async () => (await engine.GetStatusAsync()).Sum(s => s.Created) == 5, TimeSpan.FromSeconds(60));
 
-        await using (var session = await ImapSession.ConnectAsync(asset, null, null, CancellationToken.None))
-        {
-            await session.AppendAsync("INBOX", new SampleMail(99).Make(0), CancellationToken.None);
-        }
+        await ImapAppender.AppendAsync(asset, "INBOX", new SampleMail(99).Make(0), CancellationToken.None);
 
         var appendedAt = DateTimeOffset.UtcNow;
         await WaitForAsync(async () => (await engine.GetStatusAsync()).Sum(s => s.Created) == 6, asset.PollInterval + TimeSpan.FromSeconds(5));
