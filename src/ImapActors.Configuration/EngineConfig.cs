@@ -7,18 +7,68 @@ using ImapActors.Domain;
 namespace ImapActors.Configuration;
 
 /// <summary>Loads and validates the engine's HOCON configuration (see <c>hocon/imapactors.defaults.conf</c>).</summary>
-public static class EngineConfig
+public static partial class EngineConfig
 {
     private static readonly string[] RootKeys = ["imapactors"];
-    private static readonly string[] EngineSectionKeys = ["storage", "vault", "fips", "engine", "asset-defaults", "oauth-providers", "oauth", "assets"];
-    private static readonly string[] OAuthStoreKeys = ["token-store", "key", "key_env", "key_file"];
-    private static readonly string[] StorageKeys = ["provider", "connection-string", "connection-string-env", "connection-string-file"];
-    private static readonly string[] VaultKeys = ["path"];
-    private static readonly string[] EngineKeys =
-        ["poison-max-attempts", "fetch-batch-size", "large-message-bytes", "parser-pool-size", "extractor-pool-size", "shutdown-timeout", "limits", "admission"];
-    private static readonly string[] AdmissionKeys = ["max-emails", "max-bytes"];
-    private static readonly string[] LimitKeys =
-        ["max-mime-depth", "max-parts", "max-decoded-bytes", "max-scanned-text-bytes", "max-artifacts", "max-time"];
+
+    // Each section's keys, declared once; the order is the order of reading and of "did you mean" ties.
+    private static readonly SectionTable<TopSection> TopTable = new SectionTable<TopSection>()
+        .Section("storage")
+        .Section("vault")
+        .Bool("fips", t => t.Fips, (t, v) => t with { Fips = v })
+        .Section("engine")
+        .Section("asset-defaults")
+        .Section("oauth-providers")
+        .Section("oauth")
+        .Section("assets");
+
+    private static readonly SectionTable<StorageSection> StorageTable = new SectionTable<StorageSection>()
+        .OneOf("provider", [("sqlite", StorageProvider.Sqlite), ("postgresql", StorageProvider.PostgreSql)],
+            (s, v) => s with { Provider = v })
+        // A literal connection string is fine for SQLite (a path) but not when it carries a password.
+        .Secret("connection-string", "connection-string-env", "connection-string-file", required: true,
+            literalIsSecret: Loader.HasPassword, (s, v) => s with { ConnectionString = v });
+
+    private static readonly SectionTable<VaultSection> VaultTable = new SectionTable<VaultSection>()
+        .String("path", required: true, (s, v) => s with { Path = v });
+
+    private static readonly SectionTable<EngineSettings> EngineTable = new SectionTable<EngineSettings>()
+        .PositiveInt("poison-max-attempts", s => s.PoisonMaxAttempts, (s, v) => s with { PoisonMaxAttempts = v })
+        .PositiveInt("fetch-batch-size", s => s.FetchBatchSize, (s, v) => s with { FetchBatchSize = v })
+        .Size("large-message-bytes", s => s.LargeMessageBytes, (s, v) => s with { LargeMessageBytes = v })
+        .NonNegativeInt("parser-pool-size", s => s.ParserPoolSize, (s, v) => s with { ParserPoolSize = v })
+        .NonNegativeInt("extractor-pool-size", s => s.ExtractorPoolSize, (s, v) => s with { ExtractorPoolSize = v })
+        .Duration("shutdown-timeout", s => s.ShutdownTimeout, (s, v) => s with { ShutdownTimeout = v })
+        .Section("limits")
+        .Section("admission");
+
+    private static readonly SectionTable<AdmissionSettings> AdmissionTable = new SectionTable<AdmissionSettings>()
+        .PositiveInt("max-emails", s => s.MaxEmails, (s, v) => s with { MaxEmails = v })
+        .Size("max-bytes", s => s.MaxBytes, (s, v) => s with { MaxBytes = v });
+
+    private static readonly SectionTable<ExtractionLimits> LimitsTable = new SectionTable<ExtractionLimits>()
+        .PositiveInt("max-mime-depth", s => s.MaxMimeDepth, (s, v) => s with { MaxMimeDepth = v })
+        .PositiveInt("max-parts", s => s.MaxParts, (s, v) => s with { MaxParts = v })
+        .Size("max-decoded-bytes", s => s.MaxDecodedBytes, (s, v) => s with { MaxDecodedBytes = v })
+        .Size("max-scanned-text-bytes", s => s.MaxScannedTextBytes, (s, v) => s with { MaxScannedTextBytes = v })
+        .PositiveInt("max-artifacts", s => s.MaxArtifacts, (s, v) => s with { MaxArtifacts = v })
+        .Duration("max-time", s => s.MaxTime, (s, v) => s with { MaxTime = v });
+
+    private static readonly SectionTable<OAuthStoreSection> OAuthStoreTable = new SectionTable<OAuthStoreSection>()
+        .String("token-store", required: false, (s, v) => s with { TokenStore = v })
+        // Optional here: only OAuth assets with the authorization_code grant need it, and the engine says so at start.
+        .Secret("key", "key_env", "key_file", required: false, literalIsSecret: _ => true, (s, v) => s with { Key = v });
+
+    // What a section reads before it becomes (part of) a settings record: these records have no defaults of their own,
+    // the documented file's values arrive through its layer.
+    private sealed record TopSection(bool Fips);
+
+    private sealed record StorageSection(StorageProvider? Provider, Secret? ConnectionString);
+
+    private sealed record VaultSection(string? Path);
+
+    private sealed record OAuthStoreSection(string? TokenStore, Secret? Key);
+
     private static readonly string[] ProviderKeys = ["auth_url", "token_url", "scopes", "app_scopes", "tenant"];
     private static readonly string[] SqliteFileKeys = ["Data Source", "DataSource", "Filename"];
     private static readonly string[] PasswordKeys = ["Password", "Pwd", "Psw"];
@@ -105,6 +155,45 @@ public static class EngineConfig
         return (settings, loader.OAuthStore!);
     }
 
+    /// <summary>A key of a table as the documented defaults file sets it, beside the default the settings record holds.</summary>
+    /// <param name="Key">The full path of the key.</param>
+    /// <param name="IsSet">The file sets the key (not only mentions it in a comment).</param>
+    /// <param name="FileValue">The value the file sets, read as the engine reads it.</param>
+    /// <param name="HasRecordDefault">A settings record holds a default for the key (storage, vault and oauth keys have none).</param>
+    /// <param name="RecordDefault">That default.</param>
+    internal sealed record DocumentedDefault(string Key, bool IsSet, object? FileValue, bool HasRecordDefault, object? RecordDefault);
+
+    /// <summary>
+    /// Every key of the tables as <c>hocon/imapactors.defaults.conf</c> sets it, and the problems reading the file alone
+    /// reports (an unknown key, a bad value), so a test keeps the file and the records in step.
+    /// </summary>
+    internal static (IReadOnlyList<DocumentedDefault> Keys, IReadOnlyList<string> Problems) DocumentedDefaults()
+    {
+        var problems = new Problems();
+        var loader = new Loader(problems, _ => null, Path.GetTempPath());
+        var root = ParseHocon(DefaultsText, "embedded defaults");
+        var keys = new List<DocumentedDefault>();
+
+        void Add<T>(string path, SectionTable<T> table, T seed)
+        {
+            var layer = path.Split('.').Aggregate<string, HoconObject?>(root,
+                (o, name) => o is not null && o.Items.TryGetValue(name, out var v) && v.IsObject() ? v.GetObject() : null);
+            var reader = new ConfigReader(problems, _ => null, "", path + ".", layer);
+            reader.RejectUnknownKeys(table.Names);
+            keys.AddRange(table.Entries.Select(e => new DocumentedDefault(path + "." + e.Name, e.Names.Any(reader.Has),
+                e.ReadValue(loader, reader), e.Default is not null, e.Default?.Invoke(seed))));
+        }
+
+        Add("imapactors", TopTable, new TopSection(ExtractionSettings.Default.Fips));
+        Add("imapactors.storage", StorageTable, new StorageSection(null, null));
+        Add("imapactors.vault", VaultTable, new VaultSection(null));
+        Add("imapactors.engine", EngineTable, new EngineSettings { Storage = new StorageSettings(StorageProvider.Sqlite, ""), VaultPath = "", Assets = [] });
+        Add("imapactors.engine.admission", AdmissionTable, new AdmissionSettings());
+        Add("imapactors.engine.limits", LimitsTable, new ExtractionLimits());
+        Add("imapactors.oauth", OAuthStoreTable, new OAuthStoreSection(null, null));
+        return (keys, problems.List);
+    }
+
     private static HoconObject ParseHocon(string text, string what)
     {
         try
@@ -138,37 +227,23 @@ public static class EngineConfig
             root.RejectUnknownKeys(RootKeys);
             var defaultRoot = Section("", "", embedded);
             var top = Section("", "imapactors.", root.ChildOf(user, "imapactors"), defaultRoot.ChildOf(embedded, "imapactors"));
-            top.RejectUnknownKeys(EngineSectionKeys);
+            top.RejectUnknownKeys(TopTable.Names);
 
             var storage = ReadStorage(Child(top, "storage", "imapactors.storage."));
             var vault = Child(top, "vault", "imapactors.vault.");
-            vault.RejectUnknownKeys(VaultKeys);
-            var vaultPath = vault.String("path", required: true) is { } v ? ResolvePath(v) : null;
-            var fips = top.Bool("fips") ?? false;
+            vault.RejectUnknownKeys(VaultTable.Names);
+            var vaultPath = VaultTable.Read(this, vault, new VaultSection(null)).Path is { } v ? ResolvePath(v) : null;
+            var fips = TopTable.Read(this, top, new TopSection(ExtractionSettings.Default.Fips)).Fips;
 
             var engine = Child(top, "engine", "imapactors.engine.");
-            engine.RejectUnknownKeys(EngineKeys);
+            engine.RejectUnknownKeys(EngineTable.Names);
             var limitsSection = Child(engine, "limits", "imapactors.engine.limits.");
-            limitsSection.RejectUnknownKeys(LimitKeys);
-            var limitDefaults = new ExtractionLimits();
-            var limits = new ExtractionLimits
-            {
-                MaxMimeDepth = limitsSection.PositiveInt("max-mime-depth") ?? limitDefaults.MaxMimeDepth,
-                MaxParts = limitsSection.PositiveInt("max-parts") ?? limitDefaults.MaxParts,
-                MaxDecodedBytes = limitsSection.Size("max-decoded-bytes") ?? limitDefaults.MaxDecodedBytes,
-                MaxScannedTextBytes = limitsSection.Size("max-scanned-text-bytes") ?? limitDefaults.MaxScannedTextBytes,
-                MaxArtifacts = limitsSection.PositiveInt("max-artifacts") ?? limitDefaults.MaxArtifacts,
-                MaxTime = limitsSection.Duration("max-time") ?? limitDefaults.MaxTime,
-            };
+            limitsSection.RejectUnknownKeys(LimitsTable.Names);
+            var limits = LimitsTable.Read(this, limitsSection, new ExtractionLimits());
 
             var admissionSection = Child(engine, "admission", "imapactors.engine.admission.");
-            admissionSection.RejectUnknownKeys(AdmissionKeys);
-            var admissionDefaults = new AdmissionSettings();
-            var admission = new AdmissionSettings
-            {
-                MaxEmails = admissionSection.PositiveInt("max-emails") ?? admissionDefaults.MaxEmails,
-                MaxBytes = admissionSection.Size("max-bytes") ?? admissionDefaults.MaxBytes,
-            };
+            admissionSection.RejectUnknownKeys(AdmissionTable.Names);
+            var admission = AdmissionTable.Read(this, admissionSection, new AdmissionSettings());
 
             var providers = ReadProviders(top);
             OAuthStore = ReadOAuthStore(Child(top, "oauth", "imapactors.oauth."));
@@ -210,20 +285,8 @@ public static class EngineConfig
                 return null;
             }
 
-            var engineDefaults = new EngineSettings { Storage = storage, VaultPath = vaultPath, Assets = [] };
-            return new EngineSettings
-            {
-                Storage = storage,
-                VaultPath = vaultPath,
-                Assets = assets,
-                PoisonMaxAttempts = engine.PositiveInt("poison-max-attempts") ?? engineDefaults.PoisonMaxAttempts,
-                FetchBatchSize = engine.PositiveInt("fetch-batch-size") ?? engineDefaults.FetchBatchSize,
-                LargeMessageBytes = engine.Size("large-message-bytes") ?? engineDefaults.LargeMessageBytes,
-                ParserPoolSize = engine.NonNegativeInt("parser-pool-size") ?? engineDefaults.ParserPoolSize,
-                ExtractorPoolSize = engine.NonNegativeInt("extractor-pool-size") ?? engineDefaults.ExtractorPoolSize,
-                ShutdownTimeout = engine.Duration("shutdown-timeout") ?? engineDefaults.ShutdownTimeout,
-                Admission = admission,
-            };
+            // Read last, as always: a broken storage or vault section leaves nothing to apply these to.
+            return EngineTable.Read(this, engine, new EngineSettings { Storage = storage, VaultPath = vaultPath, Assets = assets, Admission = admission });
         }
 
         private ConfigReader Child(ConfigReader parent, string key, string keyPath) =>
@@ -231,17 +294,8 @@ public static class EngineConfig
 
         private StorageSettings? ReadStorage(ConfigReader storage)
         {
-            storage.RejectUnknownKeys(StorageKeys);
-            var provider = storage.OneOf("provider", "sqlite", "postgresql") switch
-            {
-                "sqlite" => StorageProvider.Sqlite,
-                "postgresql" => StorageProvider.PostgreSql,
-                _ => (StorageProvider?)null,
-            };
-
-            // A literal connection string is fine for SQLite (a path) but not when it carries a password.
-            var connection = ReadSecretForms(storage, "connection-string", "connection-string-env", "connection-string-file",
-                required: true, requiredWhy: "", literalIsSecret: text => HasPassword(text));
+            storage.RejectUnknownKeys(StorageTable.Names);
+            var (provider, connection) = StorageTable.Read(this, storage, new StorageSection(null, null));
             if (provider is null || connection is null)
             {
                 return null;
@@ -280,7 +334,7 @@ public static class EngineConfig
             return new StorageSettings(provider.Value, connection.Value);
         }
 
-        private static bool HasPassword(string connectionString)
+        public static bool HasPassword(string connectionString)
         {
             try
             {
@@ -295,11 +349,9 @@ public static class EngineConfig
 
         private OAuthStoreSettings ReadOAuthStore(ConfigReader oauth)
         {
-            oauth.RejectUnknownKeys(OAuthStoreKeys);
-            var path = oauth.String("token-store") is { Length: > 0 } p ? ResolvePath(p) : ResolvePath("tokens");
-
-            // Optional here: only OAuth assets with the authorization_code grant need it, and the engine says so at start.
-            var key = ReadSecretForms(oauth, "key", "key_env", "key_file", required: false, requiredWhy: "", literalIsSecret: _ => true);
+            oauth.RejectUnknownKeys(OAuthStoreTable.Names);
+            var (tokenStore, key) = OAuthStoreTable.Read(this, oauth, new OAuthStoreSection(null, null));
+            var path = ResolvePath(tokenStore ?? "tokens");
             return new OAuthStoreSettings(path, key);
         }
 
@@ -504,7 +556,7 @@ public static class EngineConfig
         /// from the first layer that sets any of them. A value written literally in the file is refused when
         /// <paramref name="literalIsSecret"/> says it holds a secret.
         /// </summary>
-        private Secret? ReadSecretForms(ConfigReader section, string key, string envKey, string fileKey, bool required,
+        public Secret? ReadSecretForms(ConfigReader section, string key, string envKey, string fileKey, bool required,
             string requiredWhy, Func<string, bool> literalIsSecret)
         {
             var forms = new[] { key, envKey, fileKey };
