@@ -96,10 +96,19 @@ public static partial class EngineConfig
     /// <inheritdoc cref="Load(string)"/>
     /// <param name="path">The configuration file.</param>
     /// <param name="environment">Reads environment variables; null reads the process environment.</param>
-    public static EngineSettings Load(string path, Func<string, string?>? environment)
+    public static EngineSettings Load(string path, Func<string, string?>? environment) => LoadConfiguration(path, environment).Engine;
+
+    /// <summary>
+    /// Loads a configuration file once for everything a command needs from it: the engine's settings and the OAuth token
+    /// store's. Relative paths in it are relative to its folder.
+    /// </summary>
+    /// <param name="path">The configuration file.</param>
+    /// <param name="environment">Reads environment variables; null reads the process environment.</param>
+    /// <exception cref="ConfigurationException">The file cannot be read or the configuration is wrong.</exception>
+    public static LoadedConfiguration LoadConfiguration(string path, Func<string, string?>? environment = null)
     {
         var (text, directory) = ReadFile(path);
-        return Parse(text, directory, environment);
+        return ParseCore(text, directory, environment);
     }
 
     /// <summary>The file's text and its folder (the base of relative paths in it).</summary>
@@ -125,22 +134,14 @@ public static partial class EngineConfig
     /// <param name="baseDirectory">The folder relative paths are relative to.</param>
     /// <param name="environment">Reads environment variables; null reads the process environment.</param>
     public static EngineSettings Parse(string hocon, string baseDirectory, Func<string, string?>? environment) =>
-        ParseCore(hocon, baseDirectory, environment).Settings;
-
-    /// <summary>Loads a configuration file and returns its <c>imapactors.oauth</c> section (the OAuth token store).</summary>
-    /// <exception cref="ConfigurationException">The file cannot be read or the configuration is wrong.</exception>
-    public static OAuthStoreSettings LoadOAuthStore(string path, Func<string, string?>? environment = null)
-    {
-        var (text, directory) = ReadFile(path);
-        return ParseOAuthStore(text, directory, environment);
-    }
+        ParseCore(hocon, baseDirectory, environment).Engine;
 
     /// <summary>Parses configuration text and returns its <c>imapactors.oauth</c> section (the OAuth token store).</summary>
     /// <exception cref="ConfigurationException">The configuration is wrong; the message lists every problem.</exception>
     public static OAuthStoreSettings ParseOAuthStore(string hocon, string baseDirectory, Func<string, string?>? environment = null) =>
         ParseCore(hocon, baseDirectory, environment).OAuthStore;
 
-    private static (EngineSettings Settings, OAuthStoreSettings OAuthStore) ParseCore(string hocon, string baseDirectory, Func<string, string?>? environment)
+    private static LoadedConfiguration ParseCore(string hocon, string baseDirectory, Func<string, string?>? environment)
     {
         var problems = new Problems();
         var loader = new Loader(problems, environment ?? System.Environment.GetEnvironmentVariable, Path.GetFullPath(baseDirectory));
@@ -152,7 +153,7 @@ public static partial class EngineConfig
             throw new ConfigurationException(problems.List.Count > 0 ? problems.List : ["the configuration is incomplete"]);
         }
 
-        return (settings, loader.OAuthStore!);
+        return new LoadedConfiguration(settings, loader.OAuthStore!);
     }
 
     /// <summary>A key of a table as the documented defaults file sets it, beside the default the settings record holds.</summary>
