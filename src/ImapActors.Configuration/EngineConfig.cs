@@ -74,15 +74,29 @@ public static partial class EngineConfig
     private static readonly string[] PasswordKeys = ["Password", "Pwd", "Psw"];
     private static readonly string[] CommonTenants = ["common", "organizations", "consumers"];
 
+    // The SOAR app's asset keys, in its order. The keys read by hand come before the table's in the problems listed: the
+    // table's are applied last, on top of what the loader worked out.
+    private static readonly SectionTable<AssetSettings> AssetTable = new SectionTable<AssetSettings>()
+        .ReadByLoader("server", "port", "use_ssl")
+        .Bool("verify_server_cert", a => a.VerifyServerCert, (a, v) => a with { VerifyServerCert = v })
+        .ReadByLoader("ca_file", "auth_type", "username", "password", "password_env", "password_file", "folder", "folders", "ingest_manner")
+        .PositiveInt("first_run_max_emails", a => a.FirstRunMaxEmails, (a, v) => a with { FirstRunMaxEmails = v })
+        .PositiveInt("max_emails", a => a.MaxEmails, (a, v) => a with { MaxEmails = v })
+        .Duration("poll_interval", a => a.PollInterval, (a, v) => a with { PollInterval = v })
+        .Duration("timeout", a => a.Timeout, (a, v) => a with { Timeout = v })
+        .String("label", a => a.Label, (a, v) => a with { Label = v })
+        .Bool("extract_attachments", a => a.Extraction.ExtractAttachments, (a, v) => a with { Extraction = a.Extraction with { ExtractAttachments = v } })
+        .Bool("extract_urls", a => a.Extraction.ExtractUrls, (a, v) => a with { Extraction = a.Extraction with { ExtractUrls = v } })
+        .Bool("extract_ips", a => a.Extraction.ExtractIps, (a, v) => a with { Extraction = a.Extraction with { ExtractIps = v } })
+        .Bool("extract_domains", a => a.Extraction.ExtractDomains, (a, v) => a with { Extraction = a.Extraction with { ExtractDomains = v } })
+        .Bool("extract_hashes", a => a.Extraction.ExtractHashes, (a, v) => a with { Extraction = a.Extraction with { ExtractHashes = v } })
+        .Bool("add_body_to_header_artifacts", a => a.Extraction.AddBodyToHeaderArtifacts,
+            (a, v) => a with { Extraction = a.Extraction with { AddBodyToHeaderArtifacts = v } })
+        .ReadByLoader("client_id", "client_secret", "client_secret_env", "client_secret_file", "provider", "auth_url", "token_url", "scopes",
+            "tenant", "oauth_mechanism", "grant_type", "redirect_port");
+
     /// <summary>Every key an asset (or asset-defaults) may set.</summary>
-    public static IReadOnlyList<string> AssetKeys { get; } =
-    [
-        "server", "port", "use_ssl", "verify_server_cert", "ca_file", "auth_type", "username", "password", "password_env",
-        "password_file", "folder", "folders", "ingest_manner", "first_run_max_emails", "max_emails", "poll_interval", "timeout",
-        "label", "extract_attachments", "extract_urls", "extract_ips", "extract_domains", "extract_hashes",
-        "add_body_to_header_artifacts", "client_id", "client_secret", "client_secret_env", "client_secret_file", "provider",
-        "auth_url", "token_url", "scopes", "tenant", "oauth_mechanism", "grant_type", "redirect_port",
-    ];
+    public static IReadOnlyList<string> AssetKeys => AssetTable.Names;
 
     private static readonly Lazy<string> DefaultsTextLazy = new(() => ReadResource("imapactors.defaults.conf"));
 
@@ -192,6 +206,7 @@ public static partial class EngineConfig
         Add("imapactors.engine.admission", AdmissionTable, new AdmissionSettings());
         Add("imapactors.engine.limits", LimitsTable, new ExtractionLimits());
         Add("imapactors.oauth", OAuthStoreTable, new OAuthStoreSection(null, null));
+        Add("imapactors.asset-defaults", AssetTable, new AssetSettings { Name = new AssetName("-"), Server = "-", Username = "-" });
         return (keys, problems.List);
     }
 
@@ -249,7 +264,7 @@ public static partial class EngineConfig
             var providers = ReadProviders(top);
             OAuthStore = ReadOAuthStore(Child(top, "oauth", "imapactors.oauth."));
             var assetDefaultLayers = top.Layers.Select(l => top.ChildOf(l, "asset-defaults")).ToArray();
-            Section("", "imapactors.asset-defaults.", assetDefaultLayers[0]).RejectUnknownKeys(AssetKeys.ToHashSet());
+            Section("", "imapactors.asset-defaults.", assetDefaultLayers[0]).RejectUnknownKeys(AssetTable.Names.ToHashSet());
 
             var assets = new List<AssetSettings>();
             var userAssets = top.ChildOf(top.User, "assets");
@@ -375,7 +390,7 @@ public static partial class EngineConfig
         private AssetSettings? ReadAsset(AssetName name, ConfigReader asset, Dictionary<string, ConfigReader> providers, bool fips,
             ExtractionLimits limits)
         {
-            asset.RejectUnknownKeys(AssetKeys.ToHashSet());
+            asset.RejectUnknownKeys(AssetTable.Names.ToHashSet());
             var defaults = new AssetSettings { Name = name, Server = "-", Username = "-" };
 
             var server = asset.String("server", required: true);
@@ -404,14 +419,12 @@ public static partial class EngineConfig
                 _ => IngestManner.OldestFirst,
             };
 
-            var extractionDefaults = ExtractionSettings.Default;
-            var settings = new AssetSettings
+            var settings = AssetTable.Read(this, asset, new AssetSettings
             {
                 Name = name,
                 Server = server ?? "",
                 Port = port,
                 UseSsl = useSsl,
-                VerifyServerCert = asset.Bool("verify_server_cert") ?? defaults.VerifyServerCert,
                 CaFile = caFile,
                 AuthType = authType,
                 Username = username ?? "",
@@ -419,23 +432,8 @@ public static partial class EngineConfig
                 OAuth = oauth,
                 Folders = folders ?? defaults.Folders,
                 IngestManner = ingest,
-                FirstRunMaxEmails = asset.PositiveInt("first_run_max_emails") ?? defaults.FirstRunMaxEmails,
-                MaxEmails = asset.PositiveInt("max_emails") ?? defaults.MaxEmails,
-                PollInterval = asset.Duration("poll_interval") ?? defaults.PollInterval,
-                Timeout = asset.Duration("timeout") ?? defaults.Timeout,
-                Label = asset.String("label") ?? defaults.Label,
-                Extraction = new ExtractionSettings
-                {
-                    ExtractAttachments = asset.Bool("extract_attachments") ?? extractionDefaults.ExtractAttachments,
-                    ExtractUrls = asset.Bool("extract_urls") ?? extractionDefaults.ExtractUrls,
-                    ExtractIps = asset.Bool("extract_ips") ?? extractionDefaults.ExtractIps,
-                    ExtractDomains = asset.Bool("extract_domains") ?? extractionDefaults.ExtractDomains,
-                    ExtractHashes = asset.Bool("extract_hashes") ?? extractionDefaults.ExtractHashes,
-                    AddBodyToHeaderArtifacts = asset.Bool("add_body_to_header_artifacts") ?? extractionDefaults.AddBodyToHeaderArtifacts,
-                    Fips = fips,
-                    Limits = limits,
-                },
-            };
+            });
+            settings = settings with { Extraction = settings.Extraction with { Fips = fips, Limits = limits } };
             return server is null || username is null ? null : settings;
         }
 

@@ -14,7 +14,7 @@ public static partial class EngineConfig
         private readonly List<string> _names = [];
 
         /// <summary>Every key the section accepts, nested sections included.</summary>
-        public IReadOnlyCollection<string> Names => _names;
+        public IReadOnlyList<string> Names => _names;
 
         public IReadOnlyList<Entry> Entries => _entries;
 
@@ -44,9 +44,20 @@ public static partial class EngineConfig
         public SectionTable<T> Bool(string name, Func<T, bool> get, Func<T, bool, T> set) =>
             Add(name, [name], (_, r) => r.Bool(name), t => get(t), (t, v) => set(t, (bool)v));
 
+        /// <summary>Keys the loader reads by hand because they depend on other keys (a port on use_ssl, a secret on auth_type).</summary>
+        public SectionTable<T> ReadByLoader(params string[] names)
+        {
+            _names.AddRange(names);
+            return this;
+        }
+
         /// <summary>A string whose default lives only in the documented file (no record holds one).</summary>
         public SectionTable<T> String(string name, bool required, Func<T, string, T> set) =>
             Add(name, [name], (_, r) => r.String(name, required), null, (t, v) => set(t, (string)v));
+
+        /// <summary>An optional string with a record default.</summary>
+        public SectionTable<T> String(string name, Func<T, string> get, Func<T, string, T> set) =>
+            Add(name, [name], (_, r) => r.String(name), t => get(t), (t, v) => set(t, (string)v));
 
         /// <summary>One of the exact texts of <paramref name="choices"/>, in the order the error message lists them.</summary>
         public SectionTable<T> OneOf<TValue>(string name, (string Text, TValue Value)[] choices, Func<T, TValue, T> set)
