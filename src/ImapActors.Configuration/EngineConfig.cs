@@ -7,32 +7,96 @@ using ImapActors.Domain;
 namespace ImapActors.Configuration;
 
 /// <summary>Loads and validates the engine's HOCON configuration (see <c>hocon/imapactors.defaults.conf</c>).</summary>
-public static class EngineConfig
+public static partial class EngineConfig
 {
     private static readonly string[] RootKeys = ["imapactors"];
-    private static readonly string[] EngineSectionKeys = ["storage", "vault", "fips", "engine", "asset-defaults", "oauth-providers", "oauth", "assets"];
-    private static readonly string[] OAuthStoreKeys = ["token-store", "key", "key_env", "key_file"];
-    private static readonly string[] StorageKeys = ["provider", "connection-string", "connection-string-env", "connection-string-file"];
-    private static readonly string[] VaultKeys = ["path"];
-    private static readonly string[] EngineKeys =
-        ["poison-max-attempts", "fetch-batch-size", "large-message-bytes", "parser-pool-size", "extractor-pool-size", "shutdown-timeout", "limits", "admission"];
-    private static readonly string[] AdmissionKeys = ["max-emails", "max-bytes"];
-    private static readonly string[] LimitKeys =
-        ["max-mime-depth", "max-parts", "max-decoded-bytes", "max-scanned-text-bytes", "max-artifacts", "max-time"];
+
+    // Each section's keys, declared once; the order is the order of reading and of "did you mean" ties.
+    private static readonly SectionTable<TopSection> TopTable = new SectionTable<TopSection>()
+        .Section("storage")
+        .Section("vault")
+        .Bool("fips", t => t.Fips, (t, v) => t with { Fips = v })
+        .Section("engine")
+        .Section("asset-defaults")
+        .Section("oauth-providers")
+        .Section("oauth")
+        .Section("assets");
+
+    private static readonly SectionTable<StorageSection> StorageTable = new SectionTable<StorageSection>()
+        .OneOf("provider", [("sqlite", StorageProvider.Sqlite), ("postgresql", StorageProvider.PostgreSql)],
+            (s, v) => s with { Provider = v })
+        // A literal connection string is fine for SQLite (a path) but not when it carries a password.
+        .Secret("connection-string", "connection-string-env", "connection-string-file", required: true,
+            literalIsSecret: Loader.HasPassword, (s, v) => s with { ConnectionString = v });
+
+    private static readonly SectionTable<VaultSection> VaultTable = new SectionTable<VaultSection>()
+        .String("path", required: true, (s, v) => s with { Path = v });
+
+    private static readonly SectionTable<EngineSettings> EngineTable = new SectionTable<EngineSettings>()
+        .PositiveInt("poison-max-attempts", s => s.PoisonMaxAttempts, (s, v) => s with { PoisonMaxAttempts = v })
+        .PositiveInt("fetch-batch-size", s => s.FetchBatchSize, (s, v) => s with { FetchBatchSize = v })
+        .Size("large-message-bytes", s => s.LargeMessageBytes, (s, v) => s with { LargeMessageBytes = v })
+        .NonNegativeInt("parser-pool-size", s => s.ParserPoolSize, (s, v) => s with { ParserPoolSize = v })
+        .NonNegativeInt("extractor-pool-size", s => s.ExtractorPoolSize, (s, v) => s with { ExtractorPoolSize = v })
+        .Duration("shutdown-timeout", s => s.ShutdownTimeout, (s, v) => s with { ShutdownTimeout = v })
+        .Section("limits")
+        .Section("admission");
+
+    private static readonly SectionTable<AdmissionSettings> AdmissionTable = new SectionTable<AdmissionSettings>()
+        .PositiveInt("max-emails", s => s.MaxEmails, (s, v) => s with { MaxEmails = v })
+        .Size("max-bytes", s => s.MaxBytes, (s, v) => s with { MaxBytes = v });
+
+    private static readonly SectionTable<ExtractionLimits> LimitsTable = new SectionTable<ExtractionLimits>()
+        .PositiveInt("max-mime-depth", s => s.MaxMimeDepth, (s, v) => s with { MaxMimeDepth = v })
+        .PositiveInt("max-parts", s => s.MaxParts, (s, v) => s with { MaxParts = v })
+        .Size("max-decoded-bytes", s => s.MaxDecodedBytes, (s, v) => s with { MaxDecodedBytes = v })
+        .Size("max-scanned-text-bytes", s => s.MaxScannedTextBytes, (s, v) => s with { MaxScannedTextBytes = v })
+        .PositiveInt("max-artifacts", s => s.MaxArtifacts, (s, v) => s with { MaxArtifacts = v })
+        .Duration("max-time", s => s.MaxTime, (s, v) => s with { MaxTime = v });
+
+    private static readonly SectionTable<OAuthStoreSection> OAuthStoreTable = new SectionTable<OAuthStoreSection>()
+        .String("token-store", required: false, (s, v) => s with { TokenStore = v })
+        // Optional here: only OAuth assets with the authorization_code grant need it, and the engine says so at start.
+        .Secret("key", "key_env", "key_file", required: false, literalIsSecret: _ => true, (s, v) => s with { Key = v });
+
+    // What a section reads before it becomes (part of) a settings record: these records have no defaults of their own,
+    // the documented file's values arrive through its layer.
+    private sealed record TopSection(bool Fips);
+
+    private sealed record StorageSection(StorageProvider? Provider, Secret? ConnectionString);
+
+    private sealed record VaultSection(string? Path);
+
+    private sealed record OAuthStoreSection(string? TokenStore, Secret? Key);
+
     private static readonly string[] ProviderKeys = ["auth_url", "token_url", "scopes", "app_scopes", "tenant"];
     private static readonly string[] SqliteFileKeys = ["Data Source", "DataSource", "Filename"];
     private static readonly string[] PasswordKeys = ["Password", "Pwd", "Psw"];
     private static readonly string[] CommonTenants = ["common", "organizations", "consumers"];
 
+    // The SOAR app's asset keys, in its order. The keys read by hand come before the table's in the problems listed: the
+    // table's are applied last, on top of what the loader worked out.
+    private static readonly SectionTable<AssetSettings> AssetTable = new SectionTable<AssetSettings>()
+        .ReadByLoader("server", "port", "use_ssl")
+        .Bool("verify_server_cert", a => a.VerifyServerCert, (a, v) => a with { VerifyServerCert = v })
+        .ReadByLoader("ca_file", "auth_type", "username", "password", "password_env", "password_file", "folder", "folders", "ingest_manner")
+        .PositiveInt("first_run_max_emails", a => a.FirstRunMaxEmails, (a, v) => a with { FirstRunMaxEmails = v })
+        .PositiveInt("max_emails", a => a.MaxEmails, (a, v) => a with { MaxEmails = v })
+        .Duration("poll_interval", a => a.PollInterval, (a, v) => a with { PollInterval = v })
+        .Duration("timeout", a => a.Timeout, (a, v) => a with { Timeout = v })
+        .String("label", a => a.Label, (a, v) => a with { Label = v })
+        .Bool("extract_attachments", a => a.Extraction.ExtractAttachments, (a, v) => a with { Extraction = a.Extraction with { ExtractAttachments = v } })
+        .Bool("extract_urls", a => a.Extraction.ExtractUrls, (a, v) => a with { Extraction = a.Extraction with { ExtractUrls = v } })
+        .Bool("extract_ips", a => a.Extraction.ExtractIps, (a, v) => a with { Extraction = a.Extraction with { ExtractIps = v } })
+        .Bool("extract_domains", a => a.Extraction.ExtractDomains, (a, v) => a with { Extraction = a.Extraction with { ExtractDomains = v } })
+        .Bool("extract_hashes", a => a.Extraction.ExtractHashes, (a, v) => a with { Extraction = a.Extraction with { ExtractHashes = v } })
+        .Bool("add_body_to_header_artifacts", a => a.Extraction.AddBodyToHeaderArtifacts,
+            (a, v) => a with { Extraction = a.Extraction with { AddBodyToHeaderArtifacts = v } })
+        .ReadByLoader("client_id", "client_secret", "client_secret_env", "client_secret_file", "provider", "auth_url", "token_url", "scopes",
+            "tenant", "oauth_mechanism", "grant_type", "redirect_port");
+
     /// <summary>Every key an asset (or asset-defaults) may set.</summary>
-    public static IReadOnlyList<string> AssetKeys { get; } =
-    [
-        "server", "port", "use_ssl", "verify_server_cert", "ca_file", "auth_type", "username", "password", "password_env",
-        "password_file", "folder", "folders", "ingest_manner", "first_run_max_emails", "max_emails", "poll_interval", "timeout",
-        "label", "extract_attachments", "extract_urls", "extract_ips", "extract_domains", "extract_hashes",
-        "add_body_to_header_artifacts", "client_id", "client_secret", "client_secret_env", "client_secret_file", "provider",
-        "auth_url", "token_url", "scopes", "tenant", "oauth_mechanism", "grant_type", "redirect_port",
-    ];
+    public static IReadOnlyList<string> AssetKeys => AssetTable.Names;
 
     private static readonly Lazy<string> DefaultsTextLazy = new(() => ReadResource("imapactors.defaults.conf"));
 
@@ -46,10 +110,19 @@ public static class EngineConfig
     /// <inheritdoc cref="Load(string)"/>
     /// <param name="path">The configuration file.</param>
     /// <param name="environment">Reads environment variables; null reads the process environment.</param>
-    public static EngineSettings Load(string path, Func<string, string?>? environment)
+    public static EngineSettings Load(string path, Func<string, string?>? environment) => LoadConfiguration(path, environment).Engine;
+
+    /// <summary>
+    /// Loads a configuration file once for everything a command needs from it: the engine's settings and the OAuth token
+    /// store's. Relative paths in it are relative to its folder.
+    /// </summary>
+    /// <param name="path">The configuration file.</param>
+    /// <param name="environment">Reads environment variables; null reads the process environment.</param>
+    /// <exception cref="ConfigurationException">The file cannot be read or the configuration is wrong.</exception>
+    public static LoadedConfiguration LoadConfiguration(string path, Func<string, string?>? environment = null)
     {
         var (text, directory) = ReadFile(path);
-        return Parse(text, directory, environment);
+        return ParseCore(text, directory, environment);
     }
 
     /// <summary>The file's text and its folder (the base of relative paths in it).</summary>
@@ -75,22 +148,14 @@ public static class EngineConfig
     /// <param name="baseDirectory">The folder relative paths are relative to.</param>
     /// <param name="environment">Reads environment variables; null reads the process environment.</param>
     public static EngineSettings Parse(string hocon, string baseDirectory, Func<string, string?>? environment) =>
-        ParseCore(hocon, baseDirectory, environment).Settings;
-
-    /// <summary>Loads a configuration file and returns its <c>imapactors.oauth</c> section (the OAuth token store).</summary>
-    /// <exception cref="ConfigurationException">The file cannot be read or the configuration is wrong.</exception>
-    public static OAuthStoreSettings LoadOAuthStore(string path, Func<string, string?>? environment = null)
-    {
-        var (text, directory) = ReadFile(path);
-        return ParseOAuthStore(text, directory, environment);
-    }
+        ParseCore(hocon, baseDirectory, environment).Engine;
 
     /// <summary>Parses configuration text and returns its <c>imapactors.oauth</c> section (the OAuth token store).</summary>
     /// <exception cref="ConfigurationException">The configuration is wrong; the message lists every problem.</exception>
     public static OAuthStoreSettings ParseOAuthStore(string hocon, string baseDirectory, Func<string, string?>? environment = null) =>
         ParseCore(hocon, baseDirectory, environment).OAuthStore;
 
-    private static (EngineSettings Settings, OAuthStoreSettings OAuthStore) ParseCore(string hocon, string baseDirectory, Func<string, string?>? environment)
+    private static LoadedConfiguration ParseCore(string hocon, string baseDirectory, Func<string, string?>? environment)
     {
         var problems = new Problems();
         var loader = new Loader(problems, environment ?? System.Environment.GetEnvironmentVariable, Path.GetFullPath(baseDirectory));
@@ -102,7 +167,47 @@ public static class EngineConfig
             throw new ConfigurationException(problems.List.Count > 0 ? problems.List : ["the configuration is incomplete"]);
         }
 
-        return (settings, loader.OAuthStore!);
+        return new LoadedConfiguration(settings, loader.OAuthStore!);
+    }
+
+    /// <summary>A key of a table as the documented defaults file sets it, beside the default the settings record holds.</summary>
+    /// <param name="Key">The full path of the key.</param>
+    /// <param name="IsSet">The file sets the key (not only mentions it in a comment).</param>
+    /// <param name="FileValue">The value the file sets, read as the engine reads it.</param>
+    /// <param name="HasRecordDefault">A settings record holds a default for the key (storage, vault and oauth keys have none).</param>
+    /// <param name="RecordDefault">That default.</param>
+    internal sealed record DocumentedDefault(string Key, bool IsSet, object? FileValue, bool HasRecordDefault, object? RecordDefault);
+
+    /// <summary>
+    /// Every key of the tables as <c>hocon/imapactors.defaults.conf</c> sets it, and the problems reading the file alone
+    /// reports (an unknown key, a bad value), so a test keeps the file and the records in step.
+    /// </summary>
+    internal static (IReadOnlyList<DocumentedDefault> Keys, IReadOnlyList<string> Problems) DocumentedDefaults()
+    {
+        var problems = new Problems();
+        var loader = new Loader(problems, _ => null, Path.GetTempPath());
+        var root = ParseHocon(DefaultsText, "embedded defaults");
+        var keys = new List<DocumentedDefault>();
+
+        void Add<T>(string path, SectionTable<T> table, T seed)
+        {
+            var layer = path.Split('.').Aggregate<string, HoconObject?>(root,
+                (o, name) => o is not null && o.Items.TryGetValue(name, out var v) && v.IsObject() ? v.GetObject() : null);
+            var reader = new ConfigReader(problems, _ => null, "", path + ".", layer);
+            reader.RejectUnknownKeys(table.Names);
+            keys.AddRange(table.Entries.Select(e => new DocumentedDefault(path + "." + e.Name, e.Names.Any(reader.Has),
+                e.ReadValue(loader, reader), e.Default is not null, e.Default?.Invoke(seed))));
+        }
+
+        Add("imapactors", TopTable, new TopSection(ExtractionSettings.Default.Fips));
+        Add("imapactors.storage", StorageTable, new StorageSection(null, null));
+        Add("imapactors.vault", VaultTable, new VaultSection(null));
+        Add("imapactors.engine", EngineTable, new EngineSettings { Storage = new StorageSettings(StorageProvider.Sqlite, ""), VaultPath = "", Assets = [] });
+        Add("imapactors.engine.admission", AdmissionTable, new AdmissionSettings());
+        Add("imapactors.engine.limits", LimitsTable, new ExtractionLimits());
+        Add("imapactors.oauth", OAuthStoreTable, new OAuthStoreSection(null, null));
+        Add("imapactors.asset-defaults", AssetTable, new AssetSettings { Name = new AssetName("-"), Server = "-", Username = "-" });
+        return (keys, problems.List);
     }
 
     private static HoconObject ParseHocon(string text, string what)
@@ -138,42 +243,28 @@ public static class EngineConfig
             root.RejectUnknownKeys(RootKeys);
             var defaultRoot = Section("", "", embedded);
             var top = Section("", "imapactors.", root.ChildOf(user, "imapactors"), defaultRoot.ChildOf(embedded, "imapactors"));
-            top.RejectUnknownKeys(EngineSectionKeys);
+            top.RejectUnknownKeys(TopTable.Names);
 
             var storage = ReadStorage(Child(top, "storage", "imapactors.storage."));
             var vault = Child(top, "vault", "imapactors.vault.");
-            vault.RejectUnknownKeys(VaultKeys);
-            var vaultPath = vault.String("path", required: true) is { } v ? ResolvePath(v) : null;
-            var fips = top.Bool("fips") ?? false;
+            vault.RejectUnknownKeys(VaultTable.Names);
+            var vaultPath = VaultTable.Read(this, vault, new VaultSection(null)).Path is { } v ? ResolvePath(v) : null;
+            var fips = TopTable.Read(this, top, new TopSection(ExtractionSettings.Default.Fips)).Fips;
 
             var engine = Child(top, "engine", "imapactors.engine.");
-            engine.RejectUnknownKeys(EngineKeys);
+            engine.RejectUnknownKeys(EngineTable.Names);
             var limitsSection = Child(engine, "limits", "imapactors.engine.limits.");
-            limitsSection.RejectUnknownKeys(LimitKeys);
-            var limitDefaults = new ExtractionLimits();
-            var limits = new ExtractionLimits
-            {
-                MaxMimeDepth = limitsSection.PositiveInt("max-mime-depth") ?? limitDefaults.MaxMimeDepth,
-                MaxParts = limitsSection.PositiveInt("max-parts") ?? limitDefaults.MaxParts,
-                MaxDecodedBytes = limitsSection.Size("max-decoded-bytes") ?? limitDefaults.MaxDecodedBytes,
-                MaxScannedTextBytes = limitsSection.Size("max-scanned-text-bytes") ?? limitDefaults.MaxScannedTextBytes,
-                MaxArtifacts = limitsSection.PositiveInt("max-artifacts") ?? limitDefaults.MaxArtifacts,
-                MaxTime = limitsSection.Duration("max-time") ?? limitDefaults.MaxTime,
-            };
+            limitsSection.RejectUnknownKeys(LimitsTable.Names);
+            var limits = LimitsTable.Read(this, limitsSection, new ExtractionLimits());
 
             var admissionSection = Child(engine, "admission", "imapactors.engine.admission.");
-            admissionSection.RejectUnknownKeys(AdmissionKeys);
-            var admissionDefaults = new AdmissionSettings();
-            var admission = new AdmissionSettings
-            {
-                MaxEmails = admissionSection.PositiveInt("max-emails") ?? admissionDefaults.MaxEmails,
-                MaxBytes = admissionSection.Size("max-bytes") ?? admissionDefaults.MaxBytes,
-            };
+            admissionSection.RejectUnknownKeys(AdmissionTable.Names);
+            var admission = AdmissionTable.Read(this, admissionSection, new AdmissionSettings());
 
             var providers = ReadProviders(top);
             OAuthStore = ReadOAuthStore(Child(top, "oauth", "imapactors.oauth."));
             var assetDefaultLayers = top.Layers.Select(l => top.ChildOf(l, "asset-defaults")).ToArray();
-            Section("", "imapactors.asset-defaults.", assetDefaultLayers[0]).RejectUnknownKeys(AssetKeys.ToHashSet());
+            Section("", "imapactors.asset-defaults.", assetDefaultLayers[0]).RejectUnknownKeys(AssetTable.Names.ToHashSet());
 
             var assets = new List<AssetSettings>();
             var userAssets = top.ChildOf(top.User, "assets");
@@ -210,20 +301,8 @@ public static class EngineConfig
                 return null;
             }
 
-            var engineDefaults = new EngineSettings { Storage = storage, VaultPath = vaultPath, Assets = [] };
-            return new EngineSettings
-            {
-                Storage = storage,
-                VaultPath = vaultPath,
-                Assets = assets,
-                PoisonMaxAttempts = engine.PositiveInt("poison-max-attempts") ?? engineDefaults.PoisonMaxAttempts,
-                FetchBatchSize = engine.PositiveInt("fetch-batch-size") ?? engineDefaults.FetchBatchSize,
-                LargeMessageBytes = engine.Size("large-message-bytes") ?? engineDefaults.LargeMessageBytes,
-                ParserPoolSize = engine.NonNegativeInt("parser-pool-size") ?? engineDefaults.ParserPoolSize,
-                ExtractorPoolSize = engine.NonNegativeInt("extractor-pool-size") ?? engineDefaults.ExtractorPoolSize,
-                ShutdownTimeout = engine.Duration("shutdown-timeout") ?? engineDefaults.ShutdownTimeout,
-                Admission = admission,
-            };
+            // Read last, as always: a broken storage or vault section leaves nothing to apply these to.
+            return EngineTable.Read(this, engine, new EngineSettings { Storage = storage, VaultPath = vaultPath, Assets = assets, Admission = admission });
         }
 
         private ConfigReader Child(ConfigReader parent, string key, string keyPath) =>
@@ -231,17 +310,8 @@ public static class EngineConfig
 
         private StorageSettings? ReadStorage(ConfigReader storage)
         {
-            storage.RejectUnknownKeys(StorageKeys);
-            var provider = storage.OneOf("provider", "sqlite", "postgresql") switch
-            {
-                "sqlite" => StorageProvider.Sqlite,
-                "postgresql" => StorageProvider.PostgreSql,
-                _ => (StorageProvider?)null,
-            };
-
-            // A literal connection string is fine for SQLite (a path) but not when it carries a password.
-            var connection = ReadSecretForms(storage, "connection-string", "connection-string-env", "connection-string-file",
-                required: true, requiredWhy: "", literalIsSecret: text => HasPassword(text));
+            storage.RejectUnknownKeys(StorageTable.Names);
+            var (provider, connection) = StorageTable.Read(this, storage, new StorageSection(null, null));
             if (provider is null || connection is null)
             {
                 return null;
@@ -280,7 +350,7 @@ public static class EngineConfig
             return new StorageSettings(provider.Value, connection.Value);
         }
 
-        private static bool HasPassword(string connectionString)
+        public static bool HasPassword(string connectionString)
         {
             try
             {
@@ -295,11 +365,9 @@ public static class EngineConfig
 
         private OAuthStoreSettings ReadOAuthStore(ConfigReader oauth)
         {
-            oauth.RejectUnknownKeys(OAuthStoreKeys);
-            var path = oauth.String("token-store") is { Length: > 0 } p ? ResolvePath(p) : ResolvePath("tokens");
-
-            // Optional here: only OAuth assets with the authorization_code grant need it, and the engine says so at start.
-            var key = ReadSecretForms(oauth, "key", "key_env", "key_file", required: false, requiredWhy: "", literalIsSecret: _ => true);
+            oauth.RejectUnknownKeys(OAuthStoreTable.Names);
+            var (tokenStore, key) = OAuthStoreTable.Read(this, oauth, new OAuthStoreSection(null, null));
+            var path = ResolvePath(tokenStore ?? "tokens");
             return new OAuthStoreSettings(path, key);
         }
 
@@ -322,7 +390,7 @@ public static class EngineConfig
         private AssetSettings? ReadAsset(AssetName name, ConfigReader asset, Dictionary<string, ConfigReader> providers, bool fips,
             ExtractionLimits limits)
         {
-            asset.RejectUnknownKeys(AssetKeys.ToHashSet());
+            asset.RejectUnknownKeys(AssetTable.Names.ToHashSet());
             var defaults = new AssetSettings { Name = name, Server = "-", Username = "-" };
 
             var server = asset.String("server", required: true);
@@ -351,14 +419,12 @@ public static class EngineConfig
                 _ => IngestManner.OldestFirst,
             };
 
-            var extractionDefaults = ExtractionSettings.Default;
-            var settings = new AssetSettings
+            var settings = AssetTable.Read(this, asset, new AssetSettings
             {
                 Name = name,
                 Server = server ?? "",
                 Port = port,
                 UseSsl = useSsl,
-                VerifyServerCert = asset.Bool("verify_server_cert") ?? defaults.VerifyServerCert,
                 CaFile = caFile,
                 AuthType = authType,
                 Username = username ?? "",
@@ -366,23 +432,8 @@ public static class EngineConfig
                 OAuth = oauth,
                 Folders = folders ?? defaults.Folders,
                 IngestManner = ingest,
-                FirstRunMaxEmails = asset.PositiveInt("first_run_max_emails") ?? defaults.FirstRunMaxEmails,
-                MaxEmails = asset.PositiveInt("max_emails") ?? defaults.MaxEmails,
-                PollInterval = asset.Duration("poll_interval") ?? defaults.PollInterval,
-                Timeout = asset.Duration("timeout") ?? defaults.Timeout,
-                Label = asset.String("label") ?? defaults.Label,
-                Extraction = new ExtractionSettings
-                {
-                    ExtractAttachments = asset.Bool("extract_attachments") ?? extractionDefaults.ExtractAttachments,
-                    ExtractUrls = asset.Bool("extract_urls") ?? extractionDefaults.ExtractUrls,
-                    ExtractIps = asset.Bool("extract_ips") ?? extractionDefaults.ExtractIps,
-                    ExtractDomains = asset.Bool("extract_domains") ?? extractionDefaults.ExtractDomains,
-                    ExtractHashes = asset.Bool("extract_hashes") ?? extractionDefaults.ExtractHashes,
-                    AddBodyToHeaderArtifacts = asset.Bool("add_body_to_header_artifacts") ?? extractionDefaults.AddBodyToHeaderArtifacts,
-                    Fips = fips,
-                    Limits = limits,
-                },
-            };
+            });
+            settings = settings with { Extraction = settings.Extraction with { Fips = fips, Limits = limits } };
             return server is null || username is null ? null : settings;
         }
 
@@ -504,7 +555,7 @@ public static class EngineConfig
         /// from the first layer that sets any of them. A value written literally in the file is refused when
         /// <paramref name="literalIsSecret"/> says it holds a secret.
         /// </summary>
-        private Secret? ReadSecretForms(ConfigReader section, string key, string envKey, string fileKey, bool required,
+        public Secret? ReadSecretForms(ConfigReader section, string key, string envKey, string fileKey, bool required,
             string requiredWhy, Func<string, bool> literalIsSecret)
         {
             var forms = new[] { key, envKey, fileKey };

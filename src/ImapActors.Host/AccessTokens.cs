@@ -22,9 +22,25 @@ public sealed class AccessTokens(Func<AssetSettings, IAccessTokenProvider?> prov
     public static AccessTokens FromConfiguration(EngineSettings settings, string configPath)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var needsStore = settings.Assets.Any(a => a.AuthType == AuthType.OAuth && a.OAuth?.GrantType != "client_credentials");
-        var store = needsStore ? EngineConfig.LoadOAuthStore(configPath) : null;
+        return FromConfiguration(settings, NeedsStore(settings) ? EngineConfig.LoadConfiguration(configPath).OAuthStore : null, configPath);
+    }
 
+    /// <summary>
+    /// The providers of a loaded configuration's OAuth assets, with the token store it names (needed only by
+    /// authorization_code assets): the file is not read again.
+    /// </summary>
+    /// <exception cref="OAuthException">An authorization_code asset exists and no token-store key is configured.</exception>
+    public static AccessTokens FromConfiguration(LoadedConfiguration configuration, string configPath)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return FromConfiguration(configuration.Engine, NeedsStore(configuration.Engine) ? configuration.OAuthStore : null, configPath);
+    }
+
+    private static bool NeedsStore(EngineSettings settings) =>
+        settings.Assets.Any(a => a.AuthType == AuthType.OAuth && a.OAuth?.GrantType != "client_credentials");
+
+    private static AccessTokens FromConfiguration(EngineSettings settings, OAuthStoreSettings? store, string configPath)
+    {
         // Without a key the providers refuse, naming the asset that needs one.
         var tokenStore = store?.Key is null ? null : TokenStore.Open(store.TokenStorePath, store.Key);
         return new AccessTokens(OAuthTokens.ProvidersFor(settings, tokenStore, configPath));

@@ -385,6 +385,26 @@ public sealed class EngineConfigTests : IDisposable
         Assert.Equal(Path.Combine(_folder, "vault"), settings.VaultPath);
     }
 
+    [Fact]
+    public void One_load_gives_the_engine_settings_and_the_token_store_with_paths_relative_to_the_file()
+    {
+        var sub = Directory.CreateDirectory(Path.Combine(_folder, "etc")).FullName;
+        File.WriteAllText(Path.Combine(sub, "tokens.key"), "a2V5\n");
+        File.WriteAllText(Path.Combine(sub, "engine.conf"), """
+            imapactors {
+              oauth { token-store = "state/tokens", key_file = "tokens.key" }
+              assets.phish { server = s, username = u, password_env = PHISH_PASSWORD }
+            }
+            """);
+
+        var configuration = EngineConfig.LoadConfiguration(Path.Combine(sub, "engine.conf"), name => _environment.GetValueOrDefault(name));
+
+        Assert.Equal("phish", Assert.Single(configuration.Engine.Assets).Name.Value);
+        Assert.Equal(Path.Combine(sub, "vault"), configuration.Engine.VaultPath);
+        Assert.Equal(Path.Combine(sub, "state", "tokens"), configuration.OAuthStore.TokenStorePath);
+        Assert.Equal("a2V5", configuration.OAuthStore.Key!.Value);
+    }
+
     [Theory]
     [InlineData("imapactors { assets = [ }", "not valid HOCON: '}' on line 1 closes nothing (the '[' of line 1 is still open)")]
     [InlineData("imapactors {\n assets { \n", "not valid HOCON: the '{' of line 2 is never closed")]

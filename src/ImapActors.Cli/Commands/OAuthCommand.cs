@@ -99,7 +99,7 @@ internal static class OAuthCommand
 
     private static TokenStore OpenStore(FileInfo configFile)
     {
-        var store = EngineConfig.LoadOAuthStore(configFile.FullName);
+        var store = EngineConfig.LoadConfiguration(configFile.FullName).OAuthStore;
         return TokenStore.Open(store.TokenStorePath, store.Key);
     }
 }
