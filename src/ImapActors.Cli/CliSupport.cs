@@ -18,8 +18,14 @@ internal static class CliSupport
         Required = true,
     };
 
-    /// <summary>Loads the configuration, or prints why it is refused and returns null.</summary>
-    public static EngineSettings? LoadSettings(FileInfo file)
+    /// <summary>Loads the engine's settings, or prints why they are refused and returns null.</summary>
+    public static EngineSettings? LoadSettings(FileInfo file) => LoadConfiguration(file)?.Engine;
+
+    /// <summary>
+    /// Parses the configuration once, the engine's settings with the OAuth token store's, or prints why it is refused and
+    /// returns null.
+    /// </summary>
+    public static LoadedConfiguration? LoadConfiguration(FileInfo file)
     {
         if (!file.Exists)
         {
@@ -29,7 +35,7 @@ internal static class CliSupport
 
         try
         {
-            return EngineConfig.Load(file.FullName);
+            return EngineConfig.LoadConfiguration(file.FullName);
         }
         catch (ConfigurationException ex)
         {

@@ -14,18 +14,6 @@ public sealed class AccessTokens(Func<AssetSettings, IAccessTokenProvider?> prov
     public IAccessTokenProvider? For(AssetSettings asset) => providers(asset);
 
     /// <summary>
-    /// The providers of a configuration file's OAuth assets, with the token store its <c>imapactors.oauth</c> section
-    /// names (needed only by authorization_code assets).
-    /// </summary>
-    /// <exception cref="OAuthException">An authorization_code asset exists and no token-store key is configured.</exception>
-    /// <exception cref="ConfigurationException">The token store's settings are refused.</exception>
-    public static AccessTokens FromConfiguration(EngineSettings settings, string configPath)
-    {
-        ArgumentNullException.ThrowIfNull(settings);
-        return FromConfiguration(settings, NeedsStore(settings) ? EngineConfig.LoadConfiguration(configPath).OAuthStore : null, configPath);
-    }
-
-    /// <summary>
     /// The providers of a loaded configuration's OAuth assets, with the token store it names (needed only by
     /// authorization_code assets): the file is not read again.
     /// </summary>

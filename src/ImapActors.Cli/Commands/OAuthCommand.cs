@@ -33,12 +33,13 @@ internal static class OAuthCommand
     internal static async Task<int> AuthorizeAsync(FileInfo configFile, string assetName, TimeSpan timeout, TextWriter output, TextWriter error,
         CancellationToken cancellationToken)
     {
-        var settings = CliSupport.LoadSettings(configFile);
-        if (settings is null)
+        var configuration = CliSupport.LoadConfiguration(configFile);
+        if (configuration is null)
         {
             return CliSupport.UsageError;
         }
 
+        var settings = configuration.Engine;
         var asset = settings.Assets.FirstOrDefault(a => a.Name.Value == assetName);
         if (asset is null)
         {
@@ -54,7 +55,7 @@ internal static class OAuthCommand
 
         try
         {
-            var store = OpenStore(configFile);
+            var store = TokenStore.Open(configuration.OAuthStore.TokenStorePath, configuration.OAuthStore.Key);
             using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
             var client = new OAuthTokenClient(http, asset.OAuth);
             await AuthorizationCodeFlow.RunAsync(asset, client, store, url =>
@@ -84,22 +85,16 @@ internal static class OAuthCommand
     /// token-store key stops the command before anything starts: the reason and how to make a key are printed, and null
     /// is returned so the command exits with a usage error.
     /// </summary>
-    internal static AccessTokens? TokensFor(EngineSettings settings, FileInfo configFile)
+    internal static AccessTokens? TokensFor(LoadedConfiguration configuration, FileInfo configFile)
     {
         try
         {
-            return AccessTokens.FromConfiguration(settings, configFile.FullName);
+            return AccessTokens.FromConfiguration(configuration, configFile.FullName);
         }
         catch (Exception e) when (e is OAuthException or ConfigurationException)
         {
             Console.Error.WriteLine($"Cannot start: {e.Message}");
             return null;
         }
-    }
-
-    private static TokenStore OpenStore(FileInfo configFile)
-    {
-        var store = EngineConfig.LoadConfiguration(configFile.FullName).OAuthStore;
-        return TokenStore.Open(store.TokenStorePath, store.Key);
     }
 }

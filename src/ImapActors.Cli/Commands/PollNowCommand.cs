@@ -33,11 +33,13 @@ internal static class PollNowCommand
 
     private static async Task<int> RunAsync(FileInfo configFile, string assetName, string? countText, CancellationToken cancellationToken)
     {
-        var settings = CliSupport.LoadSettings(configFile);
-        if (settings is null || OAuthCommand.TokensFor(settings, configFile) is not { } tokens)
+        var configuration = CliSupport.LoadConfiguration(configFile);
+        if (configuration is null || OAuthCommand.TokensFor(configuration, configFile) is not { } tokens)
         {
             return CliSupport.UsageError;
         }
+
+        var settings = configuration.Engine;
 
         AssetSettings asset;
         int count;

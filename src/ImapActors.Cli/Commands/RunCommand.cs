@@ -23,15 +23,17 @@ internal static class RunCommand
 
     private static async Task<int> RunAsync(FileInfo configFile, bool once, bool verbose, CancellationToken cancellationToken)
     {
-        var settings = CliSupport.LoadSettings(configFile);
-        if (settings is null)
+        var configuration = CliSupport.LoadConfiguration(configFile);
+        if (configuration is null)
         {
             return CliSupport.UsageError;
         }
 
+        var settings = configuration.Engine;
+
         CliSupport.ConfigureLogging(verbose ? LogEventLevel.Debug : LogEventLevel.Information);
         var clock = Stopwatch.StartNew();
-        if (OAuthCommand.TokensFor(settings, configFile) is not { } tokens)
+        if (OAuthCommand.TokensFor(configuration, configFile) is not { } tokens)
         {
             return CliSupport.UsageError;
         }
