@@ -9,6 +9,7 @@ using ImapActors.Configuration;
 using ImapActors.Domain;
 using ImapActors.Extraction;
 using ImapActors.Host.Actions;
+using ImapActors.Mail;
 using ImapActors.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -50,6 +51,7 @@ public static class EngineComposition
         builder.Services
             .AddStorage(settings)
             .AddOAuth(options.Tokens ?? AccessTokens.None)
+            .AddImap()
             .AddIngestion(settings, options)
             .AddActions();
         return builder;
@@ -70,6 +72,10 @@ public static class EngineComposition
     public static IServiceCollection AddOAuth(this IServiceCollection services, AccessTokens tokens) =>
         services.AddSingleton(tokens);
 
+    /// <summary>IMAP sessions on real servers, for the mailboxes and the actions.</summary>
+    public static IServiceCollection AddImap(this IServiceCollection services) =>
+        services.AddSingleton<IImapSessionFactory>(ImapSessionFactory.Default);
+
     /// <summary>
     /// The actor system with persistence on the configured store, the ingestion supervisor (pools, sink and, unless
     /// polling is off, one mailbox per asset and folder) and the <see cref="IngestionService"/> over it. On stop, the
@@ -79,8 +85,8 @@ public static class EngineComposition
     {
         services.AddSingleton<IEmailProcessing>(sp =>
             options.Processing?.Invoke(sp.GetRequiredService<IVault>()) ?? new DefaultEmailProcessing(sp.GetRequiredService<IVault>()));
-        services.AddSingleton<IMailboxConnector>(sp =>
-            options.Connector ?? new ImapMailboxConnector(settings, sp.GetRequiredService<AccessTokens>().For));
+        services.AddSingleton<IMailboxConnector>(sp => options.Connector
+            ?? new ImapMailboxConnector(settings, sp.GetRequiredService<AccessTokens>().For, sp.GetRequiredService<IImapSessionFactory>()));
         services.AddSingleton<IngestionService>();
         services.AddAkka(ActorSystemName, (akka, sp) =>
         {

@@ -5,17 +5,18 @@ using ImapActors.Host.Actions;
 
 namespace ImapActors.Host;
 
-/// <summary>Connects mailbox actors to real IMAP servers through <see cref="ImapSession"/>.</summary>
-public sealed class ImapMailboxConnector(EngineSettings settings, Func<AssetSettings, IAccessTokenProvider?> tokens) : IMailboxConnector
+/// <summary>Connects mailbox actors to IMAP servers through the host's <see cref="IImapSessionFactory"/>.</summary>
+public sealed class ImapMailboxConnector(EngineSettings settings, Func<AssetSettings, IAccessTokenProvider?> tokens, IImapSessionFactory sessions)
+    : IMailboxConnector
 {
     public async Task<IMailboxConnection> ConnectAsync(AssetSettings asset, FolderName folder, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(ActionSupport.TempDirectory);
-        var session = await ImapSession.ConnectAsync(asset, tokens(asset), null, cancellationToken);
+        var session = await sessions.ConnectAsync(asset, tokens(asset), null, cancellationToken);
         return new Connection(session, folder.Value, settings.LargeMessageBytes, ActionSupport.TempDirectory);
     }
 
-    private sealed class Connection(ImapSession session, string folder, long largeMessageBytes, string tempDirectory) : IMailboxConnection
+    private sealed class Connection(IImapSession session, string folder, long largeMessageBytes, string tempDirectory) : IMailboxConnection
     {
         public Task<FolderStatus> ExamineAsync(CancellationToken cancellationToken) => session.ExamineAsync(folder, cancellationToken);
 

@@ -47,7 +47,7 @@ internal static class TestConnectivityCommand
 
         // OAuth sign-in is not wired into the command line yet: an OAuth asset fails with a message saying so.
         // The action needs no store and no actor system: its one dependency, the token providers, is all it is given.
-        var result = await new TestConnectivity(tokens).RunAsync(asset, Console.WriteLine, cancellationToken);
+        var result = await new TestConnectivity(tokens, ImapSessionFactory.Default).RunAsync(asset, Console.WriteLine, cancellationToken);
         if (result.Passed)
         {
             return 0;

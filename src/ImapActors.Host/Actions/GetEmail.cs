@@ -35,7 +35,8 @@ public sealed record GetEmailResult(JsonObject Data, string Message, long? Conta
 /// id (from the store and the vault, no IMAP at all), optionally ingested through the same pipeline and idempotent sink
 /// as polling, so it lands in the container a poll makes or made for it.
 /// </summary>
-public sealed class GetEmail(EngineSettings settings, IContainerStore store, FileVault vault, AccessTokens tokens, IngestionService ingestion)
+public sealed class GetEmail(EngineSettings settings, IContainerStore store, FileVault vault, AccessTokens tokens, IImapSessionFactory sessions,
+    IngestionService ingestion)
 {
     public const string NotIngestedMessage = "Email not ingested.";
     public const string NeitherGivenMessage = "Please specify either id or container_id to get the email";
@@ -81,7 +82,7 @@ public sealed class GetEmail(EngineSettings settings, IContainerStore store, Fil
         EmailSource source;
         try
         {
-            await using (var session = await ImapSession.ConnectAsync(asset, ActionSupport.TokensFor(asset, tokens), progress, ct))
+            await using (var session = await sessions.ConnectAsync(asset, ActionSupport.TokensFor(asset, tokens), progress, ct))
             {
                 var status = await session.ExamineAsync(folder, ct);
                 progress?.Invoke(TestConnectivity.SelectedFolderProgress(folder));

@@ -15,7 +15,8 @@ public sealed record PollNowEmail(FolderName Folder, uint Uid, CommitOutcome? Ou
 /// latest-first asset), ingested through the pipeline and the idempotent sink. No mailbox actor runs and no cursor is read
 /// or written, so scheduled polling is unaffected; an email ingested before is reported, not duplicated.
 /// </summary>
-public sealed class PollNow(EngineSettings settings, IContainerStore store, AccessTokens tokens, IngestionService ingestion)
+public sealed class PollNow(EngineSettings settings, IContainerStore store, AccessTokens tokens, IImapSessionFactory sessions,
+    IngestionService ingestion)
 {
     /// <summary>The reference's default <c>container_count</c>.</summary>
     public const int DefaultCount = 100;
@@ -49,7 +50,7 @@ public sealed class PollNow(EngineSettings settings, IContainerStore store, Acce
         var results = new List<PollNowEmail>();
         try
         {
-            await using var session = await ImapSession.ConnectAsync(asset, ActionSupport.TokensFor(asset, tokens), progress, cancellationToken);
+            await using var session = await sessions.ConnectAsync(asset, ActionSupport.TokensFor(asset, tokens), progress, cancellationToken);
             foreach (var folder in asset.Folders)
             {
                 results.AddRange(await PollFolderAsync(session, asset, folder, count, progress, cancellationToken));
@@ -63,7 +64,7 @@ public sealed class PollNow(EngineSettings settings, IContainerStore store, Acce
         return results;
     }
 
-    private async Task<List<PollNowEmail>> PollFolderAsync(ImapSession session, AssetSettings asset, FolderName folder, int count,
+    private async Task<List<PollNowEmail>> PollFolderAsync(IImapSession session, AssetSettings asset, FolderName folder, int count,
         Action<string> progress, CancellationToken ct)
     {
         var status = await session.ExamineAsync(folder.Value, ct);

@@ -10,7 +10,7 @@ public sealed record ConnectivityResult(bool Passed, ImapFailureCause? Cause, st
 /// The "test connectivity" action: connect (TLS or STARTTLS as configured), log in, list folders and EXAMINE each
 /// configured folder, reporting the reference's progress messages. Nothing is searched or fetched.
 /// </summary>
-public sealed class TestConnectivity(AccessTokens tokens)
+public sealed class TestConnectivity(AccessTokens tokens, IImapSessionFactory sessions)
 {
     public const string FolderListProgress = "Got folder listing";
     public const string PassedMessage = "Connectivity test passed";
@@ -30,7 +30,7 @@ public sealed class TestConnectivity(AccessTokens tokens)
         try
         {
             var source = ActionSupport.TokensFor(asset, tokens);
-            await using var session = await ImapSession.ConnectAsync(asset, source, progress, cancellationToken);
+            await using var session = await sessions.ConnectAsync(asset, source, progress, cancellationToken);
             await session.ListFoldersAsync(cancellationToken);
             progress(FolderListProgress);
             foreach (var folder in asset.Folders)

@@ -82,10 +82,39 @@ public sealed class TestConnectivityTests(ITestOutputHelper output)
         var asset = Dovecot.Asset(Dovecot.CreateUser("oauth")) with { AuthType = AuthType.OAuth };
         var progress = new List<string>();
 
-        var result = await new ImapActors.Host.Actions.TestConnectivity(ImapActors.Host.AccessTokens.None).RunAsync(asset, progress.Add, CancellationToken.None);
+        var result = await new ImapActors.Host.Actions.TestConnectivity(ImapActors.Host.AccessTokens.None, ImapActors.Mail.ImapSessionFactory.Default).RunAsync(asset, progress.Add, CancellationToken.None);
 
         Assert.False(result.Passed);
         Assert.Equal(["Connectivity test failed"], progress);
         Assert.Contains("uses OAuth", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_refused_login_from_the_session_factory_is_reported_with_its_cause_and_the_failed_message()
+    {
+        var asset = new AssetSettings { Name = new AssetName("a"), Server = "imap.invalid", Username = "u", Folders = [new FolderName("INBOX")] };
+        var progress = new List<string>();
+        var refusing = new RefusingSessions(new ImapActors.Mail.ImapFailureException(ImapActors.Mail.ImapFailureCause.AuthenticationFailed, "LOGIN refused"));
+
+        var result = await new ImapActors.Host.Actions.TestConnectivity(ImapActors.Host.AccessTokens.None, refusing)
+            .RunAsync(asset, progress.Add, CancellationToken.None);
+
+        Assert.Equal(1, refusing.Calls);
+        Assert.False(result.Passed);
+        Assert.Equal(ImapActors.Mail.ImapFailureCause.AuthenticationFailed, result.Cause);
+        Assert.Equal("Authentication failed: LOGIN refused", result.Error);
+        Assert.Equal(["Connectivity test failed"], progress);
+    }
+
+    private sealed class RefusingSessions(Exception failure) : ImapActors.Mail.IImapSessionFactory
+    {
+        public int Calls { get; private set; }
+
+        public Task<ImapActors.Mail.IImapSession> ConnectAsync(AssetSettings asset, ImapActors.Mail.IAccessTokenProvider? tokens,
+            Action<string>? progress, CancellationToken cancellationToken)
+        {
+            Calls++;
+            return Task.FromException<ImapActors.Mail.IImapSession>(failure);
+        }
     }
 }

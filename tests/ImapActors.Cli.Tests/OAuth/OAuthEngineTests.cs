@@ -160,7 +160,7 @@ public sealed class OAuthEngineTests(OAuthEngineFixture fixture)
     }
 
     private static Task<ConnectivityResult> ConnectivityAsync(EngineHarness harness, TokenStore store, AssetSettings asset) =>
-        new TestConnectivity(new AccessTokens(OAuthTokens.ProvidersFor(harness.Settings with { Assets = [asset] }, store, ConfigPath)))
+        new TestConnectivity(new AccessTokens(OAuthTokens.ProvidersFor(harness.Settings with { Assets = [asset] }, store, ConfigPath)), ImapSessionFactory.Default)
             .RunAsync(asset, _ => { }, CancellationToken.None);
 
     private static async Task<List<MailboxStatus>> RunOnceAsync(EngineHarness harness, TokenStore store)
