@@ -1,3 +1,4 @@
+using ImapActors.Testing;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -159,13 +160,10 @@ public class BehaviourTests
         Assert.Equal("Email ID: 7", email.Container.Name);
     }
 
-    [Fact]
+    [CorpusFact]
     public void Tnef_attachment_is_vaulted_and_unpacked()
     {
-        if (ImapActors.Testing.RepoPaths.Corpus is not { } corpus)
-        {
-            return;
-        }
+        var corpus = RepoPaths.RequiredCorpus;
 
         var email = TestMail.Process(File.ReadAllBytes(Path.Combine(corpus, "mimekit", "tnef__rich-text.eml")));
         Assert.Contains(email.VaultFiles, f => f.FileName == "winmail.dat");

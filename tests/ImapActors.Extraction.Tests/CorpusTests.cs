@@ -13,14 +13,10 @@ public class CorpusTests(ITestOutputHelper output)
 {
     private static readonly string[] Types = ["IP", "hash", "URL", "domain", "email", "vault"];
 
-    [Fact]
+    [CorpusFact]
     public void Every_corpus_message_is_processed_without_exception()
     {
-        if (RepoPaths.Corpus is not { } corpus)
-        {
-            output.WriteLine("Not run: the shared corpus folder is absent.");
-            return;
-        }
+        var corpus = RepoPaths.RequiredCorpus;
 
         var files = Directory.GetFiles(corpus, "*.eml", SearchOption.AllDirectories);
         Assert.NotEmpty(files);
@@ -35,14 +31,11 @@ public class CorpusTests(ITestOutputHelper output)
         output.WriteLine($"{files.Length} messages processed.");
     }
 
-    [Fact]
+    [CorpusFact(withExpected: true)]
     public void Corpus_agrees_with_the_reference()
     {
-        if (RepoPaths.Corpus is not { } corpus || RepoPaths.CorpusExpected is not { } expected)
-        {
-            output.WriteLine("Not run: the shared corpus or corpus-expected folder is absent.");
-            return;
-        }
+        var corpus = RepoPaths.RequiredCorpus;
+        var expected = RepoPaths.RequiredCorpusExpected;
 
         var known = LoadKnownDifferences();
         var processor = new EmailProcessor(new HashOnlyVault());

@@ -31,5 +31,11 @@ public static class RepoPaths
     /// <summary>The corpus folder, or null when the shared folder is absent.</summary>
     public static string? Corpus => Shared is { } s && Directory.Exists(Path.Combine(s, "corpus")) ? Path.Combine(s, "corpus") : null;
 
+    /// <summary>The corpus folder, for a test marked <see cref="CorpusFactAttribute"/> (which is skipped without it).</summary>
+    public static string RequiredCorpus => Corpus ?? throw new InvalidOperationException("the shared corpus folder is absent");
+
+    /// <summary>The corpus-expected folder, for a test marked <c>[CorpusFact(withExpected: true)]</c>.</summary>
+    public static string RequiredCorpusExpected => CorpusExpected ?? throw new InvalidOperationException("the shared corpus-expected folder is absent");
+
     public static string? CorpusExpected => Shared is { } s && Directory.Exists(Path.Combine(s, "corpus-expected")) ? Path.Combine(s, "corpus-expected") : null;
 }

@@ -125,14 +125,11 @@ public sealed class GetEmailTests(ITestOutputHelper output)
         Assert.Equal(GetEmail.NoRawEmailMessage, ex.Message);
     }
 
-    [Fact]
+    [CorpusFact(withExpected: true)]
     public async Task Corpus_headers_over_imap_agree_with_the_reference_as_well_as_the_library_does()
     {
-        if (RepoPaths.Corpus is not { } corpus || RepoPaths.CorpusExpected is not { } expectedDir)
-        {
-            output.WriteLine("Not run: the shared corpus or corpus-expected folder is absent.");
-            return;
-        }
+        var corpus = RepoPaths.RequiredCorpus;
+        var expectedDir = RepoPaths.RequiredCorpusExpected;
 
         var files = Directory.GetFiles(expectedDir, "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
             .Select(json => Path.GetRelativePath(expectedDir, json).Replace('\\', '/')[..^5])
