@@ -23,6 +23,9 @@ public sealed class ImapMailboxConnector(EngineSettings settings, Func<AssetSett
         public Task<IReadOnlyList<uint>> SearchUidsAsync(uint from, uint to, CancellationToken cancellationToken) =>
             session.SearchUidsAsync(from, to, cancellationToken);
 
+        public Task<IReadOnlyDictionary<uint, long>> FetchSizesAsync(IReadOnlyList<uint> uids, CancellationToken cancellationToken) =>
+            session.FetchSizesAsync(uids, cancellationToken);
+
         public async Task<IReadOnlyList<FetchedEmail>> FetchAsync(IReadOnlyList<uint> uids, CancellationToken cancellationToken)
         {
             var emails = new List<FetchedEmail>(uids.Count);

@@ -36,6 +36,14 @@ public interface IImapSession : IAsyncDisposable
     /// <exception cref="ImapFailureException">A command failed or the connection was lost.</exception>
     Task<IReadOnlyList<uint>> SearchAllUidsAsync(uint fromUid, CancellationToken cancellationToken);
 
+    /// <summary><c>UID FETCH (UID RFC822.SIZE)</c>: the sizes of messages of the examined folder, without their bodies.</summary>
+    /// <param name="uids">The UIDs wanted.</param>
+    /// <param name="cancellationToken">Cancels the command.</param>
+    /// <returns>The size of each UID that still exists.</returns>
+    /// <exception cref="InvalidOperationException">No folder has been examined.</exception>
+    /// <exception cref="ImapFailureException">The command failed or the connection was lost.</exception>
+    Task<IReadOnlyDictionary<uint, long>> FetchSizesAsync(IReadOnlyList<uint> uids, CancellationToken cancellationToken);
+
     /// <summary>
     /// Fetches messages of the examined folder without setting <c>\Seen</c>, in the order of <paramref name="uids"/>;
     /// a UID that no longer exists is absent. Messages above <paramref name="largeMessageBytes"/> come back

@@ -181,6 +181,29 @@ public sealed class ImapSession : IImapSession
         return result;
     }
 
+    /// <summary><c>UID FETCH (UID RFC822.SIZE)</c>: the sizes of messages of the examined folder, without their bodies.</summary>
+    /// <param name="uids">The UIDs wanted.</param>
+    /// <param name="cancellationToken">Cancels the command.</param>
+    /// <returns>The size of each UID that still exists.</returns>
+    /// <exception cref="InvalidOperationException">No folder has been examined.</exception>
+    /// <exception cref="ImapFailureException">The command failed or the connection was lost.</exception>
+    public Task<IReadOnlyDictionary<uint, long>> FetchSizesAsync(IReadOnlyList<uint> uids, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(uids);
+        var folder = RequireFolder();
+        if (uids.Count == 0)
+        {
+            return Task.FromResult<IReadOnlyDictionary<uint, long>>(new Dictionary<uint, long>());
+        }
+
+        return _errors.RunAsync<IReadOnlyDictionary<uint, long>>(async () =>
+        {
+            var set = uids.Where(u => u > 0).Distinct().Select(u => new UniqueId(u)).ToList();
+            var found = await folder.FetchAsync(set, MessageSummaryItems.UniqueId | MessageSummaryItems.Size, cancellationToken).ConfigureAwait(false);
+            return found.Where(s => s.UniqueId.IsValid).ToDictionary(s => s.UniqueId.Id, s => (long)(s.Size ?? 0));
+        }, "fetching message sizes", cancellationToken);
+    }
+
     /// <summary>
     /// Fetches messages of the examined folder, pipelined: one <c>UID FETCH (UID RFC822.SIZE INTERNALDATE)</c>
     /// for the whole list, then one <c>UID FETCH (BODY.PEEK[])</c> for the small messages (split only when

@@ -83,6 +83,14 @@ internal sealed class FakeServer
         }
     }
 
+    public IReadOnlyDictionary<uint, long> Sizes(IReadOnlyList<uint> uids)
+    {
+        lock (_gate)
+        {
+            return uids.Where(_messages.ContainsKey).Distinct().ToDictionary(u => u, u => (long)_messages[u].Length);
+        }
+    }
+
     public IReadOnlyList<FetchedEmail> Fetch(IReadOnlyList<uint> uids)
     {
         lock (_gate)
@@ -116,6 +124,9 @@ internal sealed class FakeConnector(FakeServer server) : IMailboxConnector
         public Task<FolderStatus> ExamineAsync(CancellationToken cancellationToken) => Guard(server.Status);
 
         public Task<IReadOnlyList<uint>> SearchUidsAsync(uint from, uint to, CancellationToken cancellationToken) => Guard(() => server.Search(from, to));
+
+        public Task<IReadOnlyDictionary<uint, long>> FetchSizesAsync(IReadOnlyList<uint> uids, CancellationToken cancellationToken) =>
+            Guard(() => server.Sizes(uids));
 
         public Task<IReadOnlyList<FetchedEmail>> FetchAsync(IReadOnlyList<uint> uids, CancellationToken cancellationToken) =>
             Guard(() =>

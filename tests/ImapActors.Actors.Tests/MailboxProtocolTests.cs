@@ -65,12 +65,15 @@ public sealed class MailboxProtocolTests : TestKit
     private static SinkProtocol.BatchCommitted Created(long commitId, IEnumerable<WorkItem> items) =>
         new(commitId, items.Select(i => new CommitResult(i.Source, i.Source.Uid, CommitOutcome.Created)).ToList());
 
+    private long[] SizesOf(params uint[] uids) => [.. uids.Select(u => _server.Sizes(uids)[u])];
+
     [Fact]
     public void The_mailbox_asks_the_gate_before_it_fetches_and_fetches_no_more_than_granted()
     {
         _server.Add(10);
         Start(batch: 4);
-        Assert.Equal(4, _gate.ExpectMsg<AdmissionProtocol.RequestCredit>().Emails);
+        // The request carries the sizes of the next UIDs, asked of the server before any body.
+        Assert.Equal(SizesOf(1, 2, 3, 4), _gate.ExpectMsg<AdmissionProtocol.RequestCredit>().Sizes);
         Assert.Equal(0, _server.FetchCommands);
 
         _gate.Reply(new AdmissionProtocol.CreditGranted(3));
@@ -82,7 +85,7 @@ public sealed class MailboxProtocolTests : TestKit
         _parsers.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
 
         // The second batch slot asks again, for the next UIDs.
-        Assert.Equal(4, _gate.ExpectMsg<AdmissionProtocol.RequestCredit>().Emails);
+        Assert.Equal(SizesOf(4, 5, 6, 7), _gate.ExpectMsg<AdmissionProtocol.RequestCredit>().Sizes);
         Assert.Equal(1, _server.FetchCommands);
     }
 
@@ -232,7 +235,7 @@ public sealed class MailboxProtocolTests : TestKit
         mailbox.Tell(new MailboxCommands.StopGracefully(new MailboxId(new AssetName("phish"), new FolderName("INBOX"))));
         _gate.ExpectMsg<AdmissionProtocol.CancelCredit>();
         ExpectTerminated(mailbox);
-        Assert.Equal(2, request.Emails);
+        Assert.Equal(2, request.Sizes.Count);
         Assert.Equal(0, _server.FetchCommands);
     }
 

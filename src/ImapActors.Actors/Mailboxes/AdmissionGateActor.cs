@@ -11,10 +11,13 @@ public interface IAdmissionMessage : INoSerializationVerificationNeeded;
 /// <summary>What mailboxes and the admission gate say to each other; the sender is the holder of the credit.</summary>
 public static class AdmissionProtocol
 {
-    /// <summary>Asks for credit for up to <paramref name="Emails"/> emails; answered, once there is room, with <see cref="CreditGranted"/>.</summary>
-    public sealed record RequestCredit(int Emails) : IAdmissionMessage;
+    /// <summary>
+    /// Asks for credit for the next fetch, emails of these sizes (RFC822.SIZE) in fetch order; answered, once there is
+    /// room, with <see cref="CreditGranted"/>.
+    /// </summary>
+    public sealed record RequestCredit(IReadOnlyList<long> Sizes) : IAdmissionMessage;
 
-    /// <summary>Credit for this many emails: fetch at most that many.</summary>
+    /// <summary>Credit for the first this many emails of the request: fetch those.</summary>
     public sealed record CreditGranted(int Emails) : IAdmissionMessage, IDeadLetterSuppression;
 
     /// <summary>Withdraws the waiting request, or gives back a grant not fetched.</summary>
@@ -23,8 +26,8 @@ public static class AdmissionProtocol
         public static CancelCredit Instance { get; } = new();
     }
 
-    /// <summary>The granted fetch brought these bytes (RFC822.SIZE), its largest email <paramref name="LargestEmail"/>.</summary>
-    public sealed record ChargeFetched(long Bytes, long LargestEmail) : IAdmissionMessage;
+    /// <summary>The granted fetch brought these bytes (RFC822.SIZE of the emails that were still there).</summary>
+    public sealed record ChargeFetched(long Bytes) : IAdmissionMessage;
 
     /// <summary>Gives back the credit of settled emails.</summary>
     public sealed record ReleaseCredit(int Emails, long Bytes) : IAdmissionMessage;
@@ -50,10 +53,10 @@ public sealed class AdmissionGateActor : ReceiveActor
         Receive<AdmissionProtocol.RequestCredit>(msg =>
         {
             Context.Watch(Sender);
-            Apply(_gate.Request(Sender, msg.Emails));
+            Apply(_gate.Request(Sender, msg.Sizes));
         });
         Receive<AdmissionProtocol.CancelCredit>(_ => Apply(_gate.Cancel(Sender)));
-        Receive<AdmissionProtocol.ChargeFetched>(msg => Apply(_gate.Charge(Sender, msg.Bytes, msg.LargestEmail)));
+        Receive<AdmissionProtocol.ChargeFetched>(msg => Apply(_gate.Charge(Sender, msg.Bytes)));
         Receive<AdmissionProtocol.ReleaseCredit>(msg => Apply(_gate.Release(Sender, msg.Emails, msg.Bytes)));
         Receive<Terminated>(t => Apply(_gate.Remove(t.ActorRef)));
         Receive<AdmissionProtocol.GetAdmissionStats>(_ => Sender.Tell(_gate.Stats));

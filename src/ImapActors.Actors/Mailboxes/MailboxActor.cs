@@ -21,7 +21,7 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
 {
     private readonly MailboxOptions _options;
     private readonly MailboxImap _imap;
-    private readonly Queue<uint> _queue = new();
+    private readonly Queue<PlannedEmail> _queue = new();
     private MailboxEffects _effects = null!;
     private MailboxCursor _cursor = MailboxCursor.Initial;
     private BatchLedger _ledger;
@@ -95,7 +95,7 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
                     return;
                 }
 
-                p.Uids.ToList().ForEach(_queue.Enqueue);
+                p.Emails.ToList().ForEach(_queue.Enqueue);
                 Become(Polling);
                 Pump();
             });
@@ -114,7 +114,7 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
     {
         if (_queue.Count > 0 && _ledger.Batches.Count < _options.MaxBatchesInFlight)
         {
-            _effects.RequestCredit(Math.Min(_queue.Count, _options.Engine.FetchBatchSize));
+            _effects.RequestCredit([.. _queue.Take(_options.Engine.FetchBatchSize).Select(e => e.Size)]);
             Become(AwaitingCredit);
         }
         else if (_queue.Count == 0 && _ledger.IsEmpty)
@@ -128,7 +128,7 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
         _next = () => { };
         Command<AdmissionProtocol.CreditGranted>(grant =>
         {
-            var uids = Enumerable.Range(0, Math.Min(grant.Emails, _queue.Count)).Select(_ => _queue.Dequeue()).ToList();
+            var uids = Enumerable.Range(0, Math.Min(grant.Emails, _queue.Count)).Select(_ => _queue.Dequeue().Uid).ToList();
             Become(Fetching);
             Run(_ledger.Open(_cursor.UidValidity, uids));
         });

@@ -31,7 +31,7 @@ internal sealed class MailboxEffects(MailboxOptions options, IActorRef self, ITi
                 imap.FetchAsync(f.BatchId, f.Uids).PipeTo(self);
                 break;
             case LedgerEffects.Charge c:
-                options.Admission?.Tell(new AdmissionProtocol.ChargeFetched(c.Bytes, c.LargestEmail), self);
+                options.Admission?.Tell(new AdmissionProtocol.ChargeFetched(c.Bytes), self);
                 break;
             case LedgerEffects.Parse p:
                 options.Parsers.Tell(new PipelineMessages.ParseEmail(new WorkItem(p.BatchId, p.Email.Source, p.Email.Raw,
@@ -78,16 +78,16 @@ internal sealed class MailboxEffects(MailboxOptions options, IActorRef self, ITi
         }
     }
 
-    /// <summary>Asks for credit for the next fetch; without a gate the mailbox grants itself what it asks.</summary>
-    public void RequestCredit(int emails)
+    /// <summary>Asks for credit for the next fetch, emails of these sizes; without a gate the mailbox grants itself what it asks.</summary>
+    public void RequestCredit(IReadOnlyList<long> sizes)
     {
         if (options.Admission is { } gate)
         {
-            gate.Tell(new AdmissionProtocol.RequestCredit(emails), self);
+            gate.Tell(new AdmissionProtocol.RequestCredit(sizes), self);
         }
         else
         {
-            self.Tell(new AdmissionProtocol.CreditGranted(emails));
+            self.Tell(new AdmissionProtocol.CreditGranted(sizes.Count));
         }
     }
 
@@ -106,16 +106,16 @@ internal sealed class MailboxEffects(MailboxOptions options, IActorRef self, ITi
         if (plan.FirstPoll && plan.Floor > 1)
         {
             log.Info("First poll of {Mailbox} takes the newest {Count} emails (first_run_max_emails); UIDs below {Floor} are left out",
-                Mailbox, plan.Uids.Count, plan.Floor);
+                Mailbox, plan.Emails.Count, plan.Floor);
         }
 
-        _chosen = plan.Uids.Count;
-        if (plan.Uids.Count > 0)
+        _chosen = plan.Emails.Count;
+        if (plan.Emails.Count > 0)
         {
-            log.Info("Poll of {Mailbox} (UIDVALIDITY {UidValidity}) takes {Count} emails", Mailbox, plan.Status.UidValidity, plan.Uids.Count);
+            log.Info("Poll of {Mailbox} (UIDVALIDITY {UidValidity}) takes {Count} emails", Mailbox, plan.Status.UidValidity, plan.Emails.Count);
         }
 
-        options.ReportTo.Tell(new MailboxReports.PollStarted(Mailbox, plan.Status.UidValidity, plan.Uids.Count, plan.FirstPoll), self);
+        options.ReportTo.Tell(new MailboxReports.PollStarted(Mailbox, plan.Status.UidValidity, plan.Emails.Count, plan.FirstPoll), self);
     }
 
     /// <summary>

@@ -7,7 +7,8 @@ using ImapActors.Mail;
 namespace ImapActors.Actors.Mailboxes;
 
 /// <summary>
-/// A mailbox's IMAP work: the early login, a poll's plan (EXAMINE, then UID SEARCH in windows), and batch fetches. The
+/// A mailbox's IMAP work: the early login, a poll's plan (EXAMINE, UID SEARCH in windows, then the chosen emails' sizes,
+/// which the admission gate needs before the bodies are fetched), and batch fetches. The
 /// connection is the mailbox actor's alone: each task hands it back in its answer or its failure, and the actor adopts
 /// it on its own thread, so only one task ever uses it.
 /// </summary>
@@ -127,7 +128,11 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
             var limit = firstPoll ? options.Asset.FirstRunMaxEmails : options.Asset.MaxEmails;
             var chosen = await ChooseAsync(connection, cursor, status, manner, limit, options.SearchWindow, cancellationToken);
             var floor = firstPoll ? PollPlanner.FirstPollFloor(chosen, manner, limit) : 1u;
-            return new PollPlanned(connection, status, chosen, firstPoll, ValidityChanged: false, floor);
+            var sizes = chosen.Count == 0 ? new Dictionary<uint, long>() : await connection.FetchSizesAsync(chosen, cancellationToken);
+
+            // A UID without a size was expunged since the search: its fetch finds it gone.
+            var emails = chosen.Select(uid => new PlannedEmail(uid, sizes.GetValueOrDefault(uid))).ToList();
+            return new PollPlanned(connection, status, emails, firstPoll, ValidityChanged: false, floor);
         }
         catch (Exception ex)
         {
@@ -182,8 +187,11 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
     }
 }
 
-/// <summary>A poll's plan: the connection it used, what EXAMINE said, and the UIDs to take in order.</summary>
-internal sealed record PollPlanned(IMailboxConnection Connection, FolderStatus Status, IReadOnlyList<uint> Uids, bool FirstPoll,
+/// <summary>An email a poll will fetch, with its size as the server gave it (RFC822.SIZE).</summary>
+internal readonly record struct PlannedEmail(uint Uid, long Size);
+
+/// <summary>A poll's plan: the connection it used, what EXAMINE said, and the emails to take in order.</summary>
+internal sealed record PollPlanned(IMailboxConnection Connection, FolderStatus Status, IReadOnlyList<PlannedEmail> Emails, bool FirstPoll,
     bool ValidityChanged, uint Floor) : INoSerializationVerificationNeeded
 {
     /// <summary>What the cursor records before the poll: a UIDVALIDITY change, or a first poll and its floor.</summary>

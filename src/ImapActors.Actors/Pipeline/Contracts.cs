@@ -44,6 +44,9 @@ public interface IMailboxConnection : IAsyncDisposable
     /// <summary>UIDs in [from, to], ascending.</summary>
     Task<IReadOnlyList<uint>> SearchUidsAsync(uint from, uint to, CancellationToken cancellationToken);
 
+    /// <summary>The sizes (RFC822.SIZE) of the messages of <paramref name="uids"/> that still exist, without their bodies.</summary>
+    Task<IReadOnlyDictionary<uint, long>> FetchSizesAsync(IReadOnlyList<uint> uids, CancellationToken cancellationToken);
+
     /// <summary>Fetches the messages of <paramref name="uids"/> that still exist, pipelined.</summary>
     Task<IReadOnlyList<FetchedEmail>> FetchAsync(IReadOnlyList<uint> uids, CancellationToken cancellationToken);
 }

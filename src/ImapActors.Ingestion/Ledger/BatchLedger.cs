@@ -68,7 +68,7 @@ public sealed record BatchLedger(
         }
 
         var fetched = items.Values.Select(i => i.Email).ToList();
-        effects.Add(new LedgerEffects.Charge(batchId, fetched.Sum(e => e.Size), fetched.Count == 0 ? 0 : fetched.Max(e => e.Size)));
+        effects.Add(new LedgerEffects.Charge(batchId, fetched.Sum(e => e.Size)));
         if (wanted.Count > 0 || unwanted.Count > 0)
         {
             effects.Add(new LedgerEffects.Settle(batchId, [.. wanted.Order()], unwanted, 0));

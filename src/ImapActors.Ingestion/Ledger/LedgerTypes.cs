@@ -106,7 +106,7 @@ public static class LedgerEffects
     public sealed record Fetch(long BatchId, IReadOnlyList<uint> Uids) : ILedgerEffect;
 
     /// <summary>The batch's fetched emails hold this many bytes (charged to the admission gate).</summary>
-    public sealed record Charge(long BatchId, long Bytes, long LargestEmail) : ILedgerEffect;
+    public sealed record Charge(long BatchId, long Bytes) : ILedgerEffect;
 
     /// <summary>Send the email to the parser pool as attempt <paramref name="Attempt"/>.</summary>
     public sealed record Parse(long BatchId, FetchedItem Email, int Attempt) : ILedgerEffect;
