@@ -35,6 +35,13 @@
 # state dir for later starts; set it empty to turn OAuth off again. A running server keeps its configuration: stop
 # it first. Passwords keep working as before.
 #
+# Production-like settings (opt-in per instance): IMAPACTORS_DOVECOT_PROFILE=production at `start` makes the server
+# behave as real ones do: a refused login is answered after 2 s (auth_failure_delay), and a user may hold only 10
+# connections from one IP (mail_max_userip_connections; IMAPACTORS_DOVECOT_MAX_USERIP_CONNECTIONS=N sets another
+# number), and every password checked is logged (auth_verbose). The default profile, test, answers at once and allows 200. Both are remembered in the state dir for later
+# starts (IMAPACTORS_DOVECOT_PROFILE=test, or the limit set empty, goes back); a running server keeps its
+# configuration: stop it first. The per-IP auth penalty stays off in both: every test logs in from 127.0.0.1.
+#
 # Plaintext authentication: disable_plaintext_auth = yes, but Dovecot counts a connection whose
 # remote address equals its local address (127.0.0.1 -> 127.0.0.1) as secure, so LOGIN without
 # STARTTLS succeeds on 127.0.0.1. The server therefore also listens on 127.0.0.2: a client connecting
@@ -240,8 +247,45 @@ oauth2_url() {
     cat "$DIR/oauth2-url" 2>/dev/null || true
 }
 
+# The server's profile, test or production: the env var when set (empty or test goes back to test), else the remembered one.
+server_profile() {
+    if [ -n "${IMAPACTORS_DOVECOT_PROFILE+set}" ]; then
+        case "$IMAPACTORS_DOVECOT_PROFILE" in
+            ""|test) rm -f "$DIR/profile" ;;
+            production) printf 'production\n' > "$DIR/profile" ;;
+            *) die "IMAPACTORS_DOVECOT_PROFILE must be test or production, got '$IMAPACTORS_DOVECOT_PROFILE'" ;;
+        esac
+    fi
+    cat "$DIR/profile" 2>/dev/null || printf 'test\n'
+}
+
+# Connections a user may hold from one IP: the env var when set, else the remembered one, else the profile's.
+max_userip_connections() {
+    if [ -n "${IMAPACTORS_DOVECOT_MAX_USERIP_CONNECTIONS+set}" ]; then
+        case "$IMAPACTORS_DOVECOT_MAX_USERIP_CONNECTIONS" in
+            "") rm -f "$DIR/max-userip-connections" ;;
+            *[!0-9]*|0) die "IMAPACTORS_DOVECOT_MAX_USERIP_CONNECTIONS must be a positive number, got '$IMAPACTORS_DOVECOT_MAX_USERIP_CONNECTIONS'" ;;
+            *) printf '%s\n' "$IMAPACTORS_DOVECOT_MAX_USERIP_CONNECTIONS" > "$DIR/max-userip-connections" ;;
+        esac
+    fi
+    if [ -f "$DIR/max-userip-connections" ]; then
+        cat "$DIR/max-userip-connections"
+    elif [ "$1" = production ]; then
+        printf '10\n'
+    else
+        printf '200\n'
+    fi
+}
+
 write_conf() {
-    local uid gid url mechanisms="plain login" oauth_passdb=""
+    local uid gid url mechanisms="plain login" oauth_passdb="" profile failure_delay=0 auth_verbose=no userip
+    profile="$(server_profile)"
+    if [ "$profile" = production ]; then
+        failure_delay="2 secs"
+        # One log line per password checked ("Password mismatch"), as a lockout policy would count them.
+        auth_verbose=yes
+    fi
+    userip="$(max_userip_connections "$profile")"
     uid="$(id -u "$MAIL_USER")"
     gid="$(id -g "$MAIL_USER")"
     url="$(oauth2_url)"
@@ -286,7 +330,9 @@ ssl_cert = <$DIR/tls/cert.pem
 ssl_key = <$DIR/tls/key.pem
 disable_plaintext_auth = yes
 auth_mechanisms = $mechanisms
-auth_failure_delay = 0
+# Profile $profile.
+auth_failure_delay = $failure_delay
+auth_verbose = $auth_verbose
 auth_cache_size = 0
 
 first_valid_uid = $uid
@@ -298,7 +344,7 @@ mail_gid = $gid
 mail_location = maildir:~/Maildir
 mail_plugins =
 mail_fsync = never
-mail_max_userip_connections = 200
+mail_max_userip_connections = $userip
 
 default_process_limit = 500
 default_client_limit = 4000

@@ -52,7 +52,8 @@ internal sealed class ProgressReporter(IngestionEngine engine) : IDisposable
                 if (_terminal)
                 {
                     var state = s.GaveUp ? "gave up" : s.CaughtUp ? "caught up" : s.LastError is not null ? "retrying" : "polling";
-                    lines.Add($"{key,-40} {state,-9} fetched {s.Fetched,8}  committed {committed,8}  quarantined {s.Quarantined,4}  {rate,7:0} emails/s");
+                    var retry = !s.GaveUp && s.NextAttempt is { } at ? $"  next attempt {at:HH:mm:ss} UTC" : "";
+                    lines.Add($"{key,-40} {state,-9} fetched {s.Fetched,8}  committed {committed,8}  quarantined {s.Quarantined,4}  {rate,7:0} emails/s{retry}");
                 }
                 else
                 {

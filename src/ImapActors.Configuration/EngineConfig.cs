@@ -84,6 +84,10 @@ public static partial class EngineConfig
         .PositiveInt("max_emails", a => a.MaxEmails, (a, v) => a with { MaxEmails = v })
         .Duration("poll_interval", a => a.PollInterval, (a, v) => a with { PollInterval = v })
         .Duration("timeout", a => a.Timeout, (a, v) => a with { Timeout = v })
+        .Duration("retry_min", a => a.Retry.Min, (a, v) => a with { Retry = a.Retry with { Min = v } })
+        .Duration("retry_max", a => a.Retry.Max, (a, v) => a with { Retry = a.Retry with { Max = v } })
+        .Duration("login_retry_min", a => a.LoginRetry.Min, (a, v) => a with { LoginRetry = a.LoginRetry with { Min = v } })
+        .Duration("login_retry_max", a => a.LoginRetry.Max, (a, v) => a with { LoginRetry = a.LoginRetry with { Max = v } })
         .String("label", a => a.Label, (a, v) => a with { Label = v })
         .Bool("extract_attachments", a => a.Extraction.ExtractAttachments, (a, v) => a with { Extraction = a.Extraction with { ExtractAttachments = v } })
         .Bool("extract_urls", a => a.Extraction.ExtractUrls, (a, v) => a with { Extraction = a.Extraction with { ExtractUrls = v } })
@@ -434,6 +438,14 @@ public static partial class EngineConfig
                 IngestManner = ingest,
             });
             settings = settings with { Extraction = settings.Extraction with { Fips = fips, Limits = limits } };
+            foreach (var (min, max, schedule) in new[] { ("retry_min", "retry_max", settings.Retry), ("login_retry_min", "login_retry_max", settings.LoginRetry) })
+            {
+                if (schedule.Min > schedule.Max)
+                {
+                    asset.Problem(min, $"must not be longer than {max}");
+                }
+            }
+
             return server is null || username is null ? null : settings;
         }
 
@@ -617,9 +629,8 @@ public static partial class EngineConfig
 
             try
             {
-                var text = File.ReadAllText(path);
-                text = text.EndsWith("\r\n", StringComparison.Ordinal) ? text[..^2] : text.EndsWith('\n') ? text[..^1] : text;
-                return NonEmpty(only, fileKey, text, $"file '{path}' is empty");
+                var text = Secret.FromFileText(File.ReadAllText(path));
+                return NonEmpty(only, fileKey, text, $"file '{path}' is empty") is { } secret ? secret with { File = path } : null;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

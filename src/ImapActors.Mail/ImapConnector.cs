@@ -66,11 +66,36 @@ internal sealed class ImapConnector
         }
     }
 
+    /// <summary>
+    /// Checks the password once: AUTHENTICATE PLAIN when the server offers it, else the LOGIN command. MailKit on its own
+    /// would try every mechanism the server offers and then LOGIN, so one refused password would count as three or more
+    /// failed logins towards the account's lockout.
+    /// </summary>
     private async Task LoginBasicAsync(CancellationToken ct)
     {
-        var password = _asset.Password?.Value ?? string.Empty;
-        await _errors.RunAsync(() => _client.AuthenticateAsync(new NetworkCredential(_asset.Username, password), ct), "logging in", ct)
-            .ConfigureAwait(false);
+        var credential = new NetworkCredential(_asset.Username, CurrentPassword());
+        if (_client.AuthenticationMechanisms.Contains("PLAIN"))
+        {
+            await _errors.RunAsync(() => _client.AuthenticateAsync(new SaslMechanismPlain(credential), ct), "logging in", ct).ConfigureAwait(false);
+            return;
+        }
+
+        // With no SASL mechanism left, MailKit logs in with the LOGIN command alone.
+        _client.AuthenticationMechanisms.Clear();
+        await _errors.RunAsync(() => _client.AuthenticateAsync(credential, ct), "logging in", ct).ConfigureAwait(false);
+    }
+
+    private string CurrentPassword()
+    {
+        try
+        {
+            return _asset.Password?.Current() ?? string.Empty;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ImapFailureException(ImapFailureCause.AuthenticationFailed,
+                $"The password file of asset '{_asset.Name}' cannot be read: {ex.Message}", ex);
+        }
     }
 
     private async Task LoginOAuthAsync(IAccessTokenProvider? tokens, CertificateValidator validator, CancellationToken ct)

@@ -272,6 +272,30 @@ public sealed class EngineConfigTests : IDisposable
         Assert.Equal("***", ParseAsset("password_file = secret").Assets[0].Password!.ToString());
     }
 
+    [Fact]
+    public void A_password_file_is_read_again_for_its_current_value()
+    {
+        var file = Path.Combine(_folder, "rotated");
+        File.WriteAllText(file, "first\n");
+        var password = ParseAsset("password_file = rotated").Assets[0].Password!;
+        File.WriteAllText(file, "second\r\n");
+
+        Assert.Equal(("first", "second"), (password.Value, password.Current()));
+        Assert.Equal("s3cret", ParseAsset("password = ${PHISH_PASSWORD}").Assets[0].Password!.Current());
+    }
+
+    [Fact]
+    public void The_retry_schedules_are_read_and_a_minimum_above_its_maximum_is_refused()
+    {
+        var asset = ParseAsset("password = ${PHISH_PASSWORD}, retry_min = 2s, retry_max = 1m, login_retry_min = 5m, login_retry_max = 2h").Assets[0];
+        Assert.Equal(new RetrySchedule(TimeSpan.FromSeconds(2), TimeSpan.FromMinutes(1)), asset.Retry);
+        Assert.Equal(new RetrySchedule(TimeSpan.FromMinutes(5), TimeSpan.FromHours(2)), asset.LoginRetry);
+        Assert.Equal(new RetrySchedule(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(5)), ParseAsset("password = ${PHISH_PASSWORD}").Assets[0].Retry);
+
+        Assert.Equal("asset 'phish': key 'login_retry_min': must not be longer than login_retry_max",
+            RefusedAsset("password = ${PHISH_PASSWORD}, login_retry_min = 2h"));
+    }
+
     [Theory]
     [InlineData("password = ${?UNSET}", "asset 'phish': key 'password': is required for auth_type Basic; its environment variable is not set")]
     [InlineData("password = ${UNSET}", "asset 'phish': key 'password': environment variable 'UNSET' is not set")]

@@ -47,6 +47,31 @@ public sealed class DovecotInstance
     /// <summary>The generated dovecot.conf, for <c>doveadm -c</c>.</summary>
     public string ConfPath { get; }
 
+    /// <summary>The server's log (logins, refusals, errors), beside its configuration.</summary>
+    public string LogPath => Path.Combine(Path.GetDirectoryName(ConfPath)!, "dovecot.log");
+
+    /// <summary>The lines of <see cref="LogPath"/> that mention <paramref name="user"/> (as <c>user=&lt;name&gt;</c> or <c>(name,</c>).</summary>
+    public IReadOnlyList<string> LogLinesOf(string user)
+    {
+        if (!File.Exists(LogPath))
+        {
+            return [];
+        }
+
+        using var stream = new FileStream(LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        var lines = new List<string>();
+        while (reader.ReadLine() is { } line)
+        {
+            if (line.Contains($"user=<{user}>", StringComparison.Ordinal) || line.Contains($"({user},", StringComparison.Ordinal))
+            {
+                lines.Add(line);
+            }
+        }
+
+        return lines;
+    }
+
     /// <summary>Adds (or replaces) a user; the running server accepts it at once.</summary>
     public DovecotUser AddUser(string name, string password)
     {

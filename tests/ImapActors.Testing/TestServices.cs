@@ -24,7 +24,12 @@ public static class TestServices
     /// kill or restart the server. Stop it when done.
     /// </summary>
     /// <param name="name">A short name, unique per test class (letters, digits and dashes).</param>
-    public static DovecotInstance StartPrivateDovecot(string name)
+    /// <param name="production">
+    /// Production-like settings: a refused login is answered after 2 s, and a user may hold 10 connections from one IP
+    /// (see scripts/dovecot.sh); otherwise the test profile (no delay, 200 connections).
+    /// </param>
+    /// <param name="maxUserIpConnections">Connections a user may hold from one IP, instead of the profile's.</param>
+    public static DovecotInstance StartPrivateDovecot(string name, bool production = false, int? maxUserIpConnections = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         if (!name.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'))
@@ -38,6 +43,8 @@ public static class TestServices
             ["IMAPACTORS_STATE"] = stateRoot,
             ["IMAPACTORS_IMAP_TLS_PORT"] = null,
             ["IMAPACTORS_IMAP_PLAIN_PORT"] = null,
+            ["IMAPACTORS_DOVECOT_PROFILE"] = production ? "production" : "test",
+            ["IMAPACTORS_DOVECOT_MAX_USERIP_CONNECTIONS"] = maxUserIpConnections?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
         };
         var output = DovecotScripts.Run(DovecotInstance.Script("dovecot.sh"), env, "start");
         return new DovecotInstance(DovecotScripts.ParseExports(output), stateRoot);

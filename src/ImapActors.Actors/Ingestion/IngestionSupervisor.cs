@@ -31,7 +31,17 @@ public sealed record MailboxStatus(
     bool CaughtUp,
     bool GaveUp,
     string? LastError,
-    DateTimeOffset StartedAt);
+    DateTimeOffset StartedAt)
+{
+    /// <summary>When the mailbox tries again after its last failure; null while it runs.</summary>
+    public DateTimeOffset? NextAttempt { get; init; }
+
+    /// <summary>Failures since the last successful poll.</summary>
+    public int FailuresInARow { get; init; }
+
+    /// <summary>When a poll last went through; null before the first.</summary>
+    public DateTimeOffset? LastPoll { get; init; }
+}
 
 /// <summary>Queries and commands of the ingestion supervisor.</summary>
 public static class IngestionProtocol
@@ -62,15 +72,17 @@ public static class IngestionProtocol
 }
 
 /// <summary>
-/// The root of ingestion: the parser and extractor pools, the sink, and one backoff-supervised mailbox actor per
-/// (asset, folder), each addressed by its stable id.
+/// The root of ingestion: the parser and extractor pools, the sink, and one mailbox actor per (asset, folder) under its
+/// own <see cref="MailboxSupervisor"/>, each addressed by its stable id.
 /// </summary>
 public sealed class IngestionSupervisor : ReceiveActor
 {
     /// <summary>With <c>--once</c>, a mailbox that failed this often in a row without progress is given up.</summary>
     private const int TransientFailuresBeforeGivingUp = 8;
 
-    private const int PermanentFailuresBeforeGivingUp = 2;
+    // A refused login (or an untrusted certificate, a missing folder) is not tried again with --once: trying again only
+    // costs the account another failed password check.
+    private const int PermanentFailuresBeforeGivingUp = 1;
 
     private readonly EngineServices _services;
     private readonly bool _once;
@@ -113,6 +125,12 @@ public sealed class IngestionSupervisor : ReceiveActor
         {
             t.ConsecutiveFailures = 0;
             t.LastError = null;
+            t.NextAttempt = null;
+        }));
+        Receive<MailboxReports.PollSucceeded>(r => Track(r.Mailbox, t =>
+        {
+            t.LastPoll = r.At;
+            t.FailuresInARow = 0;
         }));
         Receive<MailboxReports.CaughtUp>(r => Track(r.Mailbox, t => t.CaughtUp = true));
         Receive<MailboxReports.Failed>(OnMailboxFailed);
@@ -167,9 +185,7 @@ public sealed class IngestionSupervisor : ReceiveActor
             {
                 var options = new MailboxOptions(asset, folder, settings, _once, _parsers, _sink, Self, _services.Connector,
                     _services.ParserVersion) { Admission = _admission };
-                var child = Context.ActorOf(
-                    MailboxActor.SupervisedProps(options, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30)),
-                    "mailbox-" + options.Mailbox.StableId);
+                var child = Context.ActorOf(MailboxSupervisor.Props(options), "mailbox-" + options.Mailbox.StableId);
                 Context.Watch(child);
                 _mailboxes[options.Mailbox] = new Tracker(child, DateTimeOffset.UtcNow);
             }
@@ -184,17 +200,21 @@ public sealed class IngestionSupervisor : ReceiveActor
     /// The pools and the sink hold no state that a restart loses (work in flight is retried by its mailbox; the sink's
     /// staged emails live outside its instance), so any of them is restarted alone. A restarted admission gate forgets
     /// the credit in use, which lets more in than its bound only until those batches settle. Mailboxes never reach this
-    /// strategy: each has its own backoff supervisor.
+    /// strategy: each has its own <see cref="MailboxSupervisor"/>.
     /// </summary>
     protected override SupervisorStrategy SupervisorStrategy() =>
         new OneForOneStrategy(-1, TimeSpan.FromMinutes(1), _ => Directive.Restart);
 
     private void OnMailboxFailed(MailboxReports.Failed report)
     {
-        _log.Warning("Mailbox {Mailbox} failed ({Cause}): {Error}; it restarts after a backoff", report.Mailbox, report.Cause, report.Message);
+        var wait = report.NextAttempt - DateTimeOffset.UtcNow;
+        _log.Warning("Mailbox {Mailbox} failed ({Cause}): {Error}; next attempt at {NextAttempt:HH:mm:ss} UTC, in {Wait:0.#} s (failure {Failures} in a row)",
+            report.Mailbox, report.Cause, report.Message, report.NextAttempt, Math.Max(0, wait.TotalSeconds), report.FailuresInARow);
         Track(report.Mailbox, t =>
         {
             t.ConsecutiveFailures++;
+            t.FailuresInARow = report.FailuresInARow;
+            t.NextAttempt = report.NextAttempt;
             t.LastError = $"{report.Cause}: {report.Message}";
             var limit = report.Transient ? TransientFailuresBeforeGivingUp : PermanentFailuresBeforeGivingUp;
             if (_once && !t.GaveUp && t.ConsecutiveFailures >= limit)
@@ -249,7 +269,12 @@ public sealed class IngestionSupervisor : ReceiveActor
     private List<MailboxStatus> Statuses() =>
         _mailboxes.Select(kv => new MailboxStatus(kv.Key, kv.Value.Fetched, kv.Value.Bytes, kv.Value.Created, kv.Value.Already,
             kv.Value.Reconciled, kv.Value.Quarantined, kv.Value.Gone, kv.Value.CaughtUp, kv.Value.GaveUp, kv.Value.LastError,
-            kv.Value.StartedAt)).ToList();
+            kv.Value.StartedAt)
+        {
+            NextAttempt = kv.Value.NextAttempt,
+            FailuresInARow = kv.Value.FailuresInARow,
+            LastPoll = kv.Value.LastPoll,
+        }).ToList();
 
     public static Props Props(EngineServices services, bool once) =>
         Akka.Actor.Props.Create(() => new IngestionSupervisor(services, once));
@@ -268,6 +293,9 @@ public sealed class IngestionSupervisor : ReceiveActor
         public bool CaughtUp { get; set; }
         public bool GaveUp { get; set; }
         public int ConsecutiveFailures { get; set; }
+        public int FailuresInARow { get; set; }
+        public DateTimeOffset? NextAttempt { get; set; }
+        public DateTimeOffset? LastPoll { get; set; }
         public string? LastError { get; set; }
     }
 }

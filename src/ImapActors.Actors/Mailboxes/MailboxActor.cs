@@ -1,6 +1,5 @@
 using Akka.Actor;
 using Akka.Event;
-using Akka.Pattern;
 using Akka.Persistence;
 using ImapActors.Actors.Pipeline;
 using ImapActors.Actors.Sink;
@@ -188,7 +187,7 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
         Command<MailboxCommands.StopGracefully>(_ => { });
         Command<Status.Failure>(failure =>
         {
-            _effects.Failed(failure);
+            Context.GetLogger().Warning("Mailbox {Mailbox} stopped on a failure: {Error}", _options.Mailbox, _effects.Failed(failure).InnerException?.Message);
             Context.Stop(Self);
         });
         Always();
@@ -213,8 +212,8 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
         Command<PollTick>(_ => { });
         Command<MailboxCommands.PollMailbox>(_ => { });
 
-        // The backoff supervisor restarts this mailbox alone; the cursor recovers and the batches in flight are fetched again.
-        Command<Status.Failure>(failure => throw new MailboxFailedException(_options.Mailbox, _effects.Failed(failure)));
+        // Its supervisor starts this mailbox again after a backoff; the cursor recovers and the batches in flight are fetched again.
+        Command<Status.Failure>(failure => throw _effects.Failed(failure));
         Command<SaveSnapshotSuccess>(_ => { });
         Command<SaveSnapshotFailure>(f =>
             Context.GetLogger().Warning(f.Cause, "Snapshot of {Mailbox} failed; the journal still holds every event", _options.Mailbox));
@@ -248,13 +247,4 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
             SaveSnapshot(new CursorSnapshot(_cursor));
         }
     }
-
-    /// <summary>Props wrapped in a backoff supervisor with jitter, the shape every mailbox runs in.</summary>
-    public static Props SupervisedProps(MailboxOptions options, TimeSpan minBackoff, TimeSpan maxBackoff) =>
-        // OnStop, with every failure turned into a stop: a persistence failure stops a persistent actor, and an IMAP
-        // failure must wait out the same backoff, so both come back the same way, after min..max with 20% jitter.
-        BackoffSupervisor.Props(
-            Backoff.OnStop(Props.Create(() => new MailboxActor(options)), "mailbox", minBackoff, maxBackoff, 0.2, -1)
-                .WithSupervisorStrategy(new OneForOneStrategy(_ => Directive.Stop))
-                .WithFinalStopMessage(m => m is MailboxCommands.StopGracefully));
 }

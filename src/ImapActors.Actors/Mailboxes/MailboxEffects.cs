@@ -20,6 +20,9 @@ internal sealed class MailboxEffects(MailboxOptions options, IActorRef self, ITi
     private int _chosen;
     private int? _previousChosen;
 
+    // The current poll took as many emails as a poll may: more may be waiting.
+    private bool _full;
+
     private MailboxId Mailbox => options.Mailbox;
 
     /// <summary>Carries out one effect other than <see cref="LedgerEffects.AdvanceCursor"/>.</summary>
@@ -110,6 +113,7 @@ internal sealed class MailboxEffects(MailboxOptions options, IActorRef self, ITi
         }
 
         _chosen = plan.Emails.Count;
+        _full = _chosen > 0 && _chosen >= (plan.FirstPoll ? options.Asset.FirstRunMaxEmails : options.Asset.MaxEmails);
         if (plan.Emails.Count > 0)
         {
             log.Info("Poll of {Mailbox} (UIDVALIDITY {UidValidity}) takes {Count} emails", Mailbox, plan.Status.UidValidity, plan.Emails.Count);
@@ -119,16 +123,25 @@ internal sealed class MailboxEffects(MailboxOptions options, IActorRef self, ITi
     }
 
     /// <summary>
-    /// The poll's batches are all done: the next poll is due after the interval, or with <c>--once</c> at once while polls
-    /// still find mail; the first one finding nothing says the mailbox is caught up, later ones (poll now) stay quiet.
+    /// The poll's batches are all done. The next poll is due after the interval, or at once when this one took all a
+    /// poll may take (max_emails is emails per poll, not a rate); with <c>--once</c> at once while polls still find mail,
+    /// and the first one finding nothing says the mailbox is caught up, later ones (poll now) stay quiet.
     /// </summary>
     public void PollCompleted()
     {
         var previous = _previousChosen;
         _previousChosen = _chosen;
+        options.ReportTo.Tell(new MailboxReports.PollSucceeded(Mailbox, DateTimeOffset.UtcNow), self);
         if (!options.Once)
         {
-            timers.StartSingleTimer("poll", PollTick.Instance, options.Asset.PollInterval);
+            if (_full)
+            {
+                self.Tell(PollTick.Instance);
+            }
+            else
+            {
+                timers.StartSingleTimer("poll", PollTick.Instance, options.Asset.PollInterval);
+            }
         }
         else if (_chosen > 0)
         {
@@ -140,12 +153,11 @@ internal sealed class MailboxEffects(MailboxOptions options, IActorRef self, ITi
         }
     }
 
-    /// <summary>Reports an IMAP failure to the supervisor and returns its cause.</summary>
-    public Exception Failed(Status.Failure failure)
+    /// <summary>An IMAP failure, as the mailbox's supervisor reads it.</summary>
+    public MailboxFailedException Failed(Status.Failure failure)
     {
         var (cause, code, transient) = imap.Describe(failure.Cause);
-        options.ReportTo.Tell(new MailboxReports.Failed(Mailbox, code, cause.Message, transient), self);
-        return cause;
+        return new MailboxFailedException(Mailbox, cause, code, transient);
     }
 
     /// <summary>The fetched emails as the ledger takes them.</summary>

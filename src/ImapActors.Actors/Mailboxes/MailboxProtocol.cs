@@ -45,8 +45,15 @@ public static class MailboxReports
     /// <summary>With <c>--once</c>: nothing is left to ingest.</summary>
     public sealed record CaughtUp(MailboxId Mailbox) : IMailboxReport, IDeadLetterSuppression;
 
-    /// <summary>The mailbox failed and will be restarted after a backoff.</summary>
-    public sealed record Failed(MailboxId Mailbox, string Cause, string Message, bool Transient) : IMailboxReport, IDeadLetterSuppression;
+    /// <summary>A poll went through: planned, and every batch it took is settled.</summary>
+    public sealed record PollSucceeded(MailboxId Mailbox, DateTimeOffset At) : IMailboxReport, IDeadLetterSuppression;
+
+    /// <summary>
+    /// The mailbox failed (<paramref name="Cause"/>, a code such as <c>AuthenticationFailed</c>) and starts again at
+    /// <paramref name="NextAttempt"/>; <paramref name="FailuresInARow"/> counts the failures since its last successful poll.
+    /// </summary>
+    public sealed record Failed(MailboxId Mailbox, string Cause, string Message, bool Transient, DateTimeOffset NextAttempt, int FailuresInARow)
+        : IMailboxReport, IDeadLetterSuppression;
 }
 
 /// <summary>Everything a mailbox actor needs, fixed for its lifetime.</summary>
@@ -96,9 +103,17 @@ internal sealed record ItemDeadline(long BatchId) : INoSerializationVerification
 
 internal sealed record RetryCommit(long CommitId) : INoSerializationVerificationNeeded;
 
-/// <summary>A mailbox stops itself with this so its backoff supervisor restarts it.</summary>
-public sealed class MailboxFailedException(MailboxId mailbox, Exception inner)
+/// <summary>A mailbox stops itself with this so its <see cref="MailboxSupervisor"/> starts it again after a backoff.</summary>
+/// <param name="mailbox">The mailbox that failed.</param>
+/// <param name="inner">What failed.</param>
+/// <param name="code">The cause as a code, e.g. <c>AuthenticationFailed</c> or <c>ConnectionLost</c>.</param>
+/// <param name="transient">Whether the failure may pass by itself; otherwise it needs a person and waits longer.</param>
+public sealed class MailboxFailedException(MailboxId mailbox, Exception inner, string code, bool transient)
     : Exception($"Mailbox {mailbox} failed: {inner.Message}", inner)
 {
     public MailboxId Mailbox { get; } = mailbox;
+
+    public string Code { get; } = code;
+
+    public bool Transient { get; } = transient;
 }

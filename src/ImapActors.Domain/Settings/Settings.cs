@@ -15,8 +15,24 @@ public enum IngestManner
 }
 
 /// <summary>A secret value (password, client secret) that never prints itself.</summary>
+/// <param name="Value">The value when the configuration was loaded.</param>
 public sealed record Secret(string Value)
 {
+    /// <summary>The file the value came from (<c>password_file</c> and the like), or null.</summary>
+    public string? File { get; init; }
+
+    /// <summary>
+    /// The value now: read again from <see cref="File"/> when there is one (a rotated password is used at the next login
+    /// without a restart), else <see cref="Value"/>. A trailing line break is not part of the value.
+    /// </summary>
+    /// <exception cref="IOException">The file cannot be read.</exception>
+    /// <exception cref="UnauthorizedAccessException">The file may not be read.</exception>
+    public string Current() => File is null ? Value : FromFileText(System.IO.File.ReadAllText(File));
+
+    /// <summary>A secret file's text without its trailing line break.</summary>
+    public static string FromFileText(string text) =>
+        text.EndsWith("\r\n", StringComparison.Ordinal) ? text[..^2] : text.EndsWith('\n') ? text[..^1] : text;
+
     public override string ToString() => "***";
 }
 
@@ -69,6 +85,9 @@ public sealed record OAuthSettings
     public int RedirectPort { get; init; } = 8765;
 }
 
+/// <summary>Delays between attempts after failures in a row: <paramref name="Min"/> doubled at each one, at most <paramref name="Max"/>.</summary>
+public sealed record RetrySchedule(TimeSpan Min, TimeSpan Max);
+
 /// <summary>One configured asset: a server, a login and the folders to ingest.</summary>
 public sealed record AssetSettings
 {
@@ -95,6 +114,18 @@ public sealed record AssetSettings
 
     /// <summary>Time allowed for connecting and for each IMAP command.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Delays before a mailbox tries again after failures that may pass by themselves (network, timeouts, server errors):
+    /// 1 s doubled at each failure in a row, up to 5 min.
+    /// </summary>
+    public RetrySchedule Retry { get; init; } = new(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(5));
+
+    /// <summary>
+    /// Delays after failures that need a person (a refused login, an untrusted certificate, a missing folder): 30 s
+    /// doubled at each failure in a row, up to 30 min, so a wrong password costs a handful of checks an hour, not thousands.
+    /// </summary>
+    public RetrySchedule LoginRetry { get; init; } = new(TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(30));
 
     public IEnumerable<MailboxId> Mailboxes => Folders.Select(f => new MailboxId(Name, f));
 }
