@@ -187,6 +187,24 @@ public sealed class IngestionIntegrationTests(ITestOutputHelper output)
         Assert.Equal(6, (await harness.ContainersAsync()).Count);
     }
 
+    [Fact]
+    public async Task A_busy_folder_is_ingested_as_fast_as_the_engine_goes_not_max_emails_per_poll_interval()
+    {
+        // 50 polls of 100: with a poll every 60 s that was 50 minutes.
+        const int total = 5000;
+        var dovecot = TestServices.Dovecot;
+        var user = dovecot.CreateUser("busy");
+        dovecot.LoadMessages(user.Name, "INBOX", Samples(5, total));
+        var asset = dovecot.Asset(user) with { PollInterval = TimeSpan.FromSeconds(60), MaxEmails = 100, FirstRunMaxEmails = 100 };
+        using var harness = new EngineHarness(Store.Sqlite, [asset]);
+        var started = DateTimeOffset.UtcNow;
+        await using var engine = await harness.StartAsync(once: false);
+        await WaitForAsync(async () => (await engine.GetStatusAsync()).Sum(s => s.Created) == total, TimeSpan.FromMinutes(3));
+        output.WriteLine($"{total} emails in {(DateTimeOffset.UtcNow - started).TotalSeconds:0.0} s at max_emails = 100, poll_interval = 60 s");
+        await engine.StopGracefullyAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(total, (await harness.ContainersAsync()).Count);
+    }
+
     private static async Task WaitForAsync(Func<Task<bool>> condition, TimeSpan timeout)
     {
         var deadline = DateTimeOffset.UtcNow + timeout;
