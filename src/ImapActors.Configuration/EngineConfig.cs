@@ -83,6 +83,7 @@ public static partial class EngineConfig
         .PositiveInt("first_run_max_emails", a => a.FirstRunMaxEmails, (a, v) => a with { FirstRunMaxEmails = v })
         .PositiveInt("max_emails", a => a.MaxEmails, (a, v) => a with { MaxEmails = v })
         .Duration("poll_interval", a => a.PollInterval, (a, v) => a with { PollInterval = v })
+        .Bool("idle", a => a.Idle, (a, v) => a with { Idle = v })
         .Duration("timeout", a => a.Timeout, (a, v) => a with { Timeout = v })
         .Duration("retry_min", a => a.Retry.Min, (a, v) => a with { Retry = a.Retry with { Min = v } })
         .Duration("retry_max", a => a.Retry.Max, (a, v) => a with { Retry = a.Retry with { Max = v } })

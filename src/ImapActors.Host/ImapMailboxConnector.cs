@@ -23,6 +23,11 @@ public sealed class ImapMailboxConnector(EngineSettings settings, Func<AssetSett
         public Task<IReadOnlyList<uint>> SearchUidsAsync(uint from, uint to, CancellationToken cancellationToken) =>
             session.SearchUidsAsync(from, to, cancellationToken);
 
+        public bool SupportsIdle => session.SupportsIdle;
+
+        public Task<bool> IdleAsync(TimeSpan longest, CancellationToken stop, CancellationToken cancellationToken) =>
+            session.IdleAsync(longest, stop, cancellationToken);
+
         public Task<IReadOnlyDictionary<uint, long>> FetchSizesAsync(IReadOnlyList<uint> uids, CancellationToken cancellationToken) =>
             session.FetchSizesAsync(uids, cancellationToken);
 

@@ -36,6 +36,22 @@ public interface IImapSession : IAsyncDisposable
     /// <exception cref="ImapFailureException">A command failed or the connection was lost.</exception>
     Task<IReadOnlyList<uint>> SearchAllUidsAsync(uint fromUid, CancellationToken cancellationToken);
 
+    /// <summary>True when the server offers IDLE (RFC 2177).</summary>
+    bool SupportsIdle { get; }
+
+    /// <summary>
+    /// Waits in IDLE on the examined folder until the server announces a change in its message count (new mail),
+    /// <paramref name="stop"/> is signalled, or <paramref name="longest"/> has passed; IDLE is then ended with DONE and
+    /// the connection is ready for the next command.
+    /// </summary>
+    /// <param name="longest">The longest wait: RFC 2177 lets a server drop a client idle for 30 minutes.</param>
+    /// <param name="stop">Ends the wait early, politely.</param>
+    /// <param name="cancellationToken">Abandons the connection.</param>
+    /// <returns>True when the server announced a change; false after a stop or <paramref name="longest"/>.</returns>
+    /// <exception cref="InvalidOperationException">No folder has been examined, or the server does not offer IDLE.</exception>
+    /// <exception cref="ImapFailureException">The connection was lost or the server ended the session (BYE).</exception>
+    Task<bool> IdleAsync(TimeSpan longest, CancellationToken stop, CancellationToken cancellationToken);
+
     /// <summary><c>UID FETCH (UID RFC822.SIZE)</c>: the sizes of messages of the examined folder, without their bodies.</summary>
     /// <param name="uids">The UIDs wanted.</param>
     /// <param name="cancellationToken">Cancels the command.</param>

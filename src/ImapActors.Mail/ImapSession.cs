@@ -181,6 +181,44 @@ public sealed class ImapSession : IImapSession
         return result;
     }
 
+    /// <inheritdoc/>
+    public bool SupportsIdle => _client.Capabilities.HasFlag(ImapCapabilities.Idle);
+
+    /// <inheritdoc/>
+    public Task<bool> IdleAsync(TimeSpan longest, CancellationToken stop, CancellationToken cancellationToken)
+    {
+        var folder = RequireFolder();
+        if (!SupportsIdle)
+        {
+            throw new InvalidOperationException("The server does not offer IDLE.");
+        }
+
+        return _errors.RunAsync(async () =>
+        {
+            using var done = CancellationTokenSource.CreateLinkedTokenSource(stop);
+            done.CancelAfter(longest);
+            var changed = false;
+            void OnChange(object? sender, EventArgs e)
+            {
+                // Raised while MailKit reads the server's untagged EXISTS; DONE follows.
+                changed = true;
+                done.Cancel();
+            }
+
+            folder.CountChanged += OnChange;
+            try
+            {
+                await _client.IdleAsync(done.Token, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                folder.CountChanged -= OnChange;
+            }
+
+            return changed;
+        }, "waiting for new mail (IDLE)", cancellationToken);
+    }
+
     /// <summary><c>UID FETCH (UID RFC822.SIZE)</c>: the sizes of messages of the examined folder, without their bodies.</summary>
     /// <param name="uids">The UIDs wanted.</param>
     /// <param name="cancellationToken">Cancels the command.</param>

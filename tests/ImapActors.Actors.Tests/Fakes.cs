@@ -125,6 +125,11 @@ internal sealed class FakeConnector(FakeServer server) : IMailboxConnector
 
         public Task<IReadOnlyList<uint>> SearchUidsAsync(uint from, uint to, CancellationToken cancellationToken) => Guard(() => server.Search(from, to));
 
+        public bool SupportsIdle => false;
+
+        public Task<bool> IdleAsync(TimeSpan longest, CancellationToken stop, CancellationToken cancellationToken) =>
+            throw new NotSupportedException();
+
         public Task<IReadOnlyDictionary<uint, long>> FetchSizesAsync(IReadOnlyList<uint> uids, CancellationToken cancellationToken) =>
             Guard(() => server.Sizes(uids));
 

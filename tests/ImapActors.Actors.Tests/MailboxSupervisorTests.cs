@@ -131,7 +131,12 @@ public sealed class MailboxSupervisorTests : TestKit
             public Task<IReadOnlyList<uint>> SearchUidsAsync(uint from, uint to, CancellationToken cancellationToken) =>
                 Task.FromResult<IReadOnlyList<uint>>([]);
 
-            public Task<IReadOnlyDictionary<uint, long>> FetchSizesAsync(IReadOnlyList<uint> uids, CancellationToken cancellationToken) =>
+            public bool SupportsIdle => false;
+
+        public Task<bool> IdleAsync(TimeSpan longest, CancellationToken stop, CancellationToken cancellationToken) =>
+            throw new NotSupportedException();
+
+        public Task<IReadOnlyDictionary<uint, long>> FetchSizesAsync(IReadOnlyList<uint> uids, CancellationToken cancellationToken) =>
                 Task.FromResult<IReadOnlyDictionary<uint, long>>(new Dictionary<uint, long>());
 
             public Task<IReadOnlyList<FetchedEmail>> FetchAsync(IReadOnlyList<uint> uids, CancellationToken cancellationToken) =>

@@ -50,7 +50,7 @@ public sealed class DovecotInstance
     /// <summary>The server's log (logins, refusals, errors), beside its configuration.</summary>
     public string LogPath => Path.Combine(Path.GetDirectoryName(ConfPath)!, "dovecot.log");
 
-    /// <summary>The lines of <see cref="LogPath"/> that mention <paramref name="user"/> (as <c>user=&lt;name&gt;</c> or <c>(name,</c>).</summary>
+    /// <summary>The lines of <see cref="LogPath"/> that mention <paramref name="user"/> (as <c>user=&lt;name&gt;</c>, <c>(name,</c> or <c>(name)</c>).</summary>
     public IReadOnlyList<string> LogLinesOf(string user)
     {
         if (!File.Exists(LogPath))
@@ -63,7 +63,8 @@ public sealed class DovecotInstance
         var lines = new List<string>();
         while (reader.ReadLine() is { } line)
         {
-            if (line.Contains($"user=<{user}>", StringComparison.Ordinal) || line.Contains($"({user},", StringComparison.Ordinal))
+            if (line.Contains($"user=<{user}>", StringComparison.Ordinal) || line.Contains($"({user},", StringComparison.Ordinal)
+                || line.Contains($"({user})", StringComparison.Ordinal))
             {
                 lines.Add(line);
             }

@@ -39,6 +39,9 @@ public sealed record MailboxStatus(
     /// <summary>Failures since the last successful poll.</summary>
     public int FailuresInARow { get; init; }
 
+    /// <summary>Failures since the engine started.</summary>
+    public long Failures { get; init; }
+
     /// <summary>When a poll last went through; null before the first.</summary>
     public DateTimeOffset? LastPoll { get; init; }
 }
@@ -214,6 +217,7 @@ public sealed class IngestionSupervisor : ReceiveActor
         {
             t.ConsecutiveFailures++;
             t.FailuresInARow = report.FailuresInARow;
+            t.Failures++;
             t.NextAttempt = report.NextAttempt;
             t.LastError = $"{report.Cause}: {report.Message}";
             var limit = report.Transient ? TransientFailuresBeforeGivingUp : PermanentFailuresBeforeGivingUp;
@@ -273,6 +277,7 @@ public sealed class IngestionSupervisor : ReceiveActor
         {
             NextAttempt = kv.Value.NextAttempt,
             FailuresInARow = kv.Value.FailuresInARow,
+            Failures = kv.Value.Failures,
             LastPoll = kv.Value.LastPoll,
         }).ToList();
 
@@ -294,6 +299,7 @@ public sealed class IngestionSupervisor : ReceiveActor
         public bool GaveUp { get; set; }
         public int ConsecutiveFailures { get; set; }
         public int FailuresInARow { get; set; }
+        public long Failures { get; set; }
         public DateTimeOffset? NextAttempt { get; set; }
         public DateTimeOffset? LastPoll { get; set; }
         public string? LastError { get; set; }

@@ -11,7 +11,8 @@ namespace ImapActors.Actors.Mailboxes;
 /// <summary>
 /// Polls one folder of one asset, and only routes: IMAP answers, pipeline outcomes and sink answers go to the cursor
 /// (<see cref="MailboxCursor"/>) or the batch ledger (<see cref="BatchLedger"/>), whose effects become messages, timers
-/// and persisted events. States: idle between polls; planning (EXAMINE, UID SEARCH); polling, where each batch waits for
+/// and persisted events. States: idle between polls (in IDLE on the kept connection when the server offers it, so new
+/// mail starts a poll at once); planning (EXAMINE, UID SEARCH); polling, where each batch waits for
 /// the admission gate's credit (awaiting credit), then is fetched (fetching); stopping, where batches in flight commit
 /// and nothing new is fetched. The cursor moves past a batch once the sink has committed or quarantined every UID of
 /// it, so a crash re-fetches at most the batches in flight, and the sink's idempotent key makes that change nothing.
@@ -63,12 +64,36 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
         base.PostStop();
     }
 
+    /// <summary>Between polls: waiting for the next one, in IDLE when the server offers it (a tick or a command ends the IDLE first).</summary>
     private void Idle()
     {
         _next = () => { };
-        Command<PollTick>(_ => Plan());
-        Command<MailboxCommands.PollMailbox>(_ => Plan());
+        Command<PollTick>(_ => WakeOrPlan());
+        Command<MailboxCommands.PollMailbox>(_ => WakeOrPlan());
+
+        // A poll follows new mail, a wake-up or a lost connection; an IDLE that ran its longest is issued again.
+        Command<IdleEnded>(ended =>
+        {
+            Action next = _effects.IdleEnded(ended) ? Plan : Rest;
+            next();
+        });
         Always();
+    }
+
+    private void Rest()
+    {
+        if (_imap.CanIdle)
+        {
+            _imap.IdleAsync().PipeTo(Self);
+        }
+    }
+
+    private void WakeOrPlan()
+    {
+        if (!_imap.Wake())
+        {
+            Plan();
+        }
     }
 
     private void Plan()
@@ -160,7 +185,10 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
     private void PollCompleted()
     {
         Become(Idle);
-        _effects.PollCompleted();
+        if (_effects.PollCompleted())
+        {
+            Rest();
+        }
     }
 
     private void StopAfterBatches()
@@ -207,6 +235,7 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
         Command<SinkProtocol.QuarantineFailed>(m =>
             throw new InvalidOperationException($"Quarantine of UID {m.Uid} of {_options.Mailbox} failed: {m.Error}"));
         Command<AdmissionProtocol.CreditGranted>(_ => _effects.CancelCredit());
+        Command<IdleEnded>(ended => _imap.Ended(ended));
         Command<MailboxCommands.GetCursor>(_ => Sender.Tell(new MailboxCommands.CursorState(_options.Mailbox, _cursor)));
         Command<MailboxCommands.StopGracefully>(_ => StopAfterBatches());
         Command<PollTick>(_ => { });

@@ -127,7 +127,8 @@ internal sealed class MailboxEffects(MailboxOptions options, IActorRef self, ITi
     /// poll may take (max_emails is emails per poll, not a rate); with <c>--once</c> at once while polls still find mail,
     /// and the first one finding nothing says the mailbox is caught up, later ones (poll now) stay quiet.
     /// </summary>
-    public void PollCompleted()
+    /// <returns>True when the next poll waits for the interval (the mailbox may wait in IDLE meanwhile).</returns>
+    public bool PollCompleted()
     {
         var previous = _previousChosen;
         _previousChosen = _chosen;
@@ -137,13 +138,14 @@ internal sealed class MailboxEffects(MailboxOptions options, IActorRef self, ITi
             if (_full)
             {
                 self.Tell(PollTick.Instance);
+                return false;
             }
-            else
-            {
-                timers.StartSingleTimer("poll", PollTick.Instance, options.Asset.PollInterval);
-            }
+
+            timers.StartSingleTimer("poll", PollTick.Instance, options.Asset.PollInterval);
+            return true;
         }
-        else if (_chosen > 0)
+
+        if (_chosen > 0)
         {
             self.Tell(PollTick.Instance);
         }
@@ -151,6 +153,20 @@ internal sealed class MailboxEffects(MailboxOptions options, IActorRef self, ITi
         {
             options.ReportTo.Tell(new MailboxReports.CaughtUp(Mailbox), self);
         }
+
+        return false;
+    }
+
+    /// <summary>The IDLE is over (<see cref="MailboxImap.Ended"/>); a connection lost while idle is said once, not as a failure.</summary>
+    /// <returns>True when a poll should follow.</returns>
+    public bool IdleEnded(IdleEnded ended)
+    {
+        if (ended.Lost)
+        {
+            log.Info("The connection of {Mailbox} was closed while idle ({Error}); connecting again", Mailbox, ended.Error);
+        }
+
+        return imap.Ended(ended);
     }
 
     /// <summary>An IMAP failure, as the mailbox's supervisor reads it.</summary>

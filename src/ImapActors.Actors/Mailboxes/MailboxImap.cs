@@ -17,6 +17,8 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
     private readonly CancellationTokenSource _lifetime = new();
     private IMailboxConnection? _connection;
     private Task<PollPlanned>? _planning;
+    private CancellationTokenSource? _idleStop;
+    private Task<IdleEnded>? _idling;
 
     // The login started with the actor, so it runs while the journal replays; the first plan takes it.
     private Task<IMailboxConnection>? _connecting;
@@ -41,6 +43,55 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
         return _planning = PlanAsync(_connection, connecting, cursor, options, _lifetime.Token);
     }
 
+    /// <summary>RFC 2177 lets a server drop a client idle for 30 minutes: IDLE is ended and issued again before that.</summary>
+    public static readonly TimeSpan LongestIdle = TimeSpan.FromMinutes(25);
+
+    /// <summary>The asset wants IDLE and the kept connection's server offers it.</summary>
+    public bool CanIdle => options.Asset.Idle && _connection is { SupportsIdle: true };
+
+    // A poll is due as soon as the IDLE in progress has ended.
+    private bool _wake;
+
+    /// <summary>Waits in IDLE on the kept connection; the answer comes as <see cref="IdleEnded"/>.</summary>
+    public Task<IdleEnded> IdleAsync()
+    {
+        _idleStop = new CancellationTokenSource();
+        return _idling = IdleAsync(_connection!, _idleStop.Token, _lifetime.Token);
+    }
+
+    /// <summary>When an IDLE is in progress, ends it politely (DONE) for a poll and returns true; its <see cref="IdleEnded"/> follows.</summary>
+    public bool Wake()
+    {
+        if (_idling is null)
+        {
+            return false;
+        }
+
+        _wake = true;
+        _idleStop?.Cancel();
+        return true;
+    }
+
+    /// <summary>
+    /// The IDLE is over; a connection it found dead is dropped, so the next poll connects again in place. Returns true
+    /// when a poll should follow: new mail, a wake-up, or a lost connection.
+    /// </summary>
+    public bool Ended(IdleEnded ended)
+    {
+        var poll = ended.NewMail || ended.Lost || _wake;
+        _wake = false;
+        _idleStop?.Dispose();
+        _idleStop = null;
+        _idling = null;
+        if (ended.Lost && _connection is { } dead)
+        {
+            _connection = null;
+            _ = CloseQuietlyAsync(Task.FromResult(dead));
+        }
+
+        return poll;
+    }
+
     public Task<BatchFetched> FetchAsync(long batchId, IReadOnlyList<uint> uids) => FetchAsync(_connection!, batchId, uids, _lifetime.Token);
 
     public void Adopt(IMailboxConnection connection) => _connection = connection;
@@ -60,6 +111,13 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
     public void Dispose()
     {
         _lifetime.Cancel();
+        if (_idling is { } idling && _connection is { } idle)
+        {
+            // The IDLE ends on the cancelled lifetime; the connection is closed after it, never under it.
+            _connection = null;
+            _ = CloseQuietlyAsync(idling.ContinueWith(_ => idle, TaskScheduler.Default));
+        }
+
         if (_connecting is { } connecting)
         {
             // A login no poll took: closed once it is made.
@@ -108,15 +166,41 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
         }
     }
 
-    private static async Task<PollPlanned> PlanAsync(IMailboxConnection? connection, Task<IMailboxConnection>? connecting,
-        MailboxCursor cursor, MailboxOptions options, CancellationToken cancellationToken)
+    private static async Task<IdleEnded> IdleAsync(IMailboxConnection connection, CancellationToken stop, CancellationToken lifetime)
     {
-        connection ??= connecting is not null
-            ? await connecting
-            : await options.Connector.ConnectAsync(options.Asset, options.Folder, cancellationToken);
         try
         {
-            var status = await connection.ExamineAsync(cancellationToken);
+            return new IdleEnded(await connection.IdleAsync(LongestIdle, stop, lifetime), Lost: false, Error: null);
+        }
+        catch (Exception ex) when (!lifetime.IsCancellationRequested)
+        {
+            // A BYE, a reset or a silent NAT drop while idle: not a failure of the mailbox, the next poll reconnects.
+            return new IdleEnded(false, Lost: true, ex.Message);
+        }
+    }
+
+    private static async Task<PollPlanned> PlanAsync(IMailboxConnection? kept, Task<IMailboxConnection>? connecting,
+        MailboxCursor cursor, MailboxOptions options, CancellationToken cancellationToken)
+    {
+        var connection = kept ?? (connecting is not null
+            ? await connecting
+            : await options.Connector.ConnectAsync(options.Asset, options.Folder, cancellationToken));
+        try
+        {
+            FolderStatus status;
+            try
+            {
+                status = await connection.ExamineAsync(cancellationToken);
+            }
+            catch (ImapFailureException ex) when (kept is not null && ex.Cause == ImapFailureCause.ConnectionLost)
+            {
+                // The server (or a NAT) dropped the connection kept since the last poll: connect again in place, once;
+                // only a failure of the new connection counts as the mailbox's.
+                _ = CloseQuietlyAsync(Task.FromResult(kept));
+                connection = await options.Connector.ConnectAsync(options.Asset, options.Folder, cancellationToken);
+                status = await connection.ExamineAsync(cancellationToken);
+            }
+
             if (cursor.Started && cursor.UidValidity != status.UidValidity)
             {
                 // The actor persists the change first and plans again from the reset cursor.
@@ -200,6 +284,9 @@ internal sealed record PollPlanned(IMailboxConnection Connection, FolderStatus S
         : FirstPoll ? cursor.Decide(new CursorCommands.StartFirstPoll(Status.UidValidity, Floor, now))
         : [];
 }
+
+/// <summary>An IDLE is over: the server announced new mail, or it was stopped or timed out, or the connection died.</summary>
+internal sealed record IdleEnded(bool NewMail, bool Lost, string? Error) : INoSerializationVerificationNeeded;
 
 internal sealed record BatchFetched(long BatchId, IReadOnlyList<FetchedEmail> Emails) : INoSerializationVerificationNeeded;
 

@@ -44,6 +44,12 @@ public interface IMailboxConnection : IAsyncDisposable
     /// <summary>UIDs in [from, to], ascending.</summary>
     Task<IReadOnlyList<uint>> SearchUidsAsync(uint from, uint to, CancellationToken cancellationToken);
 
+    /// <summary>True when the server offers IDLE.</summary>
+    bool SupportsIdle { get; }
+
+    /// <summary>Waits in IDLE for new mail, a stop, or <paramref name="longest"/>; true when the server announced a change.</summary>
+    Task<bool> IdleAsync(TimeSpan longest, CancellationToken stop, CancellationToken cancellationToken);
+
     /// <summary>The sizes (RFC822.SIZE) of the messages of <paramref name="uids"/> that still exist, without their bodies.</summary>
     Task<IReadOnlyDictionary<uint, long>> FetchSizesAsync(IReadOnlyList<uint> uids, CancellationToken cancellationToken);
 

@@ -109,6 +109,13 @@ public sealed record AssetSettings
     public int FirstRunMaxEmails { get; init; } = 2000;
     public int MaxEmails { get; init; } = 100;
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Wait in IDLE between polls when the server offers it, and poll as soon as it announces new mail; a poll still
+    /// runs every <see cref="PollInterval"/> to reconcile.
+    /// </summary>
+    public bool Idle { get; init; } = true;
+
     public string Label { get; init; } = "imap";
     public ExtractionSettings Extraction { get; init; } = ExtractionSettings.Default;
 
