@@ -84,6 +84,7 @@ public static partial class EngineConfig
         .PositiveInt("max_emails", a => a.MaxEmails, (a, v) => a with { MaxEmails = v })
         .Duration("poll_interval", a => a.PollInterval, (a, v) => a with { PollInterval = v })
         .Bool("idle", a => a.Idle, (a, v) => a with { Idle = v })
+        .PositiveInt("max_connections", a => a.MaxConnections, (a, v) => a with { MaxConnections = v })
         .Duration("timeout", a => a.Timeout, (a, v) => a with { Timeout = v })
         .Duration("retry_min", a => a.Retry.Min, (a, v) => a with { Retry = a.Retry with { Min = v } })
         .Duration("retry_max", a => a.Retry.Max, (a, v) => a with { Retry = a.Retry with { Max = v } })

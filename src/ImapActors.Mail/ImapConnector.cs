@@ -12,12 +12,14 @@ internal sealed class ImapConnector
     private readonly ImapClient _client;
     private readonly AssetSettings _asset;
     private readonly ImapFailureMapper _errors;
+    private readonly ServerReplyTail _replies;
 
-    public ImapConnector(ImapClient client, AssetSettings asset, ImapFailureMapper errors)
+    public ImapConnector(ImapClient client, AssetSettings asset, ImapFailureMapper errors, ServerReplyTail replies)
     {
         _client = client;
         _asset = asset;
         _errors = errors;
+        _replies = replies;
     }
 
     /// <summary>Connects, secures and logs in, reporting <see cref="ImapSession.ConnectedProgress"/> and <see cref="ImapSession.LoggedInProgress"/>.</summary>
@@ -41,13 +43,22 @@ internal sealed class ImapConnector
         await OpenAsync(validator, ct).ConfigureAwait(false);
         progress?.Invoke(ImapSession.ConnectedProgress);
 
-        if (_asset.AuthType == AuthType.OAuth)
+        try
         {
-            await LoginOAuthAsync(tokens, validator, ct).ConfigureAwait(false);
+            if (_asset.AuthType == AuthType.OAuth)
+            {
+                await LoginOAuthAsync(tokens, validator, ct).ConfigureAwait(false);
+            }
+            else
+            {
+                await LoginBasicAsync(ct).ConfigureAwait(false);
+            }
         }
-        else
+        catch (ImapFailureException ex) when (ex.Cause == ImapFailureCause.AuthenticationFailed && ImapFailureMapper.IsTooManyConnections(_replies.LastLine))
         {
-            await LoginBasicAsync(ct).ConfigureAwait(false);
+            // MailKit says only "Authentication failed."; the server's own words say it was one connection too many.
+            throw new ImapFailureException(ImapFailureCause.TooManyConnections,
+                $"{_asset.Server}:{_asset.Port} refused one connection too many for user '{_asset.Username}': {_replies.LastLine}", ex);
         }
 
         progress?.Invoke(ImapSession.LoggedInProgress);

@@ -23,6 +23,9 @@ public enum ImapFailureCause
     ConnectionLost,
     TokenUnavailable,
     TokenEndpointUnreachable,
+
+    /// <summary>The server refused one connection too many for the user (not a refused password).</summary>
+    TooManyConnections,
 }
 
 /// <summary>An IMAP failure with its cause and a message that names no secret.</summary>
@@ -42,7 +45,7 @@ public sealed class ImapFailureException : Exception
     /// <summary>True when trying again later may succeed (network, server restart); false for configuration errors.</summary>
     public bool IsTransient => Cause is ImapFailureCause.ConnectionRefused or ImapFailureCause.Timeout
         or ImapFailureCause.ConnectionLost or ImapFailureCause.ProtocolError or ImapFailureCause.NameNotResolved
-        or ImapFailureCause.TokenEndpointUnreachable;
+        or ImapFailureCause.TokenEndpointUnreachable or ImapFailureCause.TooManyConnections;
 }
 
 /// <summary>Supplies an OAuth access token for a login; asked again with <c>forceRefresh</c> after a rejected token.</summary>

@@ -44,6 +44,8 @@ internal sealed class ImapFailureMapper
     /// <summary>A failed command of an open connection; <paramref name="folder"/> names the folder it was about, if any.</summary>
     public ImapFailureException MapCommandFailure(Exception ex, string what, string? folder) => ex switch
     {
+        _ when IsTooManyConnections(ex) => new ImapFailureException(ImapFailureCause.TooManyConnections,
+            $"{_endpoint} refused one connection too many for user '{_asset.Username}' while {what}: {ex.Message}", ex),
         MailAuthenticationException => new ImapFailureException(ImapFailureCause.AuthenticationFailed,
             $"Authentication failed for user '{_asset.Username}' on {_endpoint}: the server rejected the credentials", ex),
         FolderNotFoundException => new ImapFailureException(ImapFailureCause.FolderNotFound,
@@ -62,12 +64,42 @@ internal sealed class ImapFailureMapper
         _ => new ImapFailureException(ImapFailureCause.ProtocolError, $"IMAP error from {_endpoint} while {what}: {ex.Message}", ex),
     };
 
+    /// <summary>
+    /// The server's answer to one connection too many: Dovecot's <c>NO [LIMIT] Maximum number of connections from
+    /// user+IP exceeded</c>, Gmail's <c>[ALERT] Too many simultaneous connections</c>, Exchange's "too many connections".
+    /// </summary>
+    private static bool IsTooManyConnections(Exception ex)
+    {
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            if (IsTooManyConnections(e is ImapCommandException cmd ? cmd.ResponseText + " " + cmd.Message : e.Message))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <inheritdoc cref="IsTooManyConnections(Exception)"/>
+    public static bool IsTooManyConnections(string serverText) =>
+        serverText.Contains("[LIMIT]", StringComparison.Ordinal)
+        || serverText.Contains("Maximum number of connections", StringComparison.OrdinalIgnoreCase)
+        || serverText.Contains("simultaneous connections", StringComparison.OrdinalIgnoreCase)
+        || serverText.Contains("too many connections", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>A failed connect or TLS handshake; a certificate the validator rejected wins over what MailKit says.</summary>
     public ImapFailureException MapConnectFailure(Exception ex, CertificateValidator validator)
     {
         if (validator.Failure is { } certFailure)
         {
             return new ImapFailureException(certFailure.Cause, certFailure.Message, ex);
+        }
+
+        if (IsTooManyConnections(ex))
+        {
+            return new ImapFailureException(ImapFailureCause.TooManyConnections,
+                $"{_endpoint} refused one connection too many for user '{_asset.Username}': {ex.Message}", ex);
         }
 
         var socket = Find<SocketException>(ex);

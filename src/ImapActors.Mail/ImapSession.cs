@@ -62,11 +62,12 @@ public sealed class ImapSession : IImapSession
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(asset);
-        var client = protocolLogger is null ? new ImapClient() : new ImapClient(protocolLogger);
+        var replies = new ServerReplyTail(protocolLogger);
+        var client = new ImapClient(replies);
         var session = new ImapSession(client, asset);
         try
         {
-            await new ImapConnector(client, asset, session._errors).ConnectAsync(tokens, progress, cancellationToken).ConfigureAwait(false);
+            await new ImapConnector(client, asset, session._errors, replies).ConnectAsync(tokens, progress, cancellationToken).ConfigureAwait(false);
             return session;
         }
         catch

@@ -182,12 +182,14 @@ public sealed class IngestionSupervisor : ReceiveActor
             ParserActor.PoolProps(_services.Processing, extractors, settings.ParserPoolSize > 0 ? settings.ParserPoolSize : cores),
             "parsers");
 
-        foreach (var asset in settings.Assets)
+        for (var i = 0; i < settings.Assets.Count; i++)
         {
+            var asset = settings.Assets[i];
+            var connections = Context.ActorOf(ConnectionBudgetActor.Props(asset.Name.Value, asset.MaxConnections), $"connections-{i}");
             foreach (var folder in asset.Folders)
             {
                 var options = new MailboxOptions(asset, folder, settings, _once, _parsers, _sink, Self, _services.Connector,
-                    _services.ParserVersion) { Admission = _admission };
+                    _services.ParserVersion) { Admission = _admission, Connections = connections };
                 var child = Context.ActorOf(MailboxSupervisor.Props(options), "mailbox-" + options.Mailbox.StableId);
                 Context.Watch(child);
                 _mailboxes[options.Mailbox] = new Tracker(child, DateTimeOffset.UtcNow);

@@ -29,6 +29,9 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
     // What the current state does once the ledger has moved; each state sets it.
     private Action _next = () => { };
 
+    // With a connection budget: this mailbox holds one of the asset's connections.
+    private bool _holdsConnection;
+
     public MailboxActor(MailboxOptions options)
     {
         _options = options;
@@ -49,7 +52,12 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
     {
         // The login runs while the journal replays; the first plan takes it.
         _effects = new MailboxEffects(_options, Self, Timers, Context.GetLogger(), _imap);
-        _imap.LoginEarly();
+        if (_options.Connections is null || _options.Asset.Folders.Count <= _options.Asset.MaxConnections)
+        {
+            // Every folder of the asset fits the budget, so the connection's grant at the first poll is a formality.
+            _imap.LoginEarly();
+        }
+
         base.PreStart();
     }
 
@@ -71,10 +79,28 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
         Command<PollTick>(_ => WakeOrPlan());
         Command<MailboxCommands.PollMailbox>(_ => WakeOrPlan());
 
+        Command<ConnectionProtocol.Yield>(_ =>
+        {
+            if (!_imap.Yield())
+            {
+                GiveUpConnection();
+            }
+        });
+
         // A poll follows new mail, a wake-up or a lost connection; an IDLE that ran its longest is issued again.
         Command<IdleEnded>(ended =>
         {
-            Action next = _effects.IdleEnded(ended) ? Plan : Rest;
+            Action next = _effects.IdleEnded(ended) switch
+            {
+                IdleOutcome.Poll => Plan,
+                IdleOutcome.Yield => GiveUpConnection,
+                IdleOutcome.YieldThenPoll => () =>
+                {
+                    GiveUpConnection();
+                    Plan();
+                },
+                _ => Rest,
+            };
             next();
         });
         Always();
@@ -82,10 +108,18 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
 
     private void Rest()
     {
-        if (_imap.CanIdle)
+        if (_imap.CanIdle && !_options.Once)
         {
             _imap.IdleAsync().PipeTo(Self);
         }
+    }
+
+    /// <summary>Another folder of the asset waits for a connection: this one's is closed and given back.</summary>
+    private void GiveUpConnection()
+    {
+        _imap.Close();
+        _holdsConnection = false;
+        _options.Connections?.Tell(ConnectionProtocol.Release.Instance);
     }
 
     private void WakeOrPlan()
@@ -98,8 +132,31 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
 
     private void Plan()
     {
+        if (_options.Connections is { } budget)
+        {
+            if (!_holdsConnection)
+            {
+                budget.Tell(ConnectionProtocol.Acquire.Instance);
+                Become(AwaitingConnection);
+                return;
+            }
+
+            budget.Tell(ConnectionProtocol.Busy.Instance);
+        }
+
         _imap.PlanAsync(_cursor).PipeTo(Self);
         Become(Planning);
+    }
+
+    private void AwaitingConnection()
+    {
+        _next = () => { };
+        Command<ConnectionProtocol.Granted>(_ =>
+        {
+            _holdsConnection = true;
+            Plan();
+        });
+        Always();
     }
 
     private void Planning()
@@ -187,6 +244,7 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
         Become(Idle);
         if (_effects.PollCompleted())
         {
+            _options.Connections?.Tell(ConnectionProtocol.Rest.Instance);
             Rest();
         }
     }
@@ -236,13 +294,24 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
             throw new InvalidOperationException($"Quarantine of UID {m.Uid} of {_options.Mailbox} failed: {m.Error}"));
         Command<AdmissionProtocol.CreditGranted>(_ => _effects.CancelCredit());
         Command<IdleEnded>(ended => _imap.Ended(ended));
+        Command<ConnectionProtocol.Granted>(_ => _holdsConnection = true);
+        Command<ConnectionProtocol.Yield>(_ => { });
         Command<MailboxCommands.GetCursor>(_ => Sender.Tell(new MailboxCommands.CursorState(_options.Mailbox, _cursor)));
         Command<MailboxCommands.StopGracefully>(_ => StopAfterBatches());
         Command<PollTick>(_ => { });
         Command<MailboxCommands.PollMailbox>(_ => { });
 
         // Its supervisor starts this mailbox again after a backoff; the cursor recovers and the batches in flight are fetched again.
-        Command<Status.Failure>(failure => throw _effects.Failed(failure));
+        Command<Status.Failure>(failure =>
+        {
+            var failed = _effects.Failed(failure);
+            if (failed.Code == nameof(Mail.ImapFailureCause.TooManyConnections))
+            {
+                _options.Connections?.Tell(ConnectionProtocol.Refused.Instance);
+            }
+
+            throw failed;
+        });
         Command<SaveSnapshotSuccess>(_ => { });
         Command<SaveSnapshotFailure>(f =>
             Context.GetLogger().Warning(f.Cause, "Snapshot of {Mailbox} failed; the journal still holds every event", _options.Mailbox));

@@ -127,7 +127,7 @@ internal sealed class MailboxEffects(MailboxOptions options, IActorRef self, ITi
     /// poll may take (max_emails is emails per poll, not a rate); with <c>--once</c> at once while polls still find mail,
     /// and the first one finding nothing says the mailbox is caught up, later ones (poll now) stay quiet.
     /// </summary>
-    /// <returns>True when the next poll waits for the interval (the mailbox may wait in IDLE meanwhile).</returns>
+    /// <returns>True when the next poll does not follow at once (the mailbox may rest its connection meanwhile).</returns>
     public bool PollCompleted()
     {
         var previous = _previousChosen;
@@ -154,12 +154,11 @@ internal sealed class MailboxEffects(MailboxOptions options, IActorRef self, ITi
             options.ReportTo.Tell(new MailboxReports.CaughtUp(Mailbox), self);
         }
 
-        return false;
+        return _chosen == 0;
     }
 
     /// <summary>The IDLE is over (<see cref="MailboxImap.Ended"/>); a connection lost while idle is said once, not as a failure.</summary>
-    /// <returns>True when a poll should follow.</returns>
-    public bool IdleEnded(IdleEnded ended)
+    public IdleOutcome IdleEnded(IdleEnded ended)
     {
         if (ended.Lost)
         {

@@ -49,8 +49,9 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
     /// <summary>The asset wants IDLE and the kept connection's server offers it.</summary>
     public bool CanIdle => options.Asset.Idle && _connection is { SupportsIdle: true };
 
-    // A poll is due as soon as the IDLE in progress has ended.
+    // A poll is due as soon as the IDLE in progress has ended; or the connection is to be given up then.
     private bool _wake;
+    private bool _yield;
 
     /// <summary>Waits in IDLE on the kept connection; the answer comes as <see cref="IdleEnded"/>.</summary>
     public Task<IdleEnded> IdleAsync()
@@ -72,24 +73,48 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
         return true;
     }
 
+    /// <summary>When an IDLE is in progress, ends it so the connection can be given up, and returns true; else false.</summary>
+    public bool Yield()
+    {
+        if (_idling is null)
+        {
+            return false;
+        }
+
+        _yield = true;
+        _idleStop?.Cancel();
+        return true;
+    }
+
+    /// <summary>Closes the kept connection (LOGOUT), not while an IDLE runs on it.</summary>
+    public void Close()
+    {
+        if (_idling is null && _connection is { } kept)
+        {
+            _connection = null;
+            _ = CloseQuietlyAsync(Task.FromResult(kept));
+        }
+    }
+
     /// <summary>
-    /// The IDLE is over; a connection it found dead is dropped, so the next poll connects again in place. Returns true
-    /// when a poll should follow: new mail, a wake-up, or a lost connection.
+    /// The IDLE is over; a connection it found dead is dropped, so the next poll connects again in place. Says what
+    /// follows: a poll (new mail, a wake-up, a lost connection), giving the connection up, or IDLE again.
     /// </summary>
-    public bool Ended(IdleEnded ended)
+    public IdleOutcome Ended(IdleEnded ended)
     {
         var poll = ended.NewMail || ended.Lost || _wake;
-        _wake = false;
+        var outcome = _yield ? (poll ? IdleOutcome.YieldThenPoll : IdleOutcome.Yield) : poll ? IdleOutcome.Poll : IdleOutcome.IdleAgain;
         _idleStop?.Dispose();
         _idleStop = null;
         _idling = null;
-        if (ended.Lost && _connection is { } dead)
+        if ((ended.Lost || _yield) && _connection is { } done)
         {
             _connection = null;
-            _ = CloseQuietlyAsync(Task.FromResult(dead));
+            _ = CloseQuietlyAsync(Task.FromResult(done));
         }
 
-        return poll;
+        _wake = _yield = false;
+        return outcome;
     }
 
     public Task<BatchFetched> FetchAsync(long batchId, IReadOnlyList<uint> uids) => FetchAsync(_connection!, batchId, uids, _lifetime.Token);
@@ -283,6 +308,17 @@ internal sealed record PollPlanned(IMailboxConnection Connection, FolderStatus S
         ValidityChanged ? cursor.Decide(new CursorCommands.ObserveUidValidity(Status.UidValidity, now))
         : FirstPoll ? cursor.Decide(new CursorCommands.StartFirstPoll(Status.UidValidity, Floor, now))
         : [];
+}
+
+/// <summary>What follows an IDLE.</summary>
+internal enum IdleOutcome
+{
+    Poll,
+    IdleAgain,
+    Yield,
+
+    /// <summary>Give the connection up, then poll (a poll came due while the IDLE was ending): ask for a connection again.</summary>
+    YieldThenPoll,
 }
 
 /// <summary>An IDLE is over: the server announced new mail, or it was stopped or timed out, or the connection died.</summary>

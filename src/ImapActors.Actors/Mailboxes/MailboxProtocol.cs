@@ -89,6 +89,9 @@ public sealed record MailboxOptions(
     /// only <see cref="MaxBatchesInFlight"/> bounds the mailbox.
     /// </summary>
     public IActorRef? Admission { get; init; }
+
+    /// <summary>The asset's connection budget (<see cref="ConnectionBudgetActor"/>), asked before each connection; without one, the mailbox connects at will.</summary>
+    public IActorRef? Connections { get; init; }
 }
 
 /// <summary>Timer messages a mailbox sends itself.</summary>

@@ -116,6 +116,9 @@ public sealed record AssetSettings
     /// </summary>
     public bool Idle { get; init; } = true;
 
+    /// <summary>IMAP connections the asset's folders share (each folder polls or idles on one at a time).</summary>
+    public int MaxConnections { get; init; } = 4;
+
     public string Label { get; init; } = "imap";
     public ExtractionSettings Extraction { get; init; } = ExtractionSettings.Default;
 
