@@ -96,6 +96,9 @@ internal sealed record ItemDeadline(long BatchId) : INoSerializationVerification
 
 internal sealed record RetryCommit(long CommitId) : INoSerializationVerificationNeeded;
 
+/// <summary>A poll's batches are all done: record what its search settled (<see cref="PollPlanned.SearchEvents"/>).</summary>
+internal sealed record PollSettled(PollPlanned Plan) : INoSerializationVerificationNeeded;
+
 /// <summary>A mailbox stops itself with this so its backoff supervisor restarts it.</summary>
 public sealed class MailboxFailedException(MailboxId mailbox, Exception inner)
     : Exception($"Mailbox {mailbox} failed: {inner.Message}", inner)
