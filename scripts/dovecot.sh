@@ -38,9 +38,14 @@
 # Production-like settings (opt-in per instance): IMAPACTORS_DOVECOT_PROFILE=production at `start` makes the server
 # behave as real ones do: a refused login is answered after 2 s (auth_failure_delay), and a user may hold only 10
 # connections from one IP (mail_max_userip_connections; IMAPACTORS_DOVECOT_MAX_USERIP_CONNECTIONS=N sets another
-# number), and every password checked is logged (auth_verbose). The default profile, test, answers at once and allows 200. Both are remembered in the state dir for later
-# starts (IMAPACTORS_DOVECOT_PROFILE=test, or the limit set empty, goes back); a running server keeps its
-# configuration: stop it first. The per-IP auth penalty stays off in both: every test logs in from 127.0.0.1.
+# number), and every password checked is logged (auth_verbose). The default profile, test, answers at once and
+# allows 200. Both are remembered in the state dir for later starts (IMAPACTORS_DOVECOT_PROFILE=test, or the limit
+# set empty, goes back); a running server keeps its configuration: stop it first. The per-IP auth penalty stays off in both: every test logs in from 127.0.0.1.
+#
+# Raw IMAP protocol log (opt-in per instance): IMAPACTORS_DOVECOT_RAWLOG=1 at `start` makes every IMAP session after
+# login write what the client sent (YYYYMMDD-HHMMSS.PID.N.in, one timestamped line per command) and what the server
+# answered (.out) into the user's home, mail/NAME/ (created with the user's first mail). Remembered in the state dir
+# for later starts; set it to 0 or empty to turn it off again. A running server keeps its configuration: stop it first.
 #
 # Plaintext authentication: disable_plaintext_auth = yes, but Dovecot counts a connection whose
 # remote address equals its local address (127.0.0.1 -> 127.0.0.1) as secure, so LOGIN without
@@ -387,6 +392,25 @@ EOF
     mv -f "$CONF.tmp" "$CONF"
 }
 
+# The raw protocol log (see the header), remembered like the OAuth URL; its block goes at the end of dovecot.conf.
+append_rawlog_conf() {
+    if [ -n "${IMAPACTORS_DOVECOT_RAWLOG+set}" ]; then
+        case "$IMAPACTORS_DOVECOT_RAWLOG" in
+            1) : > "$DIR/rawlog-enabled" ;;
+            ''|0) rm -f "$DIR/rawlog-enabled" ;;
+            *) die "IMAPACTORS_DOVECOT_RAWLOG must be 1, 0 or empty, got '$IMAPACTORS_DOVECOT_RAWLOG'" ;;
+        esac
+    fi
+    [ -f "$DIR/rawlog-enabled" ] || return 0
+    cat >> "$CONF" <<'EOF'
+
+# IMAPACTORS_DOVECOT_RAWLOG: each IMAP session logs its raw protocol into the user's home (written as the mail user).
+protocol imap {
+  rawlog_dir = %h
+}
+EOF
+}
+
 write_env() {
     cat > "$DIR/env.tmp" <<EOF
 export IMAPACTORS_IMAP_HOST=$HOST
@@ -484,6 +508,7 @@ prepare() {
         for n in 1 2 3 4 5 6 7 8; do set_user "user$n" "pass-$n"; done
     fi
     write_conf
+    append_rawlog_conf
     write_env
 }
 

@@ -14,6 +14,7 @@ public class CursorSerializerTests() : TestKit(EngineHocon.Base(1))
     {
         new CursorEvents.FirstPollStarted(42, 900, T),
         new CursorEvents.UidValidityChanged(42, 43, T),
+        new CursorEvents.FolderSearched(42, 2000, T),
     };
 
     [Theory]
@@ -42,6 +43,25 @@ public class CursorSerializerTests() : TestKit(EngineHocon.Base(1))
         var cursor = new MailboxCursor(42, true, 7, UidSet.Of([7, 8, 9, 20]), 3);
         var back = (CursorSnapshot)RoundTrip(new CursorSnapshot(cursor));
         Assert.Equal(cursor, back.Cursor);
+    }
+
+    [Fact]
+    public void Snapshot_carries_the_searched_through_mark()
+    {
+        var cursor = new MailboxCursor(42, true, 1, UidSet.Of([1, 2, 3]), 0, SearchedThrough: 1400);
+        var back = (CursorSnapshot)RoundTrip(new CursorSnapshot(cursor));
+        Assert.Equal(1400u, back.Cursor.SearchedThrough);
+        Assert.Equal(cursor, back.Cursor);
+    }
+
+    [Fact]
+    public void The_searched_event_has_its_own_fixed_manifest_and_json()
+    {
+        var message = new CursorEvents.FolderSearched(42, 2000, T);
+        var serializer = (SerializerWithStringManifest)Sys.Serialization.FindSerializerFor(message);
+        Assert.Equal("cursor.searched.v1", serializer.Manifest(message));
+        Assert.Equal("""{"uidValidity":42,"through":2000,"at":"2026-11-29T12:00:00+01:00"}""",
+            System.Text.Encoding.UTF8.GetString(serializer.ToBinary(message)));
     }
 
     [Fact]
@@ -74,6 +94,7 @@ public class CursorSerializerTests() : TestKit(EngineHocon.Base(1))
     {
         { "cursor.first-poll.v1", """{"uidValidity":42,"floor":900,"at":"2026-11-29T12:00:00+01:00"}""", new CursorEvents.FirstPollStarted(42, 900, T) },
         { "cursor.uidvalidity.v1", """{"previous":42,"current":43,"at":"2026-11-29T12:00:00+01:00"}""", new CursorEvents.UidValidityChanged(42, 43, T) },
+        { "cursor.searched.v1", """{"uidValidity":42,"through":2000,"at":"2026-11-29T12:00:00+01:00"}""", new CursorEvents.FolderSearched(42, 2000, T) },
     };
 
     [Theory]
@@ -95,6 +116,22 @@ public class CursorSerializerTests() : TestKit(EngineHocon.Base(1))
         var snapshot = (CursorSnapshot)Sys.Serialization.Deserialize(
             """{"uidValidity":42,"started":true,"floor":7,"committed":[[7,9],[20,20]],"quarantinedTotal":3}"""u8.ToArray(), 4711, "cursor.snapshot.v1");
         Assert.Equal(new MailboxCursor(42, true, 7, UidSet.Of([7, 8, 9, 20]), 3), snapshot.Cursor);
+        Assert.Equal(0u, snapshot.Cursor.SearchedThrough);
+    }
+
+    [Fact]
+    public void A_journal_written_before_the_mark_replays_to_the_cursor_it_held()
+    {
+        // The manifests and payloads such a journal holds, and no searched event among them.
+        (string Manifest, string Json)[] rows =
+        [
+            ("cursor.first-poll.v1", """{"uidValidity":42,"floor":1,"at":"2026-11-29T12:00:00+01:00"}"""),
+            ("cursor.committed.v1", """{"uidValidity":42,"ranges":[[1,499],[1401,2000]],"quarantined":0,"at":"2026-11-29T12:00:00+01:00"}"""),
+        ];
+        var cursor = rows.Aggregate(MailboxCursor.Initial, (c, row) =>
+            c.Apply((ICursorEvent)Sys.Serialization.Deserialize(System.Text.Encoding.UTF8.GetBytes(row.Json), 4711, row.Manifest)));
+        Assert.Equal(new MailboxCursor(42, true, 1, UidSet.FromRanges([new UidRange(1, 499), new UidRange(1401, 2000)]), 0), cursor);
+        Assert.Equal(500u, cursor.LowestPending);
     }
 
     private object RoundTrip(object message)

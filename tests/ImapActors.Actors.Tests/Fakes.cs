@@ -15,6 +15,8 @@ internal sealed class FakeServer
 {
     private readonly object _gate = new();
     private readonly SortedDictionary<uint, byte[]> _messages = new();
+    private readonly List<(uint From, uint To)> _searches = new();
+    private readonly List<uint> _fetched = new();
     private uint _next = 1;
 
     public uint UidValidity { get; private set; } = 1000;
@@ -25,6 +27,30 @@ internal sealed class FakeServer
     public int Connects { get; set; }
 
     public int FetchCommands { get; set; }
+
+    /// <summary>Every UID SEARCH range asked for, in order.</summary>
+    public IReadOnlyList<(uint From, uint To)> Searches
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _searches.ToList();
+            }
+        }
+    }
+
+    /// <summary>Every UID asked for by a fetch, for sizes or bodies, in order.</summary>
+    public IReadOnlyList<uint> FetchedUids
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _fetched.ToList();
+            }
+        }
+    }
 
     public void Add(int count, Func<int, string>? subject = null)
     {
@@ -48,6 +74,27 @@ internal sealed class FakeServer
                 var uid = _next++;
                 var head = $"Subject: mail {uid}\r\nMessage-ID: <{uid}.{UidValidity}@test>\r\n\r\nbody {uid} ";
                 _messages[uid] = Encoding.UTF8.GetBytes(head + new string('x', Math.Max(0, bytes - head.Length - 2)) + "\r\n");
+            }
+        }
+    }
+
+    /// <summary>Leaves the next <paramref name="count"/> UIDs unused, as a server may (never given to any message).</summary>
+    public void SkipUids(uint count)
+    {
+        lock (_gate)
+        {
+            _next += count;
+        }
+    }
+
+    /// <summary>Expunges UIDs <paramref name="first"/> to <paramref name="last"/>; their UIDs are never given out again.</summary>
+    public void Expunge(uint first, uint last)
+    {
+        lock (_gate)
+        {
+            foreach (var uid in _messages.Keys.Where(u => u >= first && u <= last).ToList())
+            {
+                _messages.Remove(uid);
             }
         }
     }
@@ -79,6 +126,7 @@ internal sealed class FakeServer
     {
         lock (_gate)
         {
+            _searches.Add((from, to));
             return _messages.Keys.Where(u => u >= from && u <= to).ToList();
         }
     }
@@ -91,11 +139,22 @@ internal sealed class FakeServer
         }
     }
 
+    /// <summary>The sizes as a client's <c>UID FETCH (RFC822.SIZE)</c> gets them, recorded in <see cref="FetchedUids"/>.</summary>
+    public IReadOnlyDictionary<uint, long> FetchSizes(IReadOnlyList<uint> uids)
+    {
+        lock (_gate)
+        {
+            _fetched.AddRange(uids);
+            return Sizes(uids);
+        }
+    }
+
     public IReadOnlyList<FetchedEmail> Fetch(IReadOnlyList<uint> uids)
     {
         lock (_gate)
         {
             FetchCommands++;
+            _fetched.AddRange(uids);
             if (FailNextFetches > 0)
             {
                 FailNextFetches--;
@@ -131,7 +190,7 @@ internal sealed class FakeConnector(FakeServer server) : IMailboxConnector
             throw new NotSupportedException();
 
         public Task<IReadOnlyDictionary<uint, long>> FetchSizesAsync(IReadOnlyList<uint> uids, CancellationToken cancellationToken) =>
-            Guard(() => server.Sizes(uids));
+            Guard(() => server.FetchSizes(uids));
 
         public Task<IReadOnlyList<FetchedEmail>> FetchAsync(IReadOnlyList<uint> uids, CancellationToken cancellationToken) =>
             Guard(() =>

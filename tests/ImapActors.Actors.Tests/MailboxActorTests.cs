@@ -163,6 +163,73 @@ public sealed class MailboxActorTests : TestKit, IDisposable
         Assert.Equal(22, _store.Containers.Count);
     }
 
+    [Theory]
+    [InlineData(IngestManner.OldestFirst)]
+    [InlineData(IngestManner.LatestFirst)]
+    public async Task Once_caught_up_polls_search_and_fetch_only_above_the_settled_uids_holes_included(IngestManner manner)
+    {
+        _server.Add(2000);
+        _server.Expunge(500, 1400);
+        await RunOnce(Asset(manner, max: 100));
+        Assert.Equal(1099, _store.Containers.Count);
+        var (searches, fetched) = (_server.Searches.Count, _server.FetchedUids.Count);
+
+        // Ten more polls, each after a restart that recovers the cursor; new mail arrives before the sixth.
+        for (var poll = 0; poll < 10; poll++)
+        {
+            if (poll == 5)
+            {
+                _server.Add(5);
+            }
+
+            await RunOnce(Asset(manner, max: 100));
+        }
+
+        // One search, by the poll that found the new mail; nothing at or below UID 2000, the hole's top included.
+        Assert.Equal([(2001u, 2005u)], _server.Searches.Skip(searches));
+        Assert.All(_server.FetchedUids.Skip(fetched), uid => Assert.InRange(uid, 2001u, 2005u));
+        Assert.Equal(1104, _store.Containers.Count);
+        Assert.Equal(1104, _store.Containers.Select(c => c.Source.Uid).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Uids_max_emails_leaves_for_later_are_searched_and_taken_by_the_next_polls()
+    {
+        // Holes between the UIDs each poll takes: the mark must stop below what a poll left, not jump the hole after it.
+        _server.Add(300);
+        _server.Expunge(31, 60);
+        _server.Expunge(121, 250);
+        var status = Assert.Single(await RunOnce(Asset(max: 25)));
+        Assert.Equal(140, status.Created);
+        Assert.Equal(Enumerable.Range(1, 300).Where(u => u <= 30 || (u > 60 && u <= 120) || u > 250).Select(u => (uint)u),
+            _store.Containers.Select(c => c.Source.Uid).Order());
+    }
+
+    [Fact]
+    public async Task Oldest_first_a_poll_that_stops_at_max_emails_settles_only_the_windows_it_searched()
+    {
+        // The first 50,000-UID window holds exactly max_emails; the mail above it is in a window the poll never searched.
+        _server.Add(20);
+        _server.SkipUids(120_000);
+        _server.Add(5);
+        await RunOnce(Asset(firstRun: 20, max: 20));
+        Assert.Equal(25, _store.Containers.Count);
+    }
+
+    [Fact]
+    public async Task Latest_first_a_poll_that_stops_at_max_emails_settles_nothing_below_its_lowest_window()
+    {
+        _server.Add(5);
+        await RunOnce(Asset(IngestManner.LatestFirst, max: 20));
+
+        // 6..10 wait below a hole; the newest window alone holds max_emails of new mail.
+        _server.Add(5);
+        _server.SkipUids(120_000);
+        _server.Add(20);
+        await RunOnce(Asset(IngestManner.LatestFirst, max: 20));
+        Assert.Equal(30, _store.Containers.Count);
+    }
+
     [Fact]
     public async Task Scheduled_mode_picks_up_new_mail_on_the_next_poll()
     {
@@ -172,6 +239,12 @@ public sealed class MailboxActorTests : TestKit, IDisposable
         await AwaitAssertAsync(() => Assert.Equal(5, _store.Containers.Count), TimeSpan.FromSeconds(10));
         _server.Add(3);
         await AwaitAssertAsync(() => Assert.Equal(8, _store.Containers.Count), TimeSpan.FromSeconds(10));
+
+        // Between polls the mailbox still answers, and its cursor has settled the folder up to the newest mail.
+        var mailbox = new MailboxId(asset.Name, asset.Folders[0]);
+        await AwaitAssertAsync(async () => Assert.Equal(8u,
+            (await supervisor.Ask<MailboxCommands.CursorState>(new MailboxCommands.GetCursor(mailbox), TimeSpan.FromSeconds(5))).Cursor.SearchedThrough),
+            TimeSpan.FromSeconds(10));
         await supervisor.Ask<IngestionProtocol.Stopped>(new IngestionProtocol.StopAll(), TimeSpan.FromSeconds(20));
     }
 

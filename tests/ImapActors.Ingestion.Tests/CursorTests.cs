@@ -125,6 +125,195 @@ public class MailboxCursorTests
     }
 }
 
+/// <summary>The searched-through mark: what a search settles, and how the mark moves and resets.</summary>
+public class SearchedThroughTests
+{
+    private static readonly DateTimeOffset T = new(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);
+
+    private static MailboxCursor Run(MailboxCursor cursor, IEnumerable<ICursorEvent> events) =>
+        events.Aggregate(cursor, (c, e) => c.Apply(e));
+
+    private static uint[] Uids(uint first, uint last) => Enumerable.Range((int)first, (int)(last - first + 1)).Select(i => (uint)i).ToArray();
+
+    /// <summary>A cursor under UIDVALIDITY 5 with a first poll started at <paramref name="floor"/> and these UIDs committed.</summary>
+    private static MailboxCursor Started(uint floor = 1, params uint[] committed)
+    {
+        var c = Run(MailboxCursor.Initial, MailboxCursor.Initial.Decide(new CursorCommands.StartFirstPoll(5, floor, T)));
+        return Run(c, c.Decide(new CursorCommands.CommitUids(5, committed, 0, T)));
+    }
+
+    private static CursorCommands.RecordSearch Search(uint from, uint through, params uint[] found) =>
+        new(5, from, through, UidSet.Of(found), T);
+
+    [Fact]
+    public void A_search_whose_finds_are_all_committed_settles_its_holes_up_to_its_top()
+    {
+        // 1..2000 with 500..1400 expunged: every UID found is committed, so the hole is settled with the rest.
+        var present = Uids(1, 499).Concat(Uids(1401, 2000)).ToArray();
+        var c = Started(1, present);
+        Assert.Equal(500u, c.LowestPending);
+
+        var searched = Assert.IsType<CursorEvents.FolderSearched>(Assert.Single(c.Decide(Search(500, 2000, Uids(1401, 2000)))));
+        Assert.Equal((5u, 2000u, T), (searched.UidValidity, searched.Through, searched.At));
+        c = c.Apply(searched);
+        Assert.Equal(2000u, c.SearchedThrough);
+        Assert.Equal(2001u, c.LowestPending);
+        Assert.True(c.IsCommitted(900));
+    }
+
+    [Fact]
+    public void The_mark_stops_just_below_the_lowest_found_uid_not_committed()
+    {
+        // max_emails took 1..3 of 1, 2, 3, 7, 9 (4..6 and 8 are holes): 7 is still pending.
+        var c = Started(1, 1, 2, 3);
+        var searched = Assert.IsType<CursorEvents.FolderSearched>(Assert.Single(c.Decide(Search(1, 20, 1, 2, 3, 7, 9))));
+        Assert.Equal(6u, searched.Through);
+        c = c.Apply(searched);
+        Assert.Equal(7u, c.LowestPending);
+        Assert.False(c.IsCommitted(7));
+        Assert.False(c.IsCommitted(8));
+    }
+
+    [Fact]
+    public void A_pending_find_above_the_searched_span_does_not_hold_the_mark()
+    {
+        var c = Started(1, 1, 2);
+        var searched = Assert.IsType<CursorEvents.FolderSearched>(Assert.Single(c.Decide(Search(3, 10, 1, 2, 15))));
+        Assert.Equal(10u, searched.Through);
+    }
+
+    [Fact]
+    public void A_search_that_begins_above_the_lowest_pending_uid_settles_nothing()
+    {
+        // 3..9 were never searched in this span: a latest-first poll that stopped at max_emails before reaching them.
+        var c = Started(1, 1, 2);
+        Assert.Equal(3u, c.LowestPending);
+        Assert.Empty(c.Decide(Search(10, 20)));
+        Assert.Single(c.Decide(Search(3, 20)));
+    }
+
+    [Fact]
+    public void A_search_may_begin_anywhere_in_the_committed_run_above_the_mark()
+    {
+        // 1..5 are committed: a search from 4 leaves nothing unknown below it.
+        var c = Started(1, 1, 2, 3, 4, 5);
+        var searched = Assert.IsType<CursorEvents.FolderSearched>(Assert.Single(c.Decide(Search(4, 9, 4, 5))));
+        Assert.Equal(9u, searched.Through);
+    }
+
+    [Fact]
+    public void The_mark_never_moves_back_and_an_equal_mark_makes_no_event()
+    {
+        var c = Started(1, 1, 2, 3);
+        c = Run(c, c.Decide(Search(1, 10, 1, 2, 3)));
+        Assert.Equal(10u, c.SearchedThrough);
+        Assert.Empty(c.Decide(Search(11, 10)));
+        Assert.Empty(c.Decide(Search(11, 11, 11)));
+
+        // An event with a lower mark (a journal replayed out of order cannot hold one, but Apply must not lose ground).
+        Assert.Equal(10u, c.Apply(new CursorEvents.FolderSearched(5, 4, T)).SearchedThrough);
+    }
+
+    [Fact]
+    public void Searches_before_a_first_poll_or_under_another_uidvalidity_settle_nothing()
+    {
+        Assert.Empty(MailboxCursor.Initial.Decide(Search(1, 10)));
+        Assert.Empty(MailboxCursor.Initial.Decide(new CursorCommands.RecordSearch(MailboxCursor.Initial.UidValidity, 1, 10, UidSet.Empty, T)));
+        Assert.Empty(Started().Decide(new CursorCommands.RecordSearch(6, 1, 10, UidSet.Empty, T)));
+        Assert.Equal(0u, Started().Apply(new CursorEvents.FolderSearched(6, 10, T)).SearchedThrough);
+        Assert.Equal(0u, MailboxCursor.Initial.Apply(new CursorEvents.FolderSearched(0, 10, T)).SearchedThrough);
+    }
+
+    [Fact]
+    public void Uids_below_the_floor_found_by_a_search_do_not_hold_the_mark()
+    {
+        // Latest first with first_run_max_emails: the first poll's windows also found 1..7, which are out of scope.
+        var c = Started(8, 8, 9, 10);
+        var searched = Assert.IsType<CursorEvents.FolderSearched>(Assert.Single(c.Decide(Search(1, 10, Uids(1, 10)))));
+        Assert.Equal(10u, searched.Through);
+
+        // In scope and not committed, 10 holds the mark even when it sits in one run with the UIDs below the floor.
+        c = Started(8, 8, 9);
+        searched = Assert.IsType<CursorEvents.FolderSearched>(Assert.Single(c.Decide(Search(1, 10, Uids(1, 10)))));
+        Assert.Equal(9u, searched.Through);
+    }
+
+    [Fact]
+    public void The_floor_still_bounds_the_lowest_pending_uid_when_the_mark_is_below_it()
+    {
+        var c = Started(8) with { SearchedThrough = 3 };
+        Assert.Equal(8u, c.LowestPending);
+        Assert.True(c.IsCommitted(5));
+    }
+
+    [Fact]
+    public void Committed_uids_right_above_the_mark_are_skipped_too()
+    {
+        var c = Started(1, 11, 12, 14) with { SearchedThrough = 10 };
+        Assert.Equal(13u, c.LowestPending);
+        Assert.True(c.IsCommitted(10));
+        Assert.False(c.IsCommitted(13));
+        Assert.True(c.IsCommitted(14));
+    }
+
+    [Fact]
+    public void The_highest_possible_mark_does_not_overflow()
+    {
+        var c = Started() with { SearchedThrough = uint.MaxValue };
+        Assert.Equal(uint.MaxValue, c.LowestPending);
+        Assert.True(c.IsCommitted(uint.MaxValue));
+        Assert.Empty(c.Decide(Search(uint.MaxValue, uint.MaxValue)));
+    }
+
+    [Fact]
+    public void Commits_at_or_below_the_mark_make_no_event()
+    {
+        var c = Started() with { SearchedThrough = 10 };
+        Assert.Empty(c.Decide(new CursorCommands.CommitUids(5, [3, 10], 0, T)));
+        Assert.Single(c.Decide(new CursorCommands.CommitUids(5, [3, 11], 0, T)));
+    }
+
+    [Fact]
+    public void A_uidvalidity_change_resets_the_mark()
+    {
+        var c = Started(1, 1, 2);
+        c = Run(c, c.Decide(Search(1, 100, 1, 2)));
+        Assert.Equal(100u, c.SearchedThrough);
+        c = Run(c, c.Decide(new CursorCommands.ObserveUidValidity(6, T)));
+        Assert.Equal(0u, c.SearchedThrough);
+        Assert.Equal(1u, c.LowestPending);
+        Assert.False(c.IsCommitted(50));
+    }
+
+    [Fact]
+    public void A_new_first_poll_resets_the_mark()
+    {
+        var c = Started(1, 1, 2) with { SearchedThrough = 100 };
+        c = c.Apply(new CursorEvents.FirstPollStarted(9, 1, T));
+        Assert.Equal(0u, c.SearchedThrough);
+    }
+
+    [Fact]
+    public void Replaying_a_journal_with_searches_rebuilds_the_same_mark()
+    {
+        var c = MailboxCursor.Initial;
+        var journal = new List<ICursorEvent>();
+        void Do(IReadOnlyList<ICursorEvent> events)
+        {
+            journal.AddRange(events);
+            c = Run(c, events);
+        }
+
+        Do(c.Decide(new CursorCommands.StartFirstPoll(5, 1, T)));
+        Do(c.Decide(new CursorCommands.CommitUids(5, [1, 2, 3], 0, T)));
+        Do(c.Decide(Search(1, 50, 1, 2, 3, 40)));
+        Do(c.Decide(new CursorCommands.CommitUids(5, [40], 0, T)));
+        Do(c.Decide(Search(4, 60, 40)));
+        Assert.Equal(60u, c.SearchedThrough);
+        Assert.Equal(c, Run(MailboxCursor.Initial, journal));
+    }
+}
+
 public class PollPlannerTests
 {
     private static MailboxCursor Started(uint floor, params uint[] committed) =>
@@ -166,6 +355,13 @@ public class PollPlannerTests
     {
         Assert.Empty(PollPlanner.Choose(Started(1), [1, 2, 3], IngestManner.LatestFirst, 0));
         Assert.Empty(PollPlanner.Choose(Started(1), [1, 2, 3], IngestManner.OldestFirst, 0));
+    }
+
+    [Fact]
+    public void Uids_at_or_below_the_searched_through_mark_are_never_chosen()
+    {
+        var cursor = Started(1) with { SearchedThrough = 4 };
+        Assert.Equal([5u, 6u], PollPlanner.Choose(cursor, [1, 2, 3, 4, 5, 6], IngestManner.OldestFirst, 10));
     }
 
     [Fact]

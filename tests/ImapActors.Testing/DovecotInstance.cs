@@ -7,6 +7,12 @@ namespace ImapActors.Testing;
 public sealed record DovecotUser(string Name, string Password);
 
 /// <summary>
+/// One IMAP session in a server's raw protocol log: its log file's name, and the lines the client sent after login, in
+/// order, without the server's timestamps (a command with its tag, or a literal's line).
+/// </summary>
+public sealed record RawLogSession(string Name, IReadOnlyList<string> Sent);
+
+/// <summary>
 /// A running private Dovecot started by <c>scripts/dovecot.sh</c>: its endpoints and helpers to add
 /// users, load messages straight into maildirs, run doveadm, and kill or restart the server.
 /// </summary>
@@ -128,6 +134,32 @@ public sealed class DovecotInstance
     {
         ArgumentNullException.ThrowIfNull(args);
         return DovecotScripts.RunProgram("doveadm", ScriptEnvironment(), ["-c", ConfPath, .. args]);
+    }
+
+    /// <summary>
+    /// What the client sent in each IMAP session of <paramref name="user"/>, oldest first, on a server started with its raw
+    /// protocol log (<see cref="TestServices.StartPrivateDovecot"/>); empty otherwise. A session still open may not be
+    /// written out to its end yet.
+    /// </summary>
+    public IReadOnlyList<RawLogSession> RawLog(string user)
+    {
+        // Dovecot writes the files into the user's home, named YYYYMMDD-HHMMSS.PID.N.in, each line "SECONDS.MICROS text".
+        var home = Doveadm("user", "-f", "home", user).Trim();
+        if (!Directory.Exists(home))
+        {
+            return [];
+        }
+
+        var sessions = new List<(decimal Started, RawLogSession Session)>();
+        foreach (var file in Directory.GetFiles(home, "*.in"))
+        {
+            var lines = File.ReadAllLines(file).Where(l => l.Length > 0).ToList();
+            var stamps = lines.Select(l => l.Split(' ', 2)).ToList();
+            var started = stamps.Count > 0 && decimal.TryParse(stamps[0][0], NumberStyles.Number, CultureInfo.InvariantCulture, out var s) ? s : 0;
+            sessions.Add((started, new RawLogSession(Path.GetFileName(file), stamps.Select(p => p.Length > 1 ? p[1] : "").ToList())));
+        }
+
+        return sessions.OrderBy(s => s.Started).ThenBy(s => s.Session.Name, StringComparer.Ordinal).Select(s => s.Session).ToList();
     }
 
     /// <summary>Sets a folder's UIDVALIDITY (<c>doveadm mailbox update --uid-validity</c>), as a server rebuild would.</summary>

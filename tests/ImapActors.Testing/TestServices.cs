@@ -21,7 +21,7 @@ public static class TestServices
 
     /// <summary>
     /// Starts (or reuses) a Dovecot of its own, with its own state folder and ports, for tests that stop,
-    /// kill or restart the server. Stop it when done.
+    /// kill or restart the server, or that read what a client sent. Stop it when done.
     /// </summary>
     /// <param name="name">A short name, unique per test class (letters, digits and dashes).</param>
     /// <param name="production">
@@ -29,7 +29,12 @@ public static class TestServices
     /// (see scripts/dovecot.sh); otherwise the test profile (no delay, 200 connections).
     /// </param>
     /// <param name="maxUserIpConnections">Connections a user may hold from one IP, instead of the profile's.</param>
-    public static DovecotInstance StartPrivateDovecot(string name, bool production = false, int? maxUserIpConnections = null)
+    /// <param name="rawLog">
+    /// Log every IMAP session's raw protocol (<c>IMAPACTORS_DOVECOT_RAWLOG</c>), read with
+    /// <see cref="DovecotInstance.RawLog"/>; a running instance of that name is stopped first, since its configuration
+    /// may lack the log. Without it, an instance keeps what it was started with.
+    /// </param>
+    public static DovecotInstance StartPrivateDovecot(string name, bool production = false, int? maxUserIpConnections = null, bool rawLog = false)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         if (!name.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'))
@@ -46,6 +51,12 @@ public static class TestServices
             ["IMAPACTORS_DOVECOT_PROFILE"] = production ? "production" : "test",
             ["IMAPACTORS_DOVECOT_MAX_USERIP_CONNECTIONS"] = maxUserIpConnections?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
         };
+        if (rawLog)
+        {
+            env["IMAPACTORS_DOVECOT_RAWLOG"] = "1";
+            DovecotScripts.Run(DovecotInstance.Script("dovecot.sh"), env, "stop");
+        }
+
         var output = DovecotScripts.Run(DovecotInstance.Script("dovecot.sh"), env, "start");
         return new DovecotInstance(DovecotScripts.ParseExports(output), stateRoot);
     }

@@ -16,6 +16,8 @@ namespace ImapActors.Actors.Mailboxes;
 /// the admission gate's credit (awaiting credit), then is fetched (fetching); stopping, where batches in flight commit
 /// and nothing new is fetched. The cursor moves past a batch once the sink has committed or quarantined every UID of
 /// it, so a crash re-fetches at most the batches in flight, and the sink's idempotent key makes that change nothing.
+/// Once a poll's batches are all done, the cursor records how far its search settled the folder, so the next poll
+/// searches only above that.
 /// </summary>
 public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
 {
@@ -25,6 +27,9 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
     private MailboxEffects _effects = null!;
     private MailboxCursor _cursor = MailboxCursor.Initial;
     private BatchLedger _ledger;
+
+    // The plan of the poll under way: its search is recorded in the cursor once the poll's batches are done.
+    private PollPlanned? _poll;
 
     // What the current state does once the ledger has moved; each state sets it.
     private Action _next = () => { };
@@ -176,6 +181,7 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
                     return;
                 }
 
+                _poll = p;
                 p.Emails.ToList().ForEach(_queue.Enqueue);
                 Become(Polling);
                 Pump();
@@ -239,8 +245,20 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
         Run(_ledger.Fetched(fetched.BatchId, _effects.Items(fetched.Emails, uidValidity), DateTimeOffset.UtcNow));
     }
 
+    /// <summary>
+    /// Every UID the poll took is settled: the cursor is to record how far its search settled the folder, so the next
+    /// poll searches only above that (and from the UIDs still pending), never the holes again. This often runs inside a
+    /// Defer callback, and a persist started there is never counted done, so the actor would stash every later message;
+    /// the record is therefore a message to self, handled (and persisted) before the next poll's tick.
+    /// </summary>
     private void PollCompleted()
     {
+        if (_poll is { } poll)
+        {
+            _poll = null;
+            Self.Tell(new PollSettled(poll));
+        }
+
         Become(Idle);
         if (_effects.PollCompleted())
         {
@@ -251,6 +269,8 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
 
     private void StopAfterBatches()
     {
+        // A poll cut short records no search: the next start searches that span again.
+        _poll = null;
         _queue.Clear();
         Become(Stopping);
         _next();
@@ -296,6 +316,7 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
         Command<IdleEnded>(ended => _imap.Ended(ended));
         Command<ConnectionProtocol.Granted>(_ => _holdsConnection = true);
         Command<ConnectionProtocol.Yield>(_ => { });
+        Command<PollSettled>(m => PersistAll(m.Plan.SearchEvents(_cursor, DateTimeOffset.UtcNow), Applied));
         Command<MailboxCommands.GetCursor>(_ => Sender.Tell(new MailboxCommands.CursorState(_options.Mailbox, _cursor)));
         Command<MailboxCommands.StopGracefully>(_ => StopAfterBatches());
         Command<PollTick>(_ => { });

@@ -229,19 +229,19 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
             if (cursor.Started && cursor.UidValidity != status.UidValidity)
             {
                 // The actor persists the change first and plans again from the reset cursor.
-                return new PollPlanned(connection, status, [], FirstPoll: false, ValidityChanged: true, Floor: 1);
+                return new PollPlanned(connection, status, [], FirstPoll: false, ValidityChanged: true, Floor: 1, Search: null);
             }
 
             var firstPoll = !cursor.Started;
             var manner = options.Asset.IngestManner;
             var limit = firstPoll ? options.Asset.FirstRunMaxEmails : options.Asset.MaxEmails;
-            var chosen = await ChooseAsync(connection, cursor, status, manner, limit, options.SearchWindow, cancellationToken);
+            var (chosen, search) = await ChooseAsync(connection, cursor, status, manner, limit, options.SearchWindow, cancellationToken);
             var floor = firstPoll ? PollPlanner.FirstPollFloor(chosen, manner, limit) : 1u;
             var sizes = chosen.Count == 0 ? new Dictionary<uint, long>() : await connection.FetchSizesAsync(chosen, cancellationToken);
 
             // A UID without a size was expunged since the search: its fetch finds it gone.
             var emails = chosen.Select(uid => new PlannedEmail(uid, sizes.GetValueOrDefault(uid))).ToList();
-            return new PollPlanned(connection, status, emails, firstPoll, ValidityChanged: false, floor);
+            return new PollPlanned(connection, status, emails, firstPoll, ValidityChanged: false, floor, search);
         }
         catch (Exception ex)
         {
@@ -249,17 +249,24 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
         }
     }
 
-    private static async Task<IReadOnlyList<uint>> ChooseAsync(IMailboxConnection connection, MailboxCursor cursor, FolderStatus status,
-        IngestManner manner, int limit, uint window, CancellationToken cancellationToken)
+    /// <summary>
+    /// Searches the folder in windows from the cursor's lowest pending UID up to UIDNEXT − 1 (upward oldest first, downward
+    /// latest first) until the windows hold <paramref name="limit"/> pending UIDs, and chooses among them. Also returns the
+    /// span the windows covered and what they found, for the cursor's searched-through mark; none when nothing was
+    /// searched or the server gave no UIDNEXT (the top of the span would then not bound the UIDs new mail gets).
+    /// </summary>
+    private static async Task<(IReadOnlyList<uint> Chosen, PollSearch? Search)> ChooseAsync(IMailboxConnection connection,
+        MailboxCursor cursor, FolderStatus status, IngestManner manner, int limit, uint window, CancellationToken cancellationToken)
     {
         var low = cursor.LowestPending;
         var top = status.UidNext > 1 ? status.UidNext - 1 : uint.MaxValue;
         if (limit <= 0 || status.Count == 0 || low > top)
         {
-            return [];
+            return ([], null);
         }
 
         var found = new List<uint>();
+        uint from = low, through = top;
         if (manner == IngestManner.OldestFirst)
         {
             for (ulong a = low; a <= top && found.Count < limit; a += window)
@@ -267,6 +274,7 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
                 var b = (uint)Math.Min(top, a + window - 1);
                 var uids = await connection.SearchUidsAsync((uint)a, b, cancellationToken);
                 found.AddRange(uids.Where(u => u >= a && u <= b && !cursor.IsCommitted(u)));
+                through = b;
             }
         }
         else
@@ -276,10 +284,12 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
                 var a = (uint)Math.Max(low, b - window + 1);
                 var uids = await connection.SearchUidsAsync(a, (uint)b, cancellationToken);
                 found.AddRange(uids.Where(u => u >= a && u <= b && !cursor.IsCommitted(u)));
+                from = a;
             }
         }
 
-        return PollPlanner.Choose(cursor, found, manner, limit);
+        var search = status.UidNext > 1 ? new PollSearch(from, through, UidSet.Of(found)) : null;
+        return (PollPlanner.Choose(cursor, found, manner, limit), search);
     }
 
     private static async Task<BatchFetched> FetchAsync(IMailboxConnection connection, long batchId, IReadOnlyList<uint> uids,
@@ -299,15 +309,29 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
 /// <summary>An email a poll will fetch, with its size as the server gave it (RFC822.SIZE).</summary>
 internal readonly record struct PlannedEmail(uint Uid, long Size);
 
-/// <summary>A poll's plan: the connection it used, what EXAMINE said, and the emails to take in order.</summary>
+/// <summary>What a poll's UID SEARCH windows covered, <paramref name="From"/> to <paramref name="Through"/>, and the pending UIDs they found.</summary>
+internal sealed record PollSearch(uint From, uint Through, UidSet Found);
+
+/// <summary>
+/// A poll's plan: the connection it used, what EXAMINE said, the emails to take in order, and what its search covered
+/// (none when it searched nothing).
+/// </summary>
 internal sealed record PollPlanned(IMailboxConnection Connection, FolderStatus Status, IReadOnlyList<PlannedEmail> Emails, bool FirstPoll,
-    bool ValidityChanged, uint Floor) : INoSerializationVerificationNeeded
+    bool ValidityChanged, uint Floor, PollSearch? Search) : INoSerializationVerificationNeeded
 {
     /// <summary>What the cursor records before the poll: a UIDVALIDITY change, or a first poll and its floor.</summary>
     public IReadOnlyList<ICursorEvent> CursorEvents(MailboxCursor cursor, DateTimeOffset now) =>
         ValidityChanged ? cursor.Decide(new CursorCommands.ObserveUidValidity(Status.UidValidity, now))
         : FirstPoll ? cursor.Decide(new CursorCommands.StartFirstPoll(Status.UidValidity, Floor, now))
         : [];
+
+    /// <summary>
+    /// What the cursor records once the poll's batches are done: how far the folder is now settled. The cursor checks the
+    /// search's finds against what it has committed, so UIDs the search found but <c>max_emails</c> left for a later poll
+    /// keep the mark below them.
+    /// </summary>
+    public IReadOnlyList<ICursorEvent> SearchEvents(MailboxCursor cursor, DateTimeOffset now) =>
+        Search is { } s ? cursor.Decide(new CursorCommands.RecordSearch(Status.UidValidity, s.From, s.Through, s.Found, now)) : [];
 }
 
 /// <summary>What follows an IDLE.</summary>

@@ -106,6 +106,9 @@ internal sealed record ItemDeadline(long BatchId) : INoSerializationVerification
 
 internal sealed record RetryCommit(long CommitId) : INoSerializationVerificationNeeded;
 
+/// <summary>A poll's batches are all done: record what its search settled (<see cref="PollPlanned.SearchEvents"/>).</summary>
+internal sealed record PollSettled(PollPlanned Plan) : INoSerializationVerificationNeeded;
+
 /// <summary>A mailbox stops itself with this so its <see cref="MailboxSupervisor"/> starts it again after a backoff.</summary>
 /// <param name="mailbox">The mailbox that failed.</param>
 /// <param name="inner">What failed.</param>

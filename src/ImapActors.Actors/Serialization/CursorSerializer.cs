@@ -8,13 +8,16 @@ namespace ImapActors.Actors.Serialization;
 
 /// <summary>
 /// Serializes the cursor's events and snapshots as JSON under short, fixed manifests, so renaming a class never breaks
-/// recovery of an existing journal. A new event shape gets a new manifest; old manifests stay readable.
+/// recovery of an existing journal. A new event shape gets a new manifest; old manifests stay readable. A field added to
+/// an existing shape (the snapshot's <c>searchedThrough</c>) keeps the manifest: payloads written before it lack the field
+/// and read it as 0, which is what the cursor held then.
 /// </summary>
 public sealed class CursorSerializer : SerializerWithStringManifest
 {
     private const string FirstPollStartedManifest = "cursor.first-poll.v1";
     private const string UidsCommittedManifest = "cursor.committed.v1";
     private const string UidValidityChangedManifest = "cursor.uidvalidity.v1";
+    private const string FolderSearchedManifest = "cursor.searched.v1";
     private const string SnapshotManifest = "cursor.snapshot.v1";
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -32,6 +35,7 @@ public sealed class CursorSerializer : SerializerWithStringManifest
         CursorEvents.FirstPollStarted => FirstPollStartedManifest,
         CursorEvents.UidsCommitted => UidsCommittedManifest,
         CursorEvents.UidValidityChanged => UidValidityChangedManifest,
+        CursorEvents.FolderSearched => FolderSearchedManifest,
         CursorSnapshot => SnapshotManifest,
         _ => throw new ArgumentException($"Cannot serialize {o.GetType()}", nameof(o)),
     };
@@ -42,9 +46,10 @@ public sealed class CursorSerializer : SerializerWithStringManifest
         CursorEvents.UidsCommitted e => JsonSerializer.SerializeToUtf8Bytes(
             new CommittedDto(e.UidValidity, e.Ranges.Select(r => new[] { r.First, r.Last }).ToArray(), e.Quarantined, e.At), Json),
         CursorEvents.UidValidityChanged e => JsonSerializer.SerializeToUtf8Bytes(new UidValidityDto(e.Previous, e.Current, e.At), Json),
+        CursorEvents.FolderSearched e => JsonSerializer.SerializeToUtf8Bytes(new SearchedDto(e.UidValidity, e.Through, e.At), Json),
         CursorSnapshot s => JsonSerializer.SerializeToUtf8Bytes(new SnapshotDto(
             s.Cursor.UidValidity, s.Cursor.Started, s.Cursor.Floor,
-            s.Cursor.Committed.Ranges.Select(r => new[] { r.First, r.Last }).ToArray(), s.Cursor.QuarantinedTotal), Json),
+            s.Cursor.Committed.Ranges.Select(r => new[] { r.First, r.Last }).ToArray(), s.Cursor.QuarantinedTotal, s.Cursor.SearchedThrough), Json),
         _ => throw new ArgumentException($"Cannot serialize {obj.GetType()}", nameof(obj)),
     };
 
@@ -70,11 +75,17 @@ public sealed class CursorSerializer : SerializerWithStringManifest
                 return new CursorEvents.UidValidityChanged(d.Previous, d.Current, d.At);
             }
 
+            case FolderSearchedManifest:
+            {
+                var d = Read<SearchedDto>(bytes);
+                return new CursorEvents.FolderSearched(d.UidValidity, d.Through, d.At);
+            }
+
             case SnapshotManifest:
             {
                 var d = Read<SnapshotDto>(bytes);
                 return new CursorSnapshot(new MailboxCursor(d.UidValidity, d.Started, d.Floor,
-                    UidSet.FromRanges(ToRanges(d.Committed)), d.QuarantinedTotal));
+                    UidSet.FromRanges(ToRanges(d.Committed)), d.QuarantinedTotal, d.SearchedThrough));
             }
 
             default:
@@ -93,5 +104,8 @@ public sealed class CursorSerializer : SerializerWithStringManifest
 
     private sealed record UidValidityDto(uint Previous, uint Current, DateTimeOffset At);
 
-    private sealed record SnapshotDto(uint UidValidity, bool Started, uint Floor, uint[][] Committed, long QuarantinedTotal);
+    private sealed record SearchedDto(uint UidValidity, uint Through, DateTimeOffset At);
+
+    private sealed record SnapshotDto(uint UidValidity, bool Started, uint Floor, uint[][] Committed, long QuarantinedTotal,
+        uint SearchedThrough = 0);
 }

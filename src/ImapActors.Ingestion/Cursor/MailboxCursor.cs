@@ -23,6 +23,13 @@ public static class CursorEvents
     /// ingested is recognised by the sink, not duplicated).
     /// </summary>
     public sealed record UidValidityChanged(uint Previous, uint Current, DateTimeOffset At) : ICursorEvent;
+
+    /// <summary>
+    /// The folder is settled up to <paramref name="Through"/> under <paramref name="UidValidity"/>: it was searched that
+    /// far and every UID the search found there is committed, quarantined or gone, so no UID at or below it needs
+    /// searching again (holes of expunged or never used UIDs included: the server never hands out a UID twice).
+    /// </summary>
+    public sealed record FolderSearched(uint UidValidity, uint Through, DateTimeOffset At) : ICursorEvent;
 }
 
 /// <summary>Commands the cursor decides on.</summary>
@@ -36,21 +43,47 @@ public static class CursorCommands
 
     /// <summary>Record UIDs as done.</summary>
     public sealed record CommitUids(uint UidValidity, IReadOnlyCollection<uint> Uids, int Quarantined, DateTimeOffset At);
+
+    /// <summary>
+    /// A poll searched UIDs <paramref name="From"/> to <paramref name="Through"/> (all below the UIDNEXT its EXAMINE saw)
+    /// and found <paramref name="Found"/> there; given once the poll's batches are done, so the cursor can tell which of
+    /// them are settled.
+    /// </summary>
+    public sealed record RecordSearch(uint UidValidity, uint From, uint Through, UidSet Found, DateTimeOffset At);
 }
 
 /// <summary>
-/// A mailbox's poll cursor: which UIDVALIDITY it speaks of, the floor below which UIDs are out of scope, and the UIDs
-/// already committed. Pure: <see cref="Decide(CursorCommands.CommitUids)"/> turns a command into events, <see cref="Apply"/>
-/// turns an event into the next state; replaying the journal rebuilds the state exactly.
+/// A mailbox's poll cursor: which UIDVALIDITY it speaks of, the floor below which UIDs are out of scope, the UIDs
+/// already committed, and how far the folder is settled (<see cref="SearchedThrough"/>). Pure:
+/// <see cref="Decide(CursorCommands.CommitUids)"/> turns a command into events, <see cref="Apply"/> turns an event into
+/// the next state; replaying the journal rebuilds the state exactly.
 /// </summary>
-public sealed record MailboxCursor(uint UidValidity, bool Started, uint Floor, UidSet Committed, long QuarantinedTotal)
+/// <param name="UidValidity">The folder's UIDVALIDITY the UIDs below speak of.</param>
+/// <param name="Started">A first poll under <paramref name="UidValidity"/> has begun.</param>
+/// <param name="Floor">UIDs below it are out of scope (latest first with <c>first_run_max_emails</c>); 1 otherwise.</param>
+/// <param name="Committed">The UIDs committed to the store, quarantined, or found gone by their fetch.</param>
+/// <param name="QuarantinedTotal">Emails quarantined over the cursor's life, across UIDVALIDITY changes.</param>
+/// <param name="SearchedThrough">
+/// The highest UID h such that the folder was searched up to h and every UID found at or below h is committed,
+/// quarantined or gone; 0 before any such search. Committed UIDs alone cannot say that a missing UID is a hole (expunged
+/// or never used) rather than mail still to take, so without this mark every poll would search again from the first hole.
+/// </param>
+public sealed record MailboxCursor(uint UidValidity, bool Started, uint Floor, UidSet Committed, long QuarantinedTotal,
+    uint SearchedThrough = 0)
 {
     public static MailboxCursor Initial { get; } = new(0, false, 1, UidSet.Empty, 0);
 
-    /// <summary>The lowest UID that may still need ingesting.</summary>
-    public uint LowestPending => Committed.FirstMissingFrom(Math.Max(Floor, 1));
+    /// <summary>
+    /// The lowest UID that may still need ingesting: the first one above both the floor and <see cref="SearchedThrough"/>
+    /// that is not committed. Polls search from here.
+    /// </summary>
+    public uint LowestPending => Committed.FirstMissingFrom(SettledBelow);
 
-    public bool IsCommitted(uint uid) => uid < Floor || Committed.Contains(uid);
+    /// <summary>True when <paramref name="uid"/> needs no ingesting: below the floor, settled by a search, or committed.</summary>
+    public bool IsCommitted(uint uid) => uid < Floor || uid <= SearchedThrough || Committed.Contains(uid);
+
+    // Every UID below this one is out of scope or settled by a search.
+    private uint SettledBelow => Math.Max(Math.Max(Floor, 1), SearchedThrough == uint.MaxValue ? uint.MaxValue : SearchedThrough + 1);
 
     public IReadOnlyList<ICursorEvent> Decide(CursorCommands.ObserveUidValidity command)
     {
@@ -92,6 +125,25 @@ public sealed record MailboxCursor(uint UidValidity, bool Started, uint Floor, U
         return [new CursorEvents.UidsCommitted(UidValidity, UidSet.Of(fresh).Ranges, command.Quarantined, command.At)];
     }
 
+    /// <summary>
+    /// Moves <see cref="SearchedThrough"/> as far as the search allows: up to its top, but only over a span that begins
+    /// where the cursor's knowledge ends (at or below <see cref="LowestPending"/>, so nothing between is unsearched), and
+    /// only to just below the lowest UID the search found that is not committed yet (one a poll's <c>max_emails</c> left
+    /// for later, or one whose batch has not settled). What the search did not find in that span does not exist, and never
+    /// will: the span ends below the UIDNEXT the poll saw, and the server gives new mail UIDs at or above it.
+    /// </summary>
+    public IReadOnlyList<ICursorEvent> Decide(CursorCommands.RecordSearch command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        if (!Started || command.UidValidity != UidValidity || command.From > LowestPending)
+        {
+            return [];
+        }
+
+        var through = FirstPendingIn(command.Found) is { } pending && pending <= command.Through ? pending - 1 : command.Through;
+        return through > SearchedThrough ? [new CursorEvents.FolderSearched(UidValidity, through, command.At)] : [];
+    }
+
     public MailboxCursor Apply(ICursorEvent @event) => @event switch
     {
         CursorEvents.FirstPollStarted e => new MailboxCursor(e.UidValidity, true, e.Floor, UidSet.Empty, QuarantinedTotal),
@@ -99,8 +151,31 @@ public sealed record MailboxCursor(uint UidValidity, bool Started, uint Floor, U
             this with { Committed = e.Ranges.Aggregate(Committed, (set, r) => set.Add(r)), QuarantinedTotal = QuarantinedTotal + e.Quarantined },
         CursorEvents.UidsCommitted => this,
         CursorEvents.UidValidityChanged e => new MailboxCursor(e.Current, true, 1, UidSet.Empty, QuarantinedTotal),
+        CursorEvents.FolderSearched e when Started && e.UidValidity == UidValidity =>
+            this with { SearchedThrough = Math.Max(SearchedThrough, e.Through) },
+        CursorEvents.FolderSearched => this,
         _ => throw new ArgumentException($"Unknown cursor event {@event.GetType().Name}", nameof(@event)),
     };
+
+    /// <summary>The lowest UID of <paramref name="uids"/> that still needs ingesting, if any.</summary>
+    private uint? FirstPendingIn(UidSet uids)
+    {
+        foreach (var range in uids.Ranges)
+        {
+            if (range.Last < SettledBelow)
+            {
+                continue;
+            }
+
+            var candidate = Committed.FirstMissingFrom(Math.Max(range.First, SettledBelow));
+            if (candidate <= range.Last && !IsCommitted(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
 }
 
 /// <summary>A snapshot of a mailbox's cursor.</summary>
