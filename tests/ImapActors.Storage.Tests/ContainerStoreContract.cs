@@ -233,6 +233,42 @@ public abstract class ContainerStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task After_a_migration_that_rewrote_headers_the_same_message_id_and_date_reconcile_to_the_old_container()
+    {
+        var old = await Store.CommitAsync([Email(uid: 10, body: "report", messageId: "<phish@x>"), Email(uid: 11, body: "other")],
+            CancellationToken.None);
+
+        var migrated = await Store.CommitAsync(
+            [
+                Email(uid: 1, body: "report", uidValidity: 8, messageId: "<phish@x>", header: "X-Migrated: yes\r\n"),
+                Email(uid: 2, body: "other", uidValidity: 8, header: "X-Migrated: yes\r\n"),
+            ],
+            CancellationToken.None);
+
+        Assert.Equal([CommitOutcome.Reconciled, CommitOutcome.Created], migrated.Select(r => r.Outcome));
+        Assert.Equal(old[0].ContainerId, migrated[0].ContainerId);
+    }
+
+    [Theory]
+    [InlineData("another date")]
+    [InlineData("much larger")]
+    [InlineData("no message-id")]
+    public async Task A_changed_email_is_not_reconciled_by_message_id_unless_its_date_and_size_agree(string change)
+    {
+        var date = new DateTimeOffset(2025, 3, 1, 8, 0, 0, TimeSpan.Zero);
+        var messageId = change == "no message-id" ? "" : "<phish@x>";
+        await Store.CommitAsync([Email(uid: 10, body: "report", messageId: messageId, date: date)], CancellationToken.None);
+
+        var header = change == "much larger" ? $"X-Big: {new string('x', 20_000)}\r\n" : "X-Migrated: yes\r\n";
+        var renumbered = await Store.CommitAsync(
+            [Email(uid: 1, body: "report", uidValidity: 8, messageId: messageId, header: header, date: change == "another date" ? date.AddMinutes(1) : date)],
+            CancellationToken.None);
+
+        Assert.Equal(CommitOutcome.Created, renumbered[0].Outcome);
+        Assert.Equal(2, await Store.CountContainersAsync(null, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Two_identical_emails_reconcile_to_two_containers()
     {
         var old = await Store.CommitAsync([Email(uid: 10, body: "twin"), Email(uid: 11, body: "twin")], CancellationToken.None);
@@ -557,9 +593,9 @@ public abstract class ContainerStoreContract : IAsyncLifetime
     }
 
     protected static EmailToCommit Email(uint uid, string body, uint uidValidity = 7, string folder = "INBOX", string asset = "phish",
-        string label = "imap")
+        string label = "imap", string? header = null, string? messageId = null, DateTimeOffset? date = null)
     {
-        var bytes = Encoding.UTF8.GetBytes($"Subject: {body}\r\n\r\n{body}");
+        var bytes = Encoding.UTF8.GetBytes($"{header}Subject: {body}\r\n\r\n{body}");
         var source = new EmailSource(new AssetName(asset), new FolderName(folder), uid, uidValidity, DateTimeOffset.UnixEpoch.AddSeconds(uid));
         var container = new EmailContainer
         {
@@ -567,8 +603,8 @@ public abstract class ContainerStoreContract : IAsyncLifetime
             SourceDataIdentifier = $"{folder} : {uid}",
             Label = label,
             Source = source,
-            MessageId = $"<{uid}@example.org>".Replace("@", folder == "INBOX" ? "@" : $".{folder}@", StringComparison.Ordinal),
-            Date = new DateTimeOffset(2024, 1, 1, 9, 0, 0, TimeSpan.FromHours(-5)),
+            MessageId = messageId ?? $"<{uid}@example.org>".Replace("@", folder == "INBOX" ? "@" : $".{folder}@", StringComparison.Ordinal),
+            Date = date ?? new DateTimeOffset(2024, 1, 1, 9, 0, 0, TimeSpan.FromHours(-5)),
             RawSha256 = Convert.ToHexStringLower(SHA256.HashData(bytes)),
             RawSize = bytes.Length,
         };

@@ -47,6 +47,44 @@ internal sealed class SqlContainerCommitter(ISqlConnector database, TimeProvider
         return results;
     }
 
+    /// <summary>Raw sizes within this of each other may be one email whose headers a server migration changed.</summary>
+    internal const long MigrationSizeSlack = 16 * 1024;
+
+    /// <summary>
+    /// The container this email already has under another UIDVALIDITY of its mailbox (the server renumbered the folder),
+    /// or null. First the same raw bytes (SHA-256). Then, for a migration that rewrote headers (an added Received or
+    /// X- header changes every byte hash), the same Message-ID and Date header with a raw size within
+    /// <see cref="MigrationSizeSlack"/>. Either way a container already claimed by a key of the current UIDVALIDITY is
+    /// another copy, not this one, so two identical emails stay two containers.
+    /// </summary>
+    private static async Task<object?> FindRenumberedAsync(Statements s, (string, object?)[] key, EmailContainer container, CancellationToken ct)
+    {
+        var sameBytes = await s.ScalarAsync("""
+            SELECT c.id FROM containers c
+            WHERE c.asset = @asset AND c.folder = @folder AND c.raw_sha256 = @raw_sha256 AND c.uid_validity <> @uid_validity
+              AND NOT EXISTS (SELECT 1 FROM email_keys k WHERE k.container_id = c.id AND k.uid_validity = @uid_validity)
+            ORDER BY c.id
+            LIMIT 1
+            """, ct, [.. key, ("raw_sha256", container.RawSha256)]);
+        if (sameBytes is not null || string.IsNullOrEmpty(container.MessageId))
+        {
+            return sameBytes;
+        }
+
+        var date = container.Date is null ? "c.date IS NULL" : "c.date = @date";
+        return await s.ScalarAsync($"""
+            SELECT c.id FROM containers c
+            WHERE c.asset = @asset AND c.folder = @folder AND c.message_id = @message_id AND {date}
+              AND c.raw_size BETWEEN @size_low AND @size_high AND c.uid_validity <> @uid_validity
+              AND NOT EXISTS (SELECT 1 FROM email_keys k WHERE k.container_id = c.id AND k.uid_validity = @uid_validity)
+            ORDER BY c.id
+            LIMIT 1
+            """, ct, [
+                .. key, ("message_id", container.MessageId), ("date", container.Date),
+                ("size_low", container.RawSize - MigrationSizeSlack), ("size_high", container.RawSize + MigrationSizeSlack),
+            ]);
+    }
+
     private static async Task<CommitResult> CommitOneAsync(Statements s, BatchState state, EmailToCommit item, DateTimeOffset now,
         CancellationToken ct)
     {
@@ -63,17 +101,7 @@ internal sealed class SqlContainerCommitter(ISqlConnector database, TimeProvider
             return new CommitResult(source, existing, CommitOutcome.AlreadyIngested);
         }
 
-        // The same bytes under an earlier UIDVALIDITY of this mailbox: the server renumbered, the email is not new.
-        // A container already claimed by a key of the current UIDVALIDITY is a different copy of identical bytes.
-        var reconcile = await state.MayReconcileAsync(s, emailKey, ct)
-            ? await s.ScalarAsync("""
-                SELECT c.id FROM containers c
-                WHERE c.asset = @asset AND c.folder = @folder AND c.raw_sha256 = @raw_sha256 AND c.uid_validity <> @uid_validity
-                  AND NOT EXISTS (SELECT 1 FROM email_keys k WHERE k.container_id = c.id AND k.uid_validity = @uid_validity)
-                ORDER BY c.id
-                LIMIT 1
-                """, ct, [.. key, ("raw_sha256", container.RawSha256)])
-            : null;
+        var reconcile = await state.MayReconcileAsync(s, emailKey, ct) ? await FindRenumberedAsync(s, key, container, ct) : null;
         if (reconcile is not null)
         {
             var id = Convert.ToInt64(reconcile);

@@ -94,6 +94,28 @@ public sealed class IngestionIntegrationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_migration_that_added_a_header_to_every_message_and_changed_uidvalidity_duplicates_nothing()
+    {
+        var dovecot = TestServices.Dovecot;
+        var user = dovecot.CreateUser("migrated");
+        var originals = Samples(7, 200).ToList();
+        dovecot.LoadMessages(user.Name, "INBOX", originals);
+        using var harness = new EngineHarness(Store.Sqlite, [dovecot.Asset(user)]);
+        await harness.RunOnceAsync(Generous);
+        Assert.Equal(200, (await harness.ContainersAsync()).Count);
+
+        // The new server stamps every message, so no raw byte hash matches any more; the folder is renumbered.
+        dovecot.Doveadm("expunge", "-u", user.Name, "mailbox", "INBOX", "all");
+        dovecot.LoadMessages(user.Name, "INBOX", originals.Select(m => Encoding.ASCII.GetBytes("X-Migrated-By: imapsync\r\n").Concat(m).ToArray()));
+        dovecot.SetUidValidity(user.Name, "INBOX", 424242);
+        var status = Assert.Single(await harness.RunOnceAsync(Generous));
+        output.WriteLine($"after the migration: created {status.Created}, reconciled {status.Reconciled}, already {status.AlreadyIngested}");
+
+        Assert.Equal((0L, 200L), (status.Created, status.Reconciled));
+        Assert.Equal(200, (await harness.ContainersAsync()).Count);
+    }
+
+    [Fact]
     public async Task Dovecot_killed_mid_fetch_is_recovered_from_and_every_email_lands_once()
     {
         var dovecot = TestServices.StartPrivateDovecot("kill-" + Guid.NewGuid().ToString("N")[..6]);
