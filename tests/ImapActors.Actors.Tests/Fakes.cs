@@ -284,7 +284,7 @@ internal sealed class FakeStore : IContainerStore
     public Task<IReadOnlySet<uint>> CommittedUidsAsync(MailboxId mailbox, uint uidValidity, uint from, uint to, CancellationToken cancellationToken) =>
         throw new NotSupportedException();
 
-    public Task<long> QuarantineAsync(EmailSource source, VaultId rawEmail, string stage, string error, string parserVersion, int attempts,
+    public Task<long> QuarantineAsync(EmailSource source, VaultId? rawEmail, string stage, string error, string parserVersion, int attempts,
         CancellationToken cancellationToken)
     {
         lock (_gate)

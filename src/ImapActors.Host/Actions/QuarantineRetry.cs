@@ -18,6 +18,11 @@ public sealed class QuarantineRetry(EngineSettings settings, IContainerStore sto
     public async Task<RetryOutcome> RetryAsync(QuarantinedEmail email, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(email);
+        if (email.RawEmail is null)
+        {
+            return new RetryOutcome(email, null, "no raw bytes were kept: the server could not serve the email");
+        }
+
         var path = vault.PathOf(email.RawEmail);
         if (!File.Exists(path))
         {
