@@ -22,6 +22,21 @@ internal sealed class FakeServer
     /// <summary>Fails the next N fetch commands with a lost connection.</summary>
     public int FailNextFetches { get; set; }
 
+    /// <summary>UIDs the server cannot serve: a fetch including one is refused (NO, or BYE with <see cref="ByeOnRefusal"/>).</summary>
+    public HashSet<uint> Unservable { get; } = [];
+
+    /// <summary>A refusal ends the session, as Dovecot's BYE does; otherwise it is a NO and the connection still works.</summary>
+    public bool ByeOnRefusal { get; set; }
+
+    /// <summary>UIDs the server leaves out of every fetch answer while UID SEARCH still finds them.</summary>
+    public HashSet<uint> Omitted { get; } = [];
+
+    /// <summary>UIDs expunged just before the first fetch command that asks for them (after the plan found them).</summary>
+    public HashSet<uint> ExpungedBeforeFetch { get; } = [];
+
+    /// <summary>The UIDs of each fetch command, in order.</summary>
+    public List<uint[]> Fetches { get; } = [];
+
     public int Connects { get; set; }
 
     public int FetchCommands { get; set; }
@@ -96,13 +111,26 @@ internal sealed class FakeServer
         lock (_gate)
         {
             FetchCommands++;
+            Fetches.Add([.. uids]);
+            foreach (var uid in uids.Where(ExpungedBeforeFetch.Remove))
+            {
+                _messages.Remove(uid);
+            }
+
             if (FailNextFetches > 0)
             {
                 FailNextFetches--;
                 throw new ImapFailureException(ImapFailureCause.ConnectionLost, "connection lost (test)");
             }
 
-            return uids.Where(_messages.ContainsKey)
+            if (uids.Any(Unservable.Contains))
+            {
+                throw ByeOnRefusal
+                    ? new ImapFailureException(ImapFailureCause.ConnectionLost, "session ended (test)") { Refusal = "BYE FETCH failed: Internal error occurred." }
+                    : new ImapFailureException(ImapFailureCause.ProtocolError, "refused (test)") { Refusal = "NO Internal error occurred." };
+            }
+
+            return uids.Where(u => _messages.ContainsKey(u) && !Omitted.Contains(u))
                 .Select(u => new FetchedEmail(u, DateTimeOffset.UnixEpoch, _messages[u].Length, RawEmail.FromBytes(_messages[u])))
                 .ToList();
         }
@@ -134,6 +162,11 @@ internal sealed class FakeConnector(FakeServer server) : IMailboxConnector
                 try
                 {
                     return server.Fetch(uids);
+                }
+                catch (ImapFailureException ex) when (ex.Refusal is not null && ex.Cause != ImapFailureCause.ConnectionLost)
+                {
+                    // A NO leaves the session as it was.
+                    throw;
                 }
                 catch
                 {

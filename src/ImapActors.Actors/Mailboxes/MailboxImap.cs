@@ -8,7 +8,8 @@ namespace ImapActors.Actors.Mailboxes;
 
 /// <summary>
 /// A mailbox's IMAP work: the early login, a poll's plan (EXAMINE, UID SEARCH in windows, then the chosen emails' sizes,
-/// which the admission gate needs before the bodies are fetched), and batch fetches. The
+/// which the admission gate needs before the bodies are fetched), and batch fetches, with a new session when the server
+/// ended the last one in refusing a fetch. The
 /// connection is the mailbox actor's alone: each task hands it back in its answer or its failure, and the actor adopts
 /// it on its own thread, so only one task ever uses it.
 /// </summary>
@@ -41,9 +42,16 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
         return _planning = PlanAsync(_connection, connecting, cursor, options, _lifetime.Token);
     }
 
-    public Task<BatchFetched> FetchAsync(long batchId, IReadOnlyList<uint> uids) => FetchAsync(_connection!, batchId, uids, _lifetime.Token);
+    /// <summary>
+    /// Fetches UIDs of a batch made under <paramref name="uidValidity"/>. The server's refusal is an answer
+    /// (<see cref="BatchRefused"/>, which the ledger splits), not a failure; a session the server ended with it is closed,
+    /// and the next fetch opens a new one on the same folder, which must have the same UIDVALIDITY. A UID missing from the
+    /// answer is looked for with UID SEARCH: one the server still has, it left out (<see cref="BatchFetched.Omitted"/>).
+    /// </summary>
+    public Task<IFetchAnswer> FetchAsync(long batchId, IReadOnlyList<uint> uids, uint uidValidity) =>
+        FetchAsync(_connection, options, batchId, uids, uidValidity, _lifetime.Token);
 
-    public void Adopt(IMailboxConnection connection) => _connection = connection;
+    public void Adopt(IMailboxConnection? connection) => _connection = connection;
 
     /// <summary>What failed, as the supervisor reports it; a connection the failure carries is adopted so it gets closed.</summary>
     public (Exception Cause, string Code, bool Transient) Describe(Exception failure)
@@ -173,12 +181,60 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
         return PollPlanner.Choose(cursor, found, manner, limit);
     }
 
-    private static async Task<BatchFetched> FetchAsync(IMailboxConnection connection, long batchId, IReadOnlyList<uint> uids,
-        CancellationToken cancellationToken)
+    private static async Task<IFetchAnswer> FetchAsync(IMailboxConnection? connection, MailboxOptions options, long batchId,
+        IReadOnlyList<uint> uids, uint uidValidity, CancellationToken cancellationToken)
     {
+        connection ??= await ReconnectAsync(options, uidValidity, cancellationToken);
+        IReadOnlyList<FetchedEmail> emails;
         try
         {
-            return new BatchFetched(batchId, await connection.FetchAsync(uids, cancellationToken));
+            emails = await connection.FetchAsync(uids, cancellationToken);
+        }
+        catch (ImapFailureException ex) when (ex.Refusal is not null)
+        {
+            if (ex.Cause != ImapFailureCause.ConnectionLost)
+            {
+                return new BatchRefused(batchId, ex.Refusal, connection);
+            }
+
+            await CloseQuietlyAsync(Task.FromResult(connection));
+            return new BatchRefused(batchId, ex.Refusal, null);
+        }
+        catch (Exception ex)
+        {
+            throw new MailboxPollException(connection, ex);
+        }
+
+        try
+        {
+            var missing = uids.Except(emails.Select(e => e.Uid)).ToList();
+            var omitted = missing.Count == 0
+                ? []
+                : (await connection.SearchUidsAsync(missing.Min(), missing.Max(), cancellationToken)).Intersect(missing).ToList();
+            return new BatchFetched(batchId, emails, omitted, connection);
+        }
+        catch (Exception ex)
+        {
+            foreach (var email in emails)
+            {
+                email.Raw.Dispose();
+            }
+
+            throw new MailboxPollException(connection, ex);
+        }
+    }
+
+    /// <summary>A new session on the folder, after the server ended the last one; under another UIDVALIDITY, the batch is void.</summary>
+    private static async Task<IMailboxConnection> ReconnectAsync(MailboxOptions options, uint uidValidity, CancellationToken cancellationToken)
+    {
+        var connection = await options.Connector.ConnectAsync(options.Asset, options.Folder, cancellationToken);
+        try
+        {
+            var status = await connection.ExamineAsync(cancellationToken);
+            return status.UidValidity == uidValidity
+                ? connection
+                : throw new ImapFailureException(ImapFailureCause.ProtocolError,
+                    $"UIDVALIDITY of {options.Mailbox} changed from {uidValidity} to {status.UidValidity} while a batch was fetched");
         }
         catch (Exception ex)
         {
@@ -201,7 +257,20 @@ internal sealed record PollPlanned(IMailboxConnection Connection, FolderStatus S
         : [];
 }
 
-internal sealed record BatchFetched(long BatchId, IReadOnlyList<FetchedEmail> Emails) : INoSerializationVerificationNeeded;
+/// <summary>What a fetch brought back, with the connection it leaves the mailbox (null when the server ended the session).</summary>
+internal interface IFetchAnswer : INoSerializationVerificationNeeded
+{
+    long BatchId { get; }
+
+    IMailboxConnection? Connection { get; }
+}
+
+/// <summary>The emails of a fetch, and the UIDs it left out though the server still has them.</summary>
+internal sealed record BatchFetched(long BatchId, IReadOnlyList<FetchedEmail> Emails, IReadOnlyList<uint> Omitted, IMailboxConnection Connection)
+    : IFetchAnswer;
+
+/// <summary>The server refused the fetch; <paramref name="Refusal"/> is its answer.</summary>
+internal sealed record BatchRefused(long BatchId, string Refusal, IMailboxConnection? Connection) : IFetchAnswer;
 
 /// <summary>An IMAP step of a poll failed; carries the connection so the actor can close it.</summary>
 internal sealed class MailboxPollException(IMailboxConnection connection, Exception inner)
