@@ -28,11 +28,17 @@ internal sealed class FakeServer
     /// <summary>A refusal ends the session, as Dovecot's BYE does; otherwise it is a NO and the connection still works.</summary>
     public bool ByeOnRefusal { get; set; }
 
+    /// <summary>The server cannot give the size of an unservable UID either (Dovecot, when the size is not in its cache).</summary>
+    public bool SizesRefused { get; set; }
+
     /// <summary>UIDs the server leaves out of every fetch answer while UID SEARCH still finds them.</summary>
     public HashSet<uint> Omitted { get; } = [];
 
     /// <summary>UIDs expunged just before the first fetch command that asks for them (after the plan found them).</summary>
     public HashSet<uint> ExpungedBeforeFetch { get; } = [];
+
+    /// <summary>Fetches (of bodies or sizes) refused so far.</summary>
+    public int Refusals { get; private set; }
 
     /// <summary>The UIDs of each fetch command, in order.</summary>
     public List<uint[]> Fetches { get; } = [];
@@ -102,7 +108,23 @@ internal sealed class FakeServer
     {
         lock (_gate)
         {
+            if (SizesRefused)
+            {
+                Refuse(uids);
+            }
+
             return uids.Where(_messages.ContainsKey).Distinct().ToDictionary(u => u, u => (long)_messages[u].Length);
+        }
+    }
+
+    private void Refuse(IReadOnlyList<uint> uids)
+    {
+        if (uids.Any(Unservable.Contains))
+        {
+            Refusals++;
+            throw ByeOnRefusal
+                ? new ImapFailureException(ImapFailureCause.ConnectionLost, "session ended (test)") { Refusal = "BYE FETCH failed: Internal error occurred." }
+                : new ImapFailureException(ImapFailureCause.ProtocolError, "refused (test)") { Refusal = "NO Internal error occurred." };
         }
     }
 
@@ -123,13 +145,7 @@ internal sealed class FakeServer
                 throw new ImapFailureException(ImapFailureCause.ConnectionLost, "connection lost (test)");
             }
 
-            if (uids.Any(Unservable.Contains))
-            {
-                throw ByeOnRefusal
-                    ? new ImapFailureException(ImapFailureCause.ConnectionLost, "session ended (test)") { Refusal = "BYE FETCH failed: Internal error occurred." }
-                    : new ImapFailureException(ImapFailureCause.ProtocolError, "refused (test)") { Refusal = "NO Internal error occurred." };
-            }
-
+            Refuse(uids);
             return uids.Where(u => _messages.ContainsKey(u) && !Omitted.Contains(u))
                 .Select(u => new FetchedEmail(u, DateTimeOffset.UnixEpoch, _messages[u].Length, RawEmail.FromBytes(_messages[u])))
                 .ToList();
@@ -157,23 +173,7 @@ internal sealed class FakeConnector(FakeServer server) : IMailboxConnector
             Guard(() => server.Sizes(uids));
 
         public Task<IReadOnlyList<FetchedEmail>> FetchAsync(IReadOnlyList<uint> uids, CancellationToken cancellationToken) =>
-            Guard(() =>
-            {
-                try
-                {
-                    return server.Fetch(uids);
-                }
-                catch (ImapFailureException ex) when (ex.Refusal is not null && ex.Cause != ImapFailureCause.ConnectionLost)
-                {
-                    // A NO leaves the session as it was.
-                    throw;
-                }
-                catch
-                {
-                    _broken = true;
-                    throw;
-                }
-            });
+            Guard(() => server.Fetch(uids));
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
@@ -185,7 +185,20 @@ internal sealed class FakeConnector(FakeServer server) : IMailboxConnector
                 throw new ImapFailureException(ImapFailureCause.ConnectionLost, "connection is closed (test)");
             }
 
-            return op();
+            try
+            {
+                return op();
+            }
+            catch (ImapFailureException ex) when (ex.Refusal is not null && ex.Cause != ImapFailureCause.ConnectionLost)
+            {
+                // A NO leaves the session as it was.
+                throw;
+            }
+            catch
+            {
+                _broken = true;
+                throw;
+            }
         }
     }
 }

@@ -42,14 +42,9 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
         return _planning = PlanAsync(_connection, connecting, cursor, options, _lifetime.Token);
     }
 
-    /// <summary>
-    /// Fetches UIDs of a batch made under <paramref name="uidValidity"/>. The server's refusal is an answer
-    /// (<see cref="BatchRefused"/>, which the ledger splits), not a failure; a session the server ended with it is closed,
-    /// and the next fetch opens a new one on the same folder, which must have the same UIDVALIDITY. A UID missing from the
-    /// answer is looked for with UID SEARCH: one the server still has, it left out (<see cref="BatchFetched.Omitted"/>).
-    /// </summary>
+    /// <summary>Fetches UIDs of a batch made under <paramref name="uidValidity"/>; a refusal is an answer (<see cref="MailboxFetch"/>).</summary>
     public Task<IFetchAnswer> FetchAsync(long batchId, IReadOnlyList<uint> uids, uint uidValidity) =>
-        FetchAsync(_connection, options, batchId, uids, uidValidity, _lifetime.Token);
+        MailboxFetch.FetchAsync(_connection, options, batchId, uids, uidValidity, _lifetime.Token);
 
     public void Adopt(IMailboxConnection? connection) => _connection = connection;
 
@@ -104,7 +99,7 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
     }
 
     /// <summary>Closes politely (LOGOUT) without holding up the stop; a failed login or close loses nothing.</summary>
-    private static async Task CloseQuietlyAsync(Task<IMailboxConnection> connection)
+    internal static async Task CloseQuietlyAsync(Task<IMailboxConnection> connection)
     {
         try
         {
@@ -136,11 +131,21 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
             var limit = firstPoll ? options.Asset.FirstRunMaxEmails : options.Asset.MaxEmails;
             var chosen = await ChooseAsync(connection, cursor, status, manner, limit, options.SearchWindow, cancellationToken);
             var floor = firstPoll ? PollPlanner.FirstPollFloor(chosen, manner, limit) : 1u;
-            var sizes = chosen.Count == 0 ? new Dictionary<uint, long>() : await connection.FetchSizesAsync(chosen, cancellationToken);
+            IReadOnlyDictionary<uint, long> sizes = new Dictionary<uint, long>();
+            if (chosen.Count > 0)
+            {
+                (connection, sizes) = await MailboxFetch.SizesAsync(connection, options, chosen, status.UidValidity, cancellationToken);
+            }
 
-            // A UID without a size was expunged since the search: its fetch finds it gone.
+            // A UID without a size was expunged since the search (its fetch finds it gone), or the server would not give
+            // its size (its fetch is refused, and the ledger deals with it).
             var emails = chosen.Select(uid => new PlannedEmail(uid, sizes.GetValueOrDefault(uid))).ToList();
             return new PollPlanned(connection, status, emails, firstPoll, ValidityChanged: false, floor);
+        }
+        catch (MailboxPollException)
+        {
+            // A new session opened after a refusal failed; it carries that session, the old one is closed.
+            throw;
         }
         catch (Exception ex)
         {
@@ -180,67 +185,6 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
 
         return PollPlanner.Choose(cursor, found, manner, limit);
     }
-
-    private static async Task<IFetchAnswer> FetchAsync(IMailboxConnection? connection, MailboxOptions options, long batchId,
-        IReadOnlyList<uint> uids, uint uidValidity, CancellationToken cancellationToken)
-    {
-        connection ??= await ReconnectAsync(options, uidValidity, cancellationToken);
-        IReadOnlyList<FetchedEmail> emails;
-        try
-        {
-            emails = await connection.FetchAsync(uids, cancellationToken);
-        }
-        catch (ImapFailureException ex) when (ex.Refusal is not null)
-        {
-            if (ex.Cause != ImapFailureCause.ConnectionLost)
-            {
-                return new BatchRefused(batchId, ex.Refusal, connection);
-            }
-
-            await CloseQuietlyAsync(Task.FromResult(connection));
-            return new BatchRefused(batchId, ex.Refusal, null);
-        }
-        catch (Exception ex)
-        {
-            throw new MailboxPollException(connection, ex);
-        }
-
-        try
-        {
-            var missing = uids.Except(emails.Select(e => e.Uid)).ToList();
-            var omitted = missing.Count == 0
-                ? []
-                : (await connection.SearchUidsAsync(missing.Min(), missing.Max(), cancellationToken)).Intersect(missing).ToList();
-            return new BatchFetched(batchId, emails, omitted, connection);
-        }
-        catch (Exception ex)
-        {
-            foreach (var email in emails)
-            {
-                email.Raw.Dispose();
-            }
-
-            throw new MailboxPollException(connection, ex);
-        }
-    }
-
-    /// <summary>A new session on the folder, after the server ended the last one; under another UIDVALIDITY, the batch is void.</summary>
-    private static async Task<IMailboxConnection> ReconnectAsync(MailboxOptions options, uint uidValidity, CancellationToken cancellationToken)
-    {
-        var connection = await options.Connector.ConnectAsync(options.Asset, options.Folder, cancellationToken);
-        try
-        {
-            var status = await connection.ExamineAsync(cancellationToken);
-            return status.UidValidity == uidValidity
-                ? connection
-                : throw new ImapFailureException(ImapFailureCause.ProtocolError,
-                    $"UIDVALIDITY of {options.Mailbox} changed from {uidValidity} to {status.UidValidity} while a batch was fetched");
-        }
-        catch (Exception ex)
-        {
-            throw new MailboxPollException(connection, ex);
-        }
-    }
 }
 
 /// <summary>An email a poll will fetch, with its size as the server gave it (RFC822.SIZE).</summary>
@@ -256,21 +200,6 @@ internal sealed record PollPlanned(IMailboxConnection Connection, FolderStatus S
         : FirstPoll ? cursor.Decide(new CursorCommands.StartFirstPoll(Status.UidValidity, Floor, now))
         : [];
 }
-
-/// <summary>What a fetch brought back, with the connection it leaves the mailbox (null when the server ended the session).</summary>
-internal interface IFetchAnswer : INoSerializationVerificationNeeded
-{
-    long BatchId { get; }
-
-    IMailboxConnection? Connection { get; }
-}
-
-/// <summary>The emails of a fetch, and the UIDs it left out though the server still has them.</summary>
-internal sealed record BatchFetched(long BatchId, IReadOnlyList<FetchedEmail> Emails, IReadOnlyList<uint> Omitted, IMailboxConnection Connection)
-    : IFetchAnswer;
-
-/// <summary>The server refused the fetch; <paramref name="Refusal"/> is its answer.</summary>
-internal sealed record BatchRefused(long BatchId, string Refusal, IMailboxConnection? Connection) : IFetchAnswer;
 
 /// <summary>An IMAP step of a poll failed; carries the connection so the actor can close it.</summary>
 internal sealed class MailboxPollException(IMailboxConnection connection, Exception inner)
