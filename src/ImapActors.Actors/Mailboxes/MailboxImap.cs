@@ -18,6 +18,7 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
     private readonly CancellationTokenSource _lifetime = new();
     private IMailboxConnection? _connection;
     private Task<PollPlanned>? _planning;
+    private Task<IFetchAnswer>? _fetching;
 
     // The login started with the actor, so it runs while the journal replays; the first plan takes it.
     private Task<IMailboxConnection>? _connecting;
@@ -44,16 +45,22 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
 
     /// <summary>Fetches UIDs of a batch made under <paramref name="uidValidity"/>; a refusal is an answer (<see cref="MailboxFetch"/>).</summary>
     public Task<IFetchAnswer> FetchAsync(long batchId, IReadOnlyList<uint> uids, uint uidValidity) =>
-        MailboxFetch.FetchAsync(_connection, options, batchId, uids, uidValidity, _lifetime.Token);
+        _fetching = MailboxFetch.FetchAsync(_connection, options, batchId, uids, uidValidity, _lifetime.Token);
 
-    public void Adopt(IMailboxConnection? connection) => _connection = connection;
+    /// <summary>The answer (or failure) of the plan or fetch out is in hand: its connection, if any, is the mailbox's now.</summary>
+    public void Adopt(IMailboxConnection? connection)
+    {
+        _connection = connection;
+        _planning = null;
+        _fetching = null;
+    }
 
     /// <summary>What failed, as the supervisor reports it; a connection the failure carries is adopted so it gets closed.</summary>
     public (Exception Cause, string Code, bool Transient) Describe(Exception failure)
     {
         if (failure is MailboxPollException poll)
         {
-            _connection = poll.Connection;
+            Adopt(poll.Connection);
         }
 
         var cause = failure is MailboxPollException { InnerException: { } inner } ? inner : failure;
@@ -74,21 +81,29 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
             _ = CloseQuietlyAsync(Task.FromResult(connection));
         }
 
+        // A plan or fetch still out (or whose answer the actor never read) may have a connection nobody else will close:
+        // a fetch opens a new one after the server ended the session.
         if (_planning is { } planning)
         {
-            // A plan still out (or whose answer the actor never read) has a connection nobody else will close.
-            _ = CloseQuietlyAsync(PlannedConnectionAsync(planning, _connection));
+            _ = CloseQuietlyAsync(UnadoptedAsync(planning, p => p.Connection, _connection));
+        }
+
+        if (_fetching is { } fetching)
+        {
+            _ = CloseQuietlyAsync(UnadoptedAsync(fetching, f => f.Connection, _connection));
         }
 
         _lifetime.Dispose();
     }
 
-    private static async Task<IMailboxConnection> PlannedConnectionAsync(Task<PollPlanned> planning, IMailboxConnection? adopted)
+    /// <summary>The connection a task hands back when it is not the adopted one; cancelled (nothing to close) otherwise.</summary>
+    private static async Task<IMailboxConnection> UnadoptedAsync<T>(Task<T> task, Func<T, IMailboxConnection?> connectionOf,
+        IMailboxConnection? adopted)
     {
         IMailboxConnection? connection;
         try
         {
-            connection = (await planning.ConfigureAwait(false)).Connection;
+            connection = connectionOf(await task.ConfigureAwait(false));
         }
         catch (MailboxPollException ex)
         {
