@@ -84,10 +84,10 @@ public class ImapSessionRefusalTests
         Assert.False(session.IsConnected);
     }
 
-    /// <summary>A folder of two messages whose body fetch gets <paramref name="bodyAnswer"/>.</summary>
+    /// <summary>A folder of two messages whose body fetch gets <paramref name="bodyAnswer"/>; it offers LOGIN only.</summary>
     private static FakeImapServer Server(Func<string, IEnumerable<string>> bodyAnswer) => new(
-        "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] fake ready",
-        "IMAP4rev1 AUTH=PLAIN",
+        "* OK [CAPABILITY IMAP4rev1] fake ready",
+        "IMAP4rev1",
         (tag, command) => command switch
         {
             _ when command.StartsWith("LOGIN", StringComparison.Ordinal) => [tag + " OK Logged in"],
