@@ -71,6 +71,9 @@ public interface IImapSession : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the commands.</param>
     /// <returns>The messages that still exist.</returns>
     /// <exception cref="InvalidOperationException">No folder has been examined.</exception>
-    /// <exception cref="ImapFailureException">A command failed or the connection was lost.</exception>
+    /// <exception cref="ImapFailureException">
+    /// A command failed or the connection was lost; <see cref="ImapFailureException.Refusal"/> holds the server's answer
+    /// when it refused the fetch (a message it cannot serve, say), and is null when no answer came.
+    /// </exception>
     IAsyncEnumerable<FetchedEmail> FetchAsync(IReadOnlyList<uint> uids, long largeMessageBytes, string tempDirectory, CancellationToken cancellationToken);
 }

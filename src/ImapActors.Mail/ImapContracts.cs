@@ -42,6 +42,14 @@ public sealed class ImapFailureException : Exception
 
     public ImapFailureCause Cause { get; }
 
+    /// <summary>
+    /// The server's own answer when it refused the command: <c>NO</c> or <c>BAD</c> and its text (the connection still
+    /// works), or <c>BYE</c> and its text when it ended the session in answer to the command, as Dovecot does for a FETCH
+    /// of a message it cannot read (<see cref="Cause"/> is then <see cref="ImapFailureCause.ConnectionLost"/>). Null when
+    /// the command got no answer: a lost connection, a timeout. Sending the same command again gets the same refusal.
+    /// </summary>
+    public string? Refusal { get; init; }
+
     /// <summary>True when trying again later may succeed (network, server restart); false for configuration errors.</summary>
     public bool IsTransient => Cause is ImapFailureCause.ConnectionRefused or ImapFailureCause.Timeout
         or ImapFailureCause.ConnectionLost or ImapFailureCause.ProtocolError or ImapFailureCause.NameNotResolved

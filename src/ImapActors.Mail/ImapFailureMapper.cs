@@ -54,7 +54,11 @@ internal sealed class ImapFailureMapper
             new ImapFailureException(ImapFailureCause.FolderNotFound,
                 $"Folder '{folder}' does not exist for user '{_asset.Username}' on {_endpoint}: {cmd.ResponseText}", ex),
         ImapCommandException cmd => new ImapFailureException(ImapFailureCause.ProtocolError,
-            $"The server at {_endpoint} refused {what}: {cmd.Response} {cmd.ResponseText}", ex),
+            $"The server at {_endpoint} refused {what}: {cmd.Response} {cmd.ResponseText}", ex) { Refusal = Answer(cmd) },
+
+        // MailKit wraps the disconnect after an untagged BYE in a second ImapProtocolException carrying the BYE's text.
+        ImapProtocolException { InnerException: ImapProtocolException } bye => new ImapFailureException(ImapFailureCause.ConnectionLost,
+            $"The server at {_endpoint} ended the session in answer to {what}: BYE {bye.Message}", ex) { Refusal = "BYE " + bye.Message },
         _ when IsTimeout(ex) => new ImapFailureException(ImapFailureCause.Timeout,
             $"No answer from {_endpoint} within {_asset.Timeout.TotalSeconds:0.#} s while {what}", ex),
         ImapProtocolException or IOException or SocketException or ServiceNotConnectedException or ObjectDisposedException =>
@@ -151,6 +155,10 @@ internal sealed class ImapFailureMapper
 
         return new ImapFailureException(ImapFailureCause.ProtocolError, $"Error connecting to {_endpoint}: {ex.Message}", ex);
     }
+
+    /// <summary>The tagged answer as the server sent it: <c>NO</c> or <c>BAD</c>, then its text.</summary>
+    private static string Answer(ImapCommandException cmd) =>
+        (cmd.Response == ImapCommandResponse.Bad ? "BAD " : "NO ") + cmd.ResponseText;
 
     private static bool IsTimeout(Exception ex) =>
         Find<TimeoutException>(ex) is not null || Find<SocketException>(ex)?.SocketErrorCode == SocketError.TimedOut;

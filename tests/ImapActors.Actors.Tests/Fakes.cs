@@ -24,6 +24,27 @@ internal sealed class FakeServer
     /// <summary>Fails the next N fetch commands with a lost connection.</summary>
     public int FailNextFetches { get; set; }
 
+    /// <summary>UIDs the server cannot serve: a fetch including one is refused (NO, or BYE with <see cref="ByeOnRefusal"/>).</summary>
+    public HashSet<uint> Unservable { get; } = [];
+
+    /// <summary>A refusal ends the session, as Dovecot's BYE does; otherwise it is a NO and the connection still works.</summary>
+    public bool ByeOnRefusal { get; set; }
+
+    /// <summary>The server cannot give the size of an unservable UID either (Dovecot, when the size is not in its cache).</summary>
+    public bool SizesRefused { get; set; }
+
+    /// <summary>UIDs the server leaves out of every fetch answer while UID SEARCH still finds them.</summary>
+    public HashSet<uint> Omitted { get; } = [];
+
+    /// <summary>UIDs expunged just before the first fetch command that asks for them (after the plan found them).</summary>
+    public HashSet<uint> ExpungedBeforeFetch { get; } = [];
+
+    /// <summary>Fetches (of bodies or sizes) refused so far.</summary>
+    public int Refusals { get; private set; }
+
+    /// <summary>The UIDs of each fetch command, in order.</summary>
+    public List<uint[]> Fetches { get; } = [];
+
     public int Connects { get; set; }
 
     public int FetchCommands { get; set; }
@@ -135,6 +156,11 @@ internal sealed class FakeServer
     {
         lock (_gate)
         {
+            if (SizesRefused)
+            {
+                Refuse(uids);
+            }
+
             return uids.Where(_messages.ContainsKey).Distinct().ToDictionary(u => u, u => (long)_messages[u].Length);
         }
     }
@@ -149,19 +175,37 @@ internal sealed class FakeServer
         }
     }
 
+    private void Refuse(IReadOnlyList<uint> uids)
+    {
+        if (uids.Any(Unservable.Contains))
+        {
+            Refusals++;
+            throw ByeOnRefusal
+                ? new ImapFailureException(ImapFailureCause.ConnectionLost, "session ended (test)") { Refusal = "BYE FETCH failed: Internal error occurred." }
+                : new ImapFailureException(ImapFailureCause.ProtocolError, "refused (test)") { Refusal = "NO Internal error occurred." };
+        }
+    }
+
     public IReadOnlyList<FetchedEmail> Fetch(IReadOnlyList<uint> uids)
     {
         lock (_gate)
         {
             FetchCommands++;
             _fetched.AddRange(uids);
+            Fetches.Add([.. uids]);
+            foreach (var uid in uids.Where(ExpungedBeforeFetch.Remove))
+            {
+                _messages.Remove(uid);
+            }
+
             if (FailNextFetches > 0)
             {
                 FailNextFetches--;
                 throw new ImapFailureException(ImapFailureCause.ConnectionLost, "connection lost (test)");
             }
 
-            return uids.Where(_messages.ContainsKey)
+            Refuse(uids);
+            return uids.Where(u => _messages.ContainsKey(u) && !Omitted.Contains(u))
                 .Select(u => new FetchedEmail(u, DateTimeOffset.UnixEpoch, _messages[u].Length, RawEmail.FromBytes(_messages[u])))
                 .ToList();
         }
@@ -193,18 +237,7 @@ internal sealed class FakeConnector(FakeServer server) : IMailboxConnector
             Guard(() => server.FetchSizes(uids));
 
         public Task<IReadOnlyList<FetchedEmail>> FetchAsync(IReadOnlyList<uint> uids, CancellationToken cancellationToken) =>
-            Guard(() =>
-            {
-                try
-                {
-                    return server.Fetch(uids);
-                }
-                catch
-                {
-                    _broken = true;
-                    throw;
-                }
-            });
+            Guard(() => server.Fetch(uids));
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
@@ -216,7 +249,20 @@ internal sealed class FakeConnector(FakeServer server) : IMailboxConnector
                 throw new ImapFailureException(ImapFailureCause.ConnectionLost, "connection is closed (test)");
             }
 
-            return op();
+            try
+            {
+                return op();
+            }
+            catch (ImapFailureException ex) when (ex.Refusal is not null && ex.Cause != ImapFailureCause.ConnectionLost)
+            {
+                // A NO leaves the session as it was.
+                throw;
+            }
+            catch
+            {
+                _broken = true;
+                throw;
+            }
         }
     }
 }
@@ -348,7 +394,7 @@ internal sealed class FakeStore : IContainerStore
     public Task<IReadOnlySet<uint>> CommittedUidsAsync(MailboxId mailbox, uint uidValidity, uint from, uint to, CancellationToken cancellationToken) =>
         throw new NotSupportedException();
 
-    public Task<long> QuarantineAsync(EmailSource source, VaultId rawEmail, string stage, string error, string parserVersion, int attempts,
+    public Task<long> QuarantineAsync(EmailSource source, VaultId? rawEmail, string stage, string error, string parserVersion, int attempts,
         CancellationToken cancellationToken)
     {
         lock (_gate)

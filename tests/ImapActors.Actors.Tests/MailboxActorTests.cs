@@ -4,6 +4,7 @@ using ImapActors.Actors.Ingestion;
 using ImapActors.Actors.Mailboxes;
 using ImapActors.Actors.Pipeline;
 using ImapActors.Domain;
+using ImapActors.Ingestion.Admission;
 using ImapActors.Mail;
 
 namespace ImapActors.Actors.Tests;
@@ -16,6 +17,9 @@ public sealed class MailboxActorTests : TestKit, IDisposable
     private readonly FakeStore _store = new();
     private readonly FakeProcessing _processing = new();
     private int _generation;
+
+    // The admission gate's figures once the last RunOnce was caught up, before its mailboxes stopped.
+    private AdmissionStats? _admission;
 
     public MailboxActorTests()
         : base(TestConfig.InMemoryPersistence())
@@ -52,6 +56,7 @@ public sealed class MailboxActorTests : TestKit, IDisposable
     {
         var supervisor = Start(asset, once: true, batch: batch);
         var statuses = await supervisor.Ask<List<MailboxStatus>>(new IngestionProtocol.WhenCaughtUp(), TimeSpan.FromSeconds(60));
+        _admission = await supervisor.Ask<AdmissionStats>(new IngestionProtocol.GetAdmission(), TimeSpan.FromSeconds(5));
         await supervisor.Ask<IngestionProtocol.Stopped>(new IngestionProtocol.StopAll(), TimeSpan.FromSeconds(20));
         Watch(supervisor);
         Sys.Stop(supervisor);
@@ -102,6 +107,55 @@ public sealed class MailboxActorTests : TestKit, IDisposable
         Assert.Equal(120, _store.Containers.Select(c => c.Source.Uid).Distinct().Count());
         Assert.True(_server.Connects >= 3, $"reconnected after each failure ({_server.Connects} connects)");
         Assert.True(status.CaughtUp);
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public async Task Email_the_server_refuses_to_fetch_is_quarantined_at_fetch_without_raw_bytes_and_the_rest_ingested(bool bye, bool noSize)
+    {
+        _server.Add(100);
+        _server.Unservable.Add(57);
+        _server.ByeOnRefusal = bye;
+        _server.SizesRefused = noSize;
+        var status = Assert.Single(await RunOnce(Asset(), batch: 40));
+
+        Assert.Equal(99, _store.Containers.Count);
+        Assert.DoesNotContain(_store.Containers, c => c.Source.Uid == 57);
+        var q = Assert.Single(_store.Quarantine);
+        Assert.Equal((57u, "fetch", 3, 1000u), (q.Source.Uid, q.Stage, q.Attempts, q.Source.UidValidity));
+        Assert.Null(q.RawEmail);
+        Assert.Equal(bye ? "BYE FETCH failed: Internal error occurred." : "NO Internal error occurred.", q.Error);
+        Assert.Equal((1, 99), (status.Quarantined, status.Created));
+        Assert.True(status.CaughtUp);
+        Assert.Equal(3, _server.Fetches.Count(f => f is [57]));
+        Assert.Equal(bye ? 1 + _server.Refusals : 1, _server.Connects);
+        Assert.DoesNotContain(_processing.Attempts.Keys, u => u == 57);
+        Assert.Equal((0, 0L, 0L), (_admission!.Emails, _admission.Bytes, _admission.Reserved));
+
+        // The cursor is past it: a later run does not fetch it again.
+        _server.Fetches.Clear();
+        await RunOnce(Asset());
+        Assert.DoesNotContain(_server.Fetches, f => f.Contains(57u));
+    }
+
+    [Fact]
+    public async Task Email_the_server_leaves_out_of_its_answer_is_retried_then_quarantined_at_fetch_and_one_it_no_longer_has_is_gone()
+    {
+        _server.Add(30);
+        _server.Omitted.Add(12);
+        _server.ExpungedBeforeFetch.Add(20);
+        var status = Assert.Single(await RunOnce(Asset()));
+
+        Assert.Equal(28, _store.Containers.Count);
+        var q = Assert.Single(_store.Quarantine);
+        Assert.Equal((12u, "fetch", 3), (q.Source.Uid, q.Stage, q.Attempts));
+        Assert.Contains("UID SEARCH", q.Error, StringComparison.Ordinal);
+        Assert.Equal(3, _server.Fetches.Count(f => f.Contains(12u)));
+        Assert.Equal(1, _server.Fetches.Count(f => f.Contains(20u)));
+        Assert.Equal((1, 1L), (status.Quarantined, status.Gone));
+        Assert.Equal((0, 0L, 0L), (_admission!.Emails, _admission.Bytes, _admission.Reserved));
     }
 
     [Fact]

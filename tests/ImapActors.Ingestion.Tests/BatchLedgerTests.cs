@@ -286,6 +286,117 @@ public class BatchLedgerTests
     }
 
     [Fact]
+    public void A_refused_fetch_of_several_uids_is_split_in_halves_fetched_one_at_a_time()
+    {
+        var batch = _run.Do(l => l.Open(7, [1, 2, 3, 4, 5])).OfType<E.Fetch>().Single().BatchId;
+        var effects = _run.Do(l => l.FetchRefused(batch, "NO Internal error occurred.", T0));
+        Assert.Equal([1u, 2u, 3u, 4u, 5u], effects.OfType<E.SplitFetch>().Single().Uids);
+        var left = Assert.Single(effects.OfType<E.Fetch>());
+        Assert.Equal([1u, 2u], left.Uids);
+        Assert.Equal(7u, left.UidValidity);
+
+        var right = Assert.IsType<E.Fetch>(Assert.Single(_run.Do(l => l.Fetched(batch, [Email(1), Email(2)], T0))));
+        Assert.Equal([3u, 4u, 5u], right.Uids);
+        Assert.DoesNotContain(_run.All, e => e is E.Parse or E.Charge or E.Settle);
+    }
+
+    [Fact]
+    public void A_refused_single_uid_is_retried_after_the_backoff_doubled_per_attempt_then_quarantined_at_fetch()
+    {
+        var batch = _run.Do(l => l.Open(7, [1, 2])).OfType<E.Fetch>().Single().BatchId;
+        _run.Do(l => l.FetchRefused(batch, "NO refused", T0));
+        _run.Do(l => l.Fetched(batch, [Email(1)], T0));
+        var first = _run.Do(l => l.FetchRefused(batch, "NO refused", T0)).OfType<E.ScheduleRetry>().Single();
+        Assert.Equal((2u, Backoff, 1, BatchLedger.FetchStage, "NO refused"), (first.Uid, first.Delay, first.FailedAttempt, first.Stage, first.Error));
+        Assert.Empty(_run.Last.OfType<E.Fetch>());
+
+        Assert.Equal([2u], _run.Do(l => l.RetryDue(batch, 2, T0 + Backoff)).OfType<E.Fetch>().Single().Uids);
+        Assert.Equal(Backoff * 2, _run.Do(l => l.FetchRefused(batch, "NO refused", T0)).OfType<E.ScheduleRetry>().Single().Delay);
+        _run.Do(l => l.RetryDue(batch, 2, T0 + Backoff * 3));
+        var last = _run.Do(l => l.FetchRefused(batch, "NO refused", T0));
+        Assert.Empty(last.OfType<E.ScheduleRetry>());
+        var quarantine = last.OfType<E.QuarantineUnserved>().Single();
+        Assert.Equal((2u, 7u, "NO refused", 3), (quarantine.Uid, quarantine.UidValidity, quarantine.Error, quarantine.Attempts));
+        Assert.Equal(4, _run.All.OfType<E.Fetch>().Count(f => f.Uids.Contains(2u)));
+    }
+
+    [Fact]
+    public void Other_parts_are_fetched_while_a_refused_uid_waits_out_its_backoff()
+    {
+        var batch = _run.Do(l => l.Open(7, [1, 2, 3, 4])).OfType<E.Fetch>().Single().BatchId;
+        _run.Do(l => l.FetchRefused(batch, "NO", T0));
+        _run.Do(l => l.FetchRefused(batch, "NO", T0));
+        var effects = _run.Do(l => l.FetchRefused(batch, "NO", T0));
+        Assert.Equal(1u, effects.OfType<E.ScheduleRetry>().Single().Uid);
+        Assert.Equal([2u], effects.OfType<E.Fetch>().Single().Uids);
+        Assert.Equal([3u, 4u], _run.Do(l => l.Fetched(batch, [Email(2)], T0)).OfType<E.Fetch>().Single().Uids);
+        Assert.Empty(_run.Do(l => l.Fetched(batch, [Email(3), Email(4)], T0)));
+        Assert.Equal([1u], _run.Do(l => l.RetryDue(batch, 1, T0 + Backoff)).OfType<E.Fetch>().Single().Uids);
+    }
+
+    [Fact]
+    public void A_split_batch_goes_to_the_pipeline_once_fetched_and_its_credit_is_charged_once_and_given_back_whole()
+    {
+        var batch = _run.Do(l => l.Open(7, [1, 2, 3])).OfType<E.Fetch>().Single().BatchId;
+        _run.Do(l => l.FetchRefused(batch, "NO", T0));
+        _run.Do(l => l.Fetched(batch, [Email(1, 10)], T0));
+        _run.Do(l => l.FetchRefused(batch, "NO", T0));
+        _run.Do(l => l.FetchRefused(batch, "NO", T0));
+        _run.Do(l => l.Fetched(batch, [Email(3, 30)], T0));
+        for (var i = 0; i < 2; i++)
+        {
+            _run.Do(l => l.RetryDue(batch, 2, T0));
+            _run.Do(l => l.FetchRefused(batch, "NO", T0));
+        }
+
+        Assert.Equal(40, _run.All.OfType<E.Charge>().Single().Bytes);
+        Assert.Equal([(1u, 1), (3u, 1)], _run.Last.OfType<E.Parse>().Select(p => (p.Email.Uid, p.Attempt)));
+        Assert.Equal(Timeout, _run.Last.OfType<E.ScheduleDeadline>().Single().Delay);
+        var commit = StageAll(batch, 1, 3);
+        Assert.Empty(_run.Do(l => l.Committed(commit.CommitId, new CommitTally(2, 0, 0))).OfType<E.AdvanceCursor>());
+        var advance = _run.Do(l => l.Quarantined(batch, 2)).OfType<E.AdvanceCursor>().Single();
+        Assert.Equal([1u, 2u, 3u], advance.Uids);
+        Assert.Equal(1, advance.Quarantined);
+
+        var settled = _run.All.OfType<E.Settle>().ToList();
+        Assert.Equal([1u, 2u, 3u], settled.SelectMany(s => s.Uids).Order());
+        Assert.Equal(40, settled.Sum(s => s.Bytes));
+        var done = _run.Do(l => l.CursorAdvanced(batch)).OfType<E.BatchDone>().Single();
+        Assert.Equal((2, 1, 0), (done.Fetched, done.Quarantined, done.Gone));
+    }
+
+    [Fact]
+    public void A_uid_left_out_of_the_answer_that_the_server_still_has_is_retried_then_quarantined_at_fetch_and_one_it_no_longer_has_is_gone()
+    {
+        var batch = _run.Do(l => l.Open(7, [1, 2, 3])).OfType<E.Fetch>().Single().BatchId;
+        var retry = _run.Do(l => l.Fetched(batch, [Email(1)], [2], T0)).OfType<E.ScheduleRetry>().Single();
+        Assert.Equal((2u, 1, BatchLedger.FetchStage), (retry.Uid, retry.FailedAttempt, retry.Stage));
+        Assert.DoesNotContain(_run.All, e => e is E.Parse or E.Settle);
+        for (var attempt = 2; attempt <= 3; attempt++)
+        {
+            _run.Do(l => l.RetryDue(batch, 2, T0));
+            _run.Do(l => l.Fetched(batch, [], [2], T0));
+        }
+
+        var quarantine = _run.Last.OfType<E.QuarantineUnserved>().Single();
+        Assert.Equal((2u, 3), (quarantine.Uid, quarantine.Attempts));
+        Assert.Contains("UID SEARCH", quarantine.Error, StringComparison.Ordinal);
+        Assert.Equal([3u], _run.Last.OfType<E.Settle>().Single().Uids);
+        Assert.Equal([1u], _run.Last.OfType<E.Parse>().Select(p => p.Email.Uid));
+    }
+
+    [Fact]
+    public void An_answer_to_no_fetch_out_changes_nothing_and_its_emails_are_disposed()
+    {
+        var batch = Fetched(1);
+        Assert.Empty(_run.Do(l => l.FetchRefused(batch, "NO", T0)));
+        Assert.Empty(_run.Do(l => l.FetchRefused(99, "NO", T0)));
+        var late = Assert.IsType<E.Settle>(Assert.Single(_run.Do(l => l.Fetched(batch, [Email(5)], T0))));
+        Assert.Empty(late.Uids);
+        Assert.Equal(5u, late.Emails.Single().Uid);
+    }
+
+    [Fact]
     public void The_same_events_at_the_same_times_give_the_same_effects()
     {
         var emails = new[] { Email(1), Email(2) };

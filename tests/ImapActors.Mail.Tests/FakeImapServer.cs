@@ -21,7 +21,7 @@ internal sealed class FakeImapServer : IAsyncDisposable
 
     /// <param name="greeting">The untagged greeting; null means the server accepts and then stays silent.</param>
     /// <param name="capabilities">The CAPABILITY response line after <c>* CAPABILITY</c>.</param>
-    /// <param name="respond">Tag and command in, lines to send (with tag) out; null falls back to <c>tag BAD</c>.</param>
+    /// <param name="respond">Tag and command in, lines to send (with tag) out; null falls back to <c>tag BAD</c>; <see cref="Close"/> closes.</param>
     /// <param name="implicitTls">Speak TLS from the first byte with a throwaway self-signed certificate.</param>
     public FakeImapServer(string? greeting, string capabilities, Func<string, string, IEnumerable<string>?>? respond = null, bool implicitTls = false)
     {
@@ -35,6 +35,9 @@ internal sealed class FakeImapServer : IAsyncDisposable
         _listener.Start();
         _loop = Task.Run(() => AcceptAsync(greeting, capabilities, respond ?? ((_, _) => null)));
     }
+
+    /// <summary>A reply line that makes the server close the connection instead of sending a line.</summary>
+    public const string Close = "<close>";
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
@@ -114,6 +117,11 @@ internal sealed class FakeImapServer : IAsyncDisposable
                 {
                     foreach (var reply in respond(tag, command) ?? [tag + " BAD unknown command"])
                     {
+                        if (reply == Close)
+                        {
+                            return;
+                        }
+
                         await writer.WriteLineAsync(reply);
                     }
                 }

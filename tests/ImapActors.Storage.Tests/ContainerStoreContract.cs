@@ -14,11 +14,23 @@ public abstract class ContainerStoreContract : IAsyncLifetime
 
     protected IContainerStore Store { get; private set; } = null!;
 
+    protected StorageSettings Settings { get; private set; } = null!;
+
+    /// <summary>
+    /// The <c>quarantine</c> table as stores made before the <c>fetch</c> stage have it (<c>raw_vault_id</c> required),
+    /// in this database's types.
+    /// </summary>
+    protected abstract string LegacyQuarantineTable { get; }
+
     protected abstract StorageSettings CreateSettings();
+
+    /// <summary>Runs SQL on the store's database directly, to set up what an earlier version left behind.</summary>
+    protected abstract Task ExecuteSqlAsync(string sql);
 
     public async Task InitializeAsync()
     {
-        Store = ContainerStoreFactory.Create(CreateSettings());
+        Settings = CreateSettings();
+        Store = ContainerStoreFactory.Create(Settings);
         await Store.InitializeAsync(CancellationToken.None);
     }
 
@@ -465,6 +477,45 @@ public abstract class ContainerStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_email_the_server_would_not_serve_is_quarantined_without_raw_bytes_and_gets_them_when_it_fails_later_on()
+    {
+        var source = new EmailSource(Asset, Inbox, 11, 7, null);
+        const string answer = "BYE FETCH failed: Internal error occurred. Refer to server log for more information.";
+
+        var id = await Store.QuarantineAsync(source, null, "fetch", answer, "1.0", 3, CancellationToken.None);
+
+        var row = (await Store.GetQuarantinedAsync(id, CancellationToken.None))!;
+        Assert.Null(row.RawEmail);
+        Assert.Equal(("fetch", answer, 3), (row.Stage, row.Error, row.Attempts));
+        Assert.Null(Assert.Single(await Store.ListQuarantineAsync(false, CancellationToken.None)).RawEmail);
+
+        // Fetched at last, it failed at parse: the same row now has the raw bytes.
+        Assert.Equal(id, await Store.QuarantineAsync(source, Vault("raw11"), "parse", "boom", "1.0", 3, CancellationToken.None));
+        Assert.Equal(Vault("raw11"), (await Store.GetQuarantinedAsync(id, CancellationToken.None))!.RawEmail);
+    }
+
+    [Fact]
+    public async Task A_store_made_before_the_fetch_stage_keeps_its_quarantine_and_takes_rows_without_raw_bytes_once_initialized()
+    {
+        await ExecuteSqlAsync("DROP TABLE quarantine;" + LegacyQuarantineTable);
+        var old = await Store.QuarantineAsync(new EmailSource(Asset, Inbox, 5, 7, null), Vault("raw5"), "parse", "boom", "1.0", 3,
+            CancellationToken.None);
+        await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() =>
+            Store.QuarantineAsync(new EmailSource(Asset, Inbox, 6, 7, null), null, "fetch", "NO", "1.0", 3, CancellationToken.None));
+
+        await Store.InitializeAsync(CancellationToken.None);
+
+        var unserved = await Store.QuarantineAsync(new EmailSource(Asset, Inbox, 6, 7, null), null, "fetch", "NO", "1.0", 3, CancellationToken.None);
+        var rows = await Store.ListQuarantineAsync(false, CancellationToken.None);
+        Assert.Equal([old, unserved], rows.Select(r => r.Id));
+        Assert.True(unserved > old);
+        Assert.Equal((Vault("raw5"), "parse", 5u), (rows[0].RawEmail, rows[0].Stage, rows[0].Source.Uid));
+        Assert.Null(rows[1].RawEmail);
+        await Store.InitializeAsync(CancellationToken.None);
+        Assert.Equal(2, (await Store.ListQuarantineAsync(false, CancellationToken.None)).Count);
+    }
+
+    [Fact]
     public async Task Pages_of_40_return_each_of_250_containers_once_in_id_order_and_the_last_page_has_no_cursor()
     {
         foreach (var chunk in Enumerable.Range(1, 250).Chunk(50))
@@ -624,8 +675,25 @@ public sealed class SqliteContainerStoreTests : ContainerStoreContract, IDisposa
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("imapactors-store-").FullName;
 
+    protected override string LegacyQuarantineTable => """
+        CREATE TABLE quarantine (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, asset TEXT NOT NULL, folder TEXT NOT NULL, uid_validity INTEGER NOT NULL,
+            uid INTEGER NOT NULL, internal_date TEXT NULL, raw_vault_id TEXT NOT NULL, stage TEXT NOT NULL, error TEXT NOT NULL,
+            parser_version TEXT NOT NULL, attempts INTEGER NOT NULL, quarantined_at TEXT NOT NULL, resolved_at TEXT NULL,
+            UNIQUE (asset, folder, uid_validity, uid));
+        """;
+
     protected override StorageSettings CreateSettings() =>
         new(StorageProvider.Sqlite, $"Data Source={Path.Combine(_folder, "nested", "store.db")}");
+
+    protected override async Task ExecuteSqlAsync(string sql)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection(Settings.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
 
     public void Dispose()
     {
@@ -636,6 +704,22 @@ public sealed class SqliteContainerStoreTests : ContainerStoreContract, IDisposa
 
 public sealed class PostgresContainerStoreTests : ContainerStoreContract
 {
+    protected override string LegacyQuarantineTable => """
+        CREATE TABLE quarantine (
+            id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, asset TEXT NOT NULL, folder TEXT NOT NULL,
+            uid_validity BIGINT NOT NULL, uid BIGINT NOT NULL, internal_date TIMESTAMPTZ NULL, raw_vault_id TEXT NOT NULL,
+            stage TEXT NOT NULL, error TEXT NOT NULL, parser_version TEXT NOT NULL, attempts INTEGER NOT NULL,
+            quarantined_at TIMESTAMPTZ NOT NULL, resolved_at TIMESTAMPTZ NULL, UNIQUE (asset, folder, uid_validity, uid));
+        """;
+
     protected override StorageSettings CreateSettings() =>
         new(StorageProvider.PostgreSql, Testing.PostgresServices.CreateDatabase("store"));
+
+    protected override async Task ExecuteSqlAsync(string sql)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(Settings.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
 }

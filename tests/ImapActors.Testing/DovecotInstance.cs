@@ -18,6 +18,8 @@ public sealed record RawLogSession(string Name, IReadOnlyList<string> Sent);
 /// </summary>
 public sealed class DovecotInstance
 {
+    private static readonly string[] MaildirSubfolders = ["cur", "new"];
+
     private readonly string _stateRoot;
 
     internal DovecotInstance(IReadOnlyDictionary<string, string> env, string stateRoot)
@@ -165,6 +167,60 @@ public sealed class DovecotInstance
     /// <summary>Sets a folder's UIDVALIDITY (<c>doveadm mailbox update --uid-validity</c>), as a server rebuild would.</summary>
     public void SetUidValidity(string user, string folder, uint uidValidity) =>
         Doveadm("mailbox", "update", "--uid-validity", uidValidity.ToString(CultureInfo.InvariantCulture), "-u", user, folder);
+
+    /// <summary>
+    /// Makes the message of <paramref name="uid"/> one the server cannot serve: its maildir file gets mode 000, which
+    /// Dovecot's mail processes (user <c>vmail</c>) cannot read, while its index still lists the message, so
+    /// <c>UID SEARCH</c> finds it and any <c>UID FETCH</c> of its body fails (by default Dovecot answers
+    /// <c>* BYE FETCH failed: Internal error occurred...</c> and closes the session). Undone by <see cref="MakeServable"/>.
+    /// </summary>
+    /// <returns>The maildir file's path.</returns>
+    public string MakeUnservable(string user, string folder, uint uid)
+    {
+        var file = MaildirFile(user, folder, uid);
+        if (OperatingSystem.IsWindows())
+        {
+            throw new PlatformNotSupportedException("Dovecot runs on Unix only");
+        }
+
+        File.SetUnixFileMode(file, UnixFileMode.None);
+        return file;
+    }
+
+    /// <summary>Gives the maildir file of <paramref name="uid"/> back the mode Dovecot writes (0600): the server serves it again.</summary>
+    public void MakeServable(string user, string folder, uint uid)
+    {
+        var file = MaildirFile(user, folder, uid);
+        if (OperatingSystem.IsWindows())
+        {
+            throw new PlatformNotSupportedException("Dovecot runs on Unix only");
+        }
+
+        File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+    }
+
+    /// <summary>
+    /// The maildir file of a message: for maildir, Dovecot's GUID of a message is its file's base name (the name before
+    /// <c>:2,</c> and the flags), in the folder's <c>cur/</c> or <c>new/</c>.
+    /// </summary>
+    private string MaildirFile(string user, string folder, uint uid)
+    {
+        var uidText = uid.ToString(CultureInfo.InvariantCulture);
+        var guid = Doveadm("fetch", "-u", user, "guid", "mailbox", folder, "uid", uidText).Trim();
+        guid = guid.StartsWith("guid:", StringComparison.Ordinal) ? guid["guid:".Length..].Trim() : guid;
+        if (guid.Length == 0)
+        {
+            throw new InvalidOperationException($"No message with UID {uid} in folder '{folder}' of {user}");
+        }
+
+        var path = Doveadm("mailbox", "path", "-u", user, folder).Trim();
+        var file = MaildirSubfolders
+            .Select(sub => Path.Combine(path, sub))
+            .Where(System.IO.Directory.Exists)
+            .SelectMany(System.IO.Directory.EnumerateFiles)
+            .FirstOrDefault(f => Path.GetFileName(f) is var name && (name == guid || name.StartsWith(guid + ":", StringComparison.Ordinal)));
+        return file ?? throw new InvalidOperationException($"No maildir file named {guid} under {path} (UID {uid} of '{folder}' of {user})");
+    }
 
     /// <summary>Kills the master and every Dovecot process with SIGKILL, then starts again on the same ports.</summary>
     public void KillAndRestart() => RunDovecotScript("restart-hard");

@@ -227,23 +227,25 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
         Always();
     }
 
-    /// <summary>One fetch is out on the connection; a stop lets it finish, and its batch is still committed.</summary>
+    /// <summary>
+    /// A batch is being fetched: in one fetch, or part by part after the server refused one (the ledger sends the parts,
+    /// one at a time). A stop lets it finish, and its batch is still committed.
+    /// </summary>
     private void Fetching()
     {
-        _next = () => { };
-        Command<BatchFetched>(fetched =>
+        _next = () =>
         {
-            Become(Polling);
-            Fetched(fetched);
-        });
+            if (!_ledger.IsFetching)
+            {
+                Become(Polling);
+                Pump();
+            }
+        };
+        Command<IFetchAnswer>(Answered);
         Always();
     }
 
-    private void Fetched(BatchFetched fetched)
-    {
-        var uidValidity = _ledger.Batches.TryGetValue(fetched.BatchId, out var batch) ? batch.UidValidity : _cursor.UidValidity;
-        Run(_ledger.Fetched(fetched.BatchId, _effects.Items(fetched.Emails, uidValidity), DateTimeOffset.UtcNow));
-    }
+    private void Answered(IFetchAnswer answer) => Run(_effects.Answered(_ledger, answer, _cursor.UidValidity));
 
     /// <summary>
     /// Every UID the poll took is settled: the cursor is to record how far its search settled the folder, so the next
@@ -289,7 +291,7 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
                 Context.Stop(Self);
             }
         };
-        Command<BatchFetched>(Fetched);
+        Command<IFetchAnswer>(Answered);
         Command<MailboxCommands.StopGracefully>(_ => { });
         Command<Status.Failure>(failure =>
         {

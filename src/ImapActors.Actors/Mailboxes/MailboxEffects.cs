@@ -31,7 +31,11 @@ internal sealed class MailboxEffects(MailboxOptions options, IActorRef self, ITi
         switch (effect)
         {
             case LedgerEffects.Fetch f:
-                imap.FetchAsync(f.BatchId, f.Uids).PipeTo(self);
+                imap.FetchAsync(f.BatchId, f.Uids, f.UidValidity).PipeTo(self);
+                break;
+            case LedgerEffects.SplitFetch s:
+                log.Warning("The server refused to fetch UIDs {First}..{Last} ({Count}) of {Mailbox}: {Error}; fetching them in two halves",
+                    s.Uids[0], s.Uids[^1], s.Uids.Count, Mailbox, s.Error);
                 break;
             case LedgerEffects.Charge c:
                 options.Admission?.Tell(new AdmissionProtocol.ChargeFetched(c.Bytes), self);
@@ -59,6 +63,10 @@ internal sealed class MailboxEffects(MailboxOptions options, IActorRef self, ITi
             case LedgerEffects.Quarantine q:
                 options.Sink.Tell(new SinkProtocol.QuarantineEmail(q.BatchId, q.Email.Source, q.Email.Raw, q.Stage, q.Error,
                     options.ParserVersion, q.Attempts), self);
+                break;
+            case LedgerEffects.QuarantineUnserved u:
+                options.Sink.Tell(new SinkProtocol.QuarantineEmail(u.BatchId, new EmailSource(options.Asset.Name, options.Folder, u.Uid,
+                    u.UidValidity, null), null, BatchLedger.FetchStage, u.Error, options.ParserVersion, u.Attempts), self);
                 break;
             case LedgerEffects.DiscardStaged d:
                 options.Sink.Tell(new SinkProtocol.DiscardStaged(d.BatchId, d.Uids), self);
@@ -175,10 +183,25 @@ internal sealed class MailboxEffects(MailboxOptions options, IActorRef self, ITi
         return new MailboxFailedException(Mailbox, cause, code, transient);
     }
 
-    /// <summary>The fetched emails as the ledger takes them.</summary>
-    public IReadOnlyList<FetchedItem> Items(IReadOnlyList<FetchedEmail> emails, uint uidValidity) =>
-        emails.Select(e => new FetchedItem(new EmailSource(options.Asset.Name, options.Folder, e.Uid, uidValidity, e.InternalDate), e.Size, e.Raw))
+    /// <summary>
+    /// A fetch's answer as the ledger takes it; the connection it carries is adopted (a new one when the server had ended
+    /// the session, none when it ended it now). <paramref name="uidValidity"/> is for an answer the ledger no longer awaits.
+    /// </summary>
+    public LedgerStep Answered(BatchLedger ledger, IFetchAnswer answer, uint uidValidity)
+    {
+        imap.Adopt(answer.Connection);
+        if (answer is BatchRefused refused)
+        {
+            return ledger.FetchRefused(refused.BatchId, refused.Refusal, DateTimeOffset.UtcNow);
+        }
+
+        var fetched = (BatchFetched)answer;
+        uidValidity = ledger.Batches.TryGetValue(fetched.BatchId, out var batch) ? batch.UidValidity : uidValidity;
+        var items = fetched.Emails
+            .Select(e => new FetchedItem(new EmailSource(options.Asset.Name, options.Folder, e.Uid, uidValidity, e.InternalDate), e.Size, e.Raw))
             .ToList();
+        return ledger.Fetched(fetched.BatchId, items, fetched.Omitted, DateTimeOffset.UtcNow);
+    }
 
     public static CommitTally Tally(IReadOnlyList<CommitResult> results) => new(
         results.Count(r => r.Outcome == CommitOutcome.Created),

@@ -8,7 +8,8 @@ namespace ImapActors.Actors.Mailboxes;
 
 /// <summary>
 /// A mailbox's IMAP work: the early login, a poll's plan (EXAMINE, UID SEARCH in windows, then the chosen emails' sizes,
-/// which the admission gate needs before the bodies are fetched), and batch fetches. The
+/// which the admission gate needs before the bodies are fetched), and batch fetches, with a new session when the server
+/// ended the last one in refusing a fetch. The
 /// connection is the mailbox actor's alone: each task hands it back in its answer or its failure, and the actor adopts
 /// it on its own thread, so only one task ever uses it.
 /// </summary>
@@ -19,6 +20,7 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
     private Task<PollPlanned>? _planning;
     private CancellationTokenSource? _idleStop;
     private Task<IdleEnded>? _idling;
+    private Task<IFetchAnswer>? _fetching;
 
     // The login started with the actor, so it runs while the journal replays; the first plan takes it.
     private Task<IMailboxConnection>? _connecting;
@@ -117,16 +119,24 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
         return outcome;
     }
 
-    public Task<BatchFetched> FetchAsync(long batchId, IReadOnlyList<uint> uids) => FetchAsync(_connection!, batchId, uids, _lifetime.Token);
+    /// <summary>Fetches UIDs of a batch made under <paramref name="uidValidity"/>; a refusal is an answer (<see cref="MailboxFetch"/>).</summary>
+    public Task<IFetchAnswer> FetchAsync(long batchId, IReadOnlyList<uint> uids, uint uidValidity) =>
+        _fetching = MailboxFetch.FetchAsync(_connection, options, batchId, uids, uidValidity, _lifetime.Token);
 
-    public void Adopt(IMailboxConnection connection) => _connection = connection;
+    /// <summary>The answer (or failure) of the plan or fetch out is in hand: its connection, if any, is the mailbox's now.</summary>
+    public void Adopt(IMailboxConnection? connection)
+    {
+        _connection = connection;
+        _planning = null;
+        _fetching = null;
+    }
 
     /// <summary>What failed, as the supervisor reports it; a connection the failure carries is adopted so it gets closed.</summary>
     public (Exception Cause, string Code, bool Transient) Describe(Exception failure)
     {
         if (failure is MailboxPollException poll)
         {
-            _connection = poll.Connection;
+            Adopt(poll.Connection);
         }
 
         var cause = failure is MailboxPollException { InnerException: { } inner } ? inner : failure;
@@ -154,21 +164,29 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
             _ = CloseQuietlyAsync(Task.FromResult(connection));
         }
 
+        // A plan or fetch still out (or whose answer the actor never read) may have a connection nobody else will close:
+        // a fetch opens a new one after the server ended the session.
         if (_planning is { } planning)
         {
-            // A plan still out (or whose answer the actor never read) has a connection nobody else will close.
-            _ = CloseQuietlyAsync(PlannedConnectionAsync(planning, _connection));
+            _ = CloseQuietlyAsync(UnadoptedAsync(planning, p => p.Connection, _connection));
+        }
+
+        if (_fetching is { } fetching)
+        {
+            _ = CloseQuietlyAsync(UnadoptedAsync(fetching, f => f.Connection, _connection));
         }
 
         _lifetime.Dispose();
     }
 
-    private static async Task<IMailboxConnection> PlannedConnectionAsync(Task<PollPlanned> planning, IMailboxConnection? adopted)
+    /// <summary>The connection a task hands back when it is not the adopted one; cancelled (nothing to close) otherwise.</summary>
+    private static async Task<IMailboxConnection> UnadoptedAsync<T>(Task<T> task, Func<T, IMailboxConnection?> connectionOf,
+        IMailboxConnection? adopted)
     {
         IMailboxConnection? connection;
         try
         {
-            connection = (await planning.ConfigureAwait(false)).Connection;
+            connection = connectionOf(await task.ConfigureAwait(false));
         }
         catch (MailboxPollException ex)
         {
@@ -179,7 +197,7 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
     }
 
     /// <summary>Closes politely (LOGOUT) without holding up the stop; a failed login or close loses nothing.</summary>
-    private static async Task CloseQuietlyAsync(Task<IMailboxConnection> connection)
+    internal static async Task CloseQuietlyAsync(Task<IMailboxConnection> connection)
     {
         try
         {
@@ -237,11 +255,21 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
             var limit = firstPoll ? options.Asset.FirstRunMaxEmails : options.Asset.MaxEmails;
             var (chosen, search) = await ChooseAsync(connection, cursor, status, manner, limit, options.SearchWindow, cancellationToken);
             var floor = firstPoll ? PollPlanner.FirstPollFloor(chosen, manner, limit) : 1u;
-            var sizes = chosen.Count == 0 ? new Dictionary<uint, long>() : await connection.FetchSizesAsync(chosen, cancellationToken);
+            IReadOnlyDictionary<uint, long> sizes = new Dictionary<uint, long>();
+            if (chosen.Count > 0)
+            {
+                (connection, sizes) = await MailboxFetch.SizesAsync(connection, options, chosen, status.UidValidity, cancellationToken);
+            }
 
-            // A UID without a size was expunged since the search: its fetch finds it gone.
+            // A UID without a size was expunged since the search (its fetch finds it gone), or the server would not give
+            // its size (its fetch is refused, and the ledger deals with it).
             var emails = chosen.Select(uid => new PlannedEmail(uid, sizes.GetValueOrDefault(uid))).ToList();
             return new PollPlanned(connection, status, emails, firstPoll, ValidityChanged: false, floor, search);
+        }
+        catch (MailboxPollException)
+        {
+            // A new session opened after a refusal failed; it carries that session, the old one is closed.
+            throw;
         }
         catch (Exception ex)
         {
@@ -291,19 +319,6 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
         var search = status.UidNext > 1 ? new PollSearch(from, through, UidSet.Of(found)) : null;
         return (PollPlanner.Choose(cursor, found, manner, limit), search);
     }
-
-    private static async Task<BatchFetched> FetchAsync(IMailboxConnection connection, long batchId, IReadOnlyList<uint> uids,
-        CancellationToken cancellationToken)
-    {
-        try
-        {
-            return new BatchFetched(batchId, await connection.FetchAsync(uids, cancellationToken));
-        }
-        catch (Exception ex)
-        {
-            throw new MailboxPollException(connection, ex);
-        }
-    }
 }
 
 /// <summary>An email a poll will fetch, with its size as the server gave it (RFC822.SIZE).</summary>
@@ -347,8 +362,6 @@ internal enum IdleOutcome
 
 /// <summary>An IDLE is over: the server announced new mail, or it was stopped or timed out, or the connection died.</summary>
 internal sealed record IdleEnded(bool NewMail, bool Lost, string? Error) : INoSerializationVerificationNeeded;
-
-internal sealed record BatchFetched(long BatchId, IReadOnlyList<FetchedEmail> Emails) : INoSerializationVerificationNeeded;
 
 /// <summary>An IMAP step of a poll failed; carries the connection so the actor can close it.</summary>
 internal sealed class MailboxPollException(IMailboxConnection connection, Exception inner)

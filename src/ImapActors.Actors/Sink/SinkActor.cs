@@ -30,8 +30,12 @@ public static class SinkProtocol
     /// <summary>Forget these staged emails of the sender's batch: they will not be committed.</summary>
     public sealed record DiscardStaged(long Ticket, IReadOnlyList<uint> Uids) : ISinkMessage;
 
-    /// <summary>Keep a poison email's raw bytes and error, so the cursor can move past it.</summary>
-    public sealed record QuarantineEmail(long Ticket, EmailSource Source, RawEmail Raw, string Stage, string Error, string ParserVersion, int Attempts) : ISinkMessage;
+    /// <summary>
+    /// Keep a poison email's raw bytes and error, so the cursor can move past it; <paramref name="Raw"/> is null for an
+    /// email the server would not serve (stage <c>fetch</c>).
+    /// </summary>
+    public sealed record QuarantineEmail(long Ticket, EmailSource Source, RawEmail? Raw, string Stage, string Error, string ParserVersion, int Attempts)
+        : ISinkMessage;
 
     /// <summary>The commit's emails are in the store; one result per UID, in UID order.</summary>
     public sealed record BatchCommitted(long CommitId, IReadOnlyList<CommitResult> Results) : ISinkMessage, IDeadLetterSuppression;
@@ -103,13 +107,14 @@ public sealed class SinkActor : ReceiveActor
             var replyTo = Sender;
             try
             {
-                VaultFile raw;
-                using (var stream = msg.Raw.OpenRead())
+                VaultId? raw = null;
+                if (msg.Raw is not null)
                 {
-                    raw = _vault.Store(stream, "raw.eml");
+                    using var stream = msg.Raw.OpenRead();
+                    raw = _vault.Store(stream, "raw.eml").VaultId;
                 }
 
-                var id = await _store.QuarantineAsync(msg.Source, raw.VaultId, msg.Stage, msg.Error, msg.ParserVersion,
+                var id = await _store.QuarantineAsync(msg.Source, raw, msg.Stage, msg.Error, msg.ParserVersion,
                     msg.Attempts, _stopping.Token);
                 _log.Warning("Quarantined UID {Uid} of {Mailbox} after {Attempts} attempts ({Stage}: {Error}) as quarantine id {QuarantineId}",
                     msg.Source.Uid, msg.Source.Mailbox, msg.Attempts, msg.Stage, msg.Error, id);

@@ -6,7 +6,10 @@ using Serilog.Events;
 
 namespace ImapActors.Cli.Commands;
 
-/// <summary><c>imapactors quarantine list|retry</c>: emails that failed parse, extract or store too often.</summary>
+/// <summary>
+/// <c>imapactors quarantine list|show|retry</c>: emails that failed parse, extract or store too often, and emails the
+/// server would not serve (stage <c>fetch</c>, kept without raw bytes).
+/// </summary>
 internal static class QuarantineCommand
 {
     public static Command Create()
@@ -16,10 +19,19 @@ internal static class QuarantineCommand
         var list = new Command("list", "List quarantined emails with their stage and error.") { listConfig, all };
         list.SetAction((r, ct) => ListAsync(r.GetValue(listConfig)!, r.GetValue(all), ct));
 
+        var showConfig = CliSupport.ConfigOption();
+        var showId = new Argument<long>("ID") { Description = "The quarantine id." };
+        var show = new Command("show", "Show one quarantined email: where it is from, its stage, the whole error, its raw bytes.") { showConfig, showId };
+        show.SetAction((r, ct) => ShowAsync(r.GetValue(showConfig)!, r.GetValue(showId), ct));
+
         var retryConfig = CliSupport.ConfigOption();
         var id = new Argument<long?>("ID") { Description = "The quarantine id.", Arity = ArgumentArity.ZeroOrOne };
         var retryAll = new Option<bool>("--all") { Description = "Retry every unresolved quarantined email." };
-        var retry = new Command("retry", "Ingest quarantined emails again through the pipeline (after a fix).") { retryConfig, id, retryAll };
+        var retry = new Command("retry",
+            "Ingest quarantined emails again through the pipeline (after a fix); an email the server would not serve is fetched again.")
+        {
+            retryConfig, id, retryAll,
+        };
         retry.Validators.Add(r =>
         {
             if (r.GetValue(id) is null == !r.GetValue(retryAll))
@@ -29,7 +41,7 @@ internal static class QuarantineCommand
         });
         retry.SetAction((r, ct) => RetryAsync(r.GetValue(retryConfig)!, r.GetValue(id), ct));
 
-        return new Command("quarantine", "Inspect and retry quarantined (poison) emails.") { list, retry };
+        return new Command("quarantine", "Inspect and retry quarantined (poison) emails.") { list, show, retry };
     }
 
     private static async Task<int> ListAsync(FileInfo configFile, bool includeResolved, CancellationToken cancellationToken)
@@ -52,6 +64,41 @@ internal static class QuarantineCommand
                 q.ResolvedAt?.ToString("yyyy-MM-dd HH:mm:ss") ?? "-", ContainersCommand.Clip(q.Error, 80),
             })));
         Console.WriteLine($"{rows.Count} quarantined emails");
+        return 0;
+    }
+
+    private static async Task<int> ShowAsync(FileInfo configFile, long id, CancellationToken cancellationToken)
+    {
+        var settings = CliSupport.LoadSettings(configFile);
+        if (settings is null)
+        {
+            return CliSupport.UsageError;
+        }
+
+        await using var store = ContainerStoreFactory.Create(settings.Storage);
+        await store.InitializeAsync(cancellationToken);
+        if (await store.GetQuarantinedAsync(id, cancellationToken) is not { } q)
+        {
+            Console.Error.WriteLine($"No quarantined email with id {id}.");
+            return 1;
+        }
+
+        var raw = q.RawEmail is { } vaultId
+            ? $"{vaultId.Value} ({new FileVault(settings.VaultPath).PathOf(vaultId)})"
+            : "none: the server would not serve the email; quarantine retry fetches it from the server again";
+        (string Name, string Value)[] fields =
+        [
+            ("id", q.Id.ToString()), ("asset", q.Source.Asset.Value), ("folder", q.Source.Folder.Value),
+            ("uidvalidity", q.Source.UidValidity.ToString()), ("uid", q.Source.Uid.ToString()),
+            ("internal date", q.Source.InternalDate?.ToString("yyyy-MM-dd HH:mm:ss zzz") ?? "-"), ("stage", q.Stage),
+            ("attempts", q.Attempts.ToString()), ("parser", q.ParserVersion), ("quarantined", q.QuarantinedAt.ToString("yyyy-MM-dd HH:mm:ss")),
+            ("resolved", q.ResolvedAt?.ToString("yyyy-MM-dd HH:mm:ss") ?? "-"), ("raw email", raw), ("error", q.Error),
+        ];
+        foreach (var (name, value) in fields)
+        {
+            Console.WriteLine($"{name + ":",-15}{value}");
+        }
+
         return 0;
     }
 

@@ -13,7 +13,9 @@ namespace ImapActors.Ingestion.Ledger;
 /// <see cref="LedgerRules.ItemTimeout"/> has failed an attempt at stage <c>timeout</c>. A batch is committed in one commit
 /// once none of its emails is still in the pipeline; a failed commit is retried the same way, and after its attempts a
 /// commit of several emails is split into single-email commits, so only the email the store refuses is quarantined
-/// (stage <c>store</c>). The cursor moves past a batch only once every UID of it is committed, quarantined or gone.
+/// (stage <c>store</c>). A fetch the server refuses is split in halves until the refused UIDs are alone; each is retried
+/// the same way, then quarantined without raw bytes (stage <c>fetch</c>), and so is a UID the server still has but leaves
+/// out of every answer. The cursor moves past a batch only once every UID of it is committed, quarantined or gone.
 /// </remarks>
 public sealed record BatchLedger(
     LedgerRules Rules,
@@ -23,6 +25,9 @@ public sealed record BatchLedger(
 {
     public const string TimeoutStage = "timeout";
     public const string StoreStage = "store";
+
+    /// <summary>The stage of a UID the server would not serve: its FETCH refused, or the UID left out of every answer.</summary>
+    public const string FetchStage = "fetch";
 
     public static BatchLedger Empty(LedgerRules rules) =>
         new(rules, ImmutableSortedDictionary<long, LedgerBatch>.Empty, ImmutableSortedDictionary<long, LedgerCommit>.Empty, 0);
@@ -39,27 +44,40 @@ public sealed record BatchLedger(
         var id = LastId + 1;
         var batch = new LedgerBatch(id, uidValidity, [.. uids.Distinct()], BatchPhase.Fetching,
             ImmutableSortedDictionary<uint, LedgerItem>.Empty, 0, new CommitTally(0, 0, 0), 0, null);
-        return new LedgerStep(this with { Batches = Batches.SetItem(id, batch), LastId = id }, [new LedgerEffects.Fetch(id, batch.Uids)]);
+        var effects = new List<ILedgerEffect>();
+        batch = SendNext(batch with { ToFetch = [new FetchPart(batch.Uids, 1, FetchPhase.Due)] }, effects);
+        return new LedgerStep(this with { Batches = Batches.SetItem(id, batch), LastId = id }, effects);
     }
 
+    /// <summary>Some batch is still being fetched: its mailbox sends no other fetch meanwhile.</summary>
+    public bool IsFetching => Batches.Values.Any(b => b.Phase == BatchPhase.Fetching);
+
     /// <summary>The fetch answered: each email goes to the pipeline; UIDs it did not return are gone.</summary>
-    public LedgerStep Fetched(long batchId, IReadOnlyList<FetchedItem> emails, DateTimeOffset now)
+    public LedgerStep Fetched(long batchId, IReadOnlyList<FetchedItem> emails, DateTimeOffset now) => Fetched(batchId, emails, [], now);
+
+    /// <summary>
+    /// The fetch out answered. Its emails go to the pipeline once the whole batch is fetched. A UID it did not return
+    /// is gone, unless it is in <paramref name="omitted"/> (the server still has it, but left it out of its answer): that
+    /// is a failed fetch attempt of the UID, retried after the backoff, then quarantined at stage <see cref="FetchStage"/>.
+    /// </summary>
+    public LedgerStep Fetched(long batchId, IReadOnlyList<FetchedItem> emails, IReadOnlyList<uint> omitted, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(emails);
-        if (!Batches.TryGetValue(batchId, out var batch) || batch.Phase != BatchPhase.Fetching)
+        ArgumentNullException.ThrowIfNull(omitted);
+        if (!TryFetching(batchId, out var batch, out var part))
         {
             return new LedgerStep(this, [new LedgerEffects.Settle(batchId, [], emails, 0)]);
         }
 
         var effects = new List<ILedgerEffect>();
-        var wanted = batch.Uids.ToHashSet();
-        var items = ImmutableSortedDictionary.CreateBuilder<uint, LedgerItem>();
+        var wanted = part.Uids.ToHashSet();
+        var items = batch.Items.ToBuilder();
         var unwanted = new List<FetchedItem>();
         foreach (var email in emails)
         {
             if (wanted.Remove(email.Uid))
             {
-                items.Add(email.Uid, new LedgerItem(email, 1, ItemPhase.Processing, now + Rules.ItemTimeout));
+                items.Add(email.Uid, new LedgerItem(email, 1, ItemPhase.Fetched, now));
             }
             else
             {
@@ -67,16 +85,45 @@ public sealed record BatchLedger(
             }
         }
 
-        var fetched = items.Values.Select(i => i.Email).ToList();
-        effects.Add(new LedgerEffects.Charge(batchId, fetched.Sum(e => e.Size)));
-        if (wanted.Count > 0 || unwanted.Count > 0)
+        batch = batch with { Items = items.ToImmutable(), ToFetch = batch.ToFetch.Remove(part) };
+        foreach (var uid in omitted.Where(wanted.Contains).Distinct().Order())
         {
-            effects.Add(new LedgerEffects.Settle(batchId, [.. wanted.Order()], unwanted, 0));
+            batch = FailFetch(batch, uid, part.Attempt, "the server left it out of its answer to UID FETCH, though UID SEARCH still finds it", effects);
         }
 
-        effects.AddRange(fetched.Select(e => new LedgerEffects.Parse(batchId, e, 1)));
-        batch = batch with { Phase = BatchPhase.Open, Items = items.ToImmutable(), Gone = wanted.Count };
-        return With(Deadline(batch, now, effects), effects);
+        return FetchedPart(batch, unwanted, now, effects);
+    }
+
+    /// <summary>
+    /// The server refused the fetch out (<paramref name="error"/> is its answer). A fetch of several UIDs is split in
+    /// halves, fetched at once, until the UIDs it refuses are alone; a refused single UID is retried after the backoff,
+    /// then quarantined at stage <see cref="FetchStage"/>. The rest of the batch is ingested.
+    /// </summary>
+    public LedgerStep FetchRefused(long batchId, string error, DateTimeOffset now)
+    {
+        if (!TryFetching(batchId, out var batch, out var part))
+        {
+            return new LedgerStep(this, []);
+        }
+
+        var effects = new List<ILedgerEffect>();
+        if (part.Uids.Length > 1)
+        {
+            effects.Add(new LedgerEffects.SplitFetch(batchId, part.Uids, error));
+            var half = part.Uids.Length / 2;
+            var at = batch.ToFetch.IndexOf(part);
+            batch = batch with
+            {
+                ToFetch = batch.ToFetch.RemoveAt(at).InsertRange(at,
+                    [part with { Uids = part.Uids[..half], Phase = FetchPhase.Due }, part with { Uids = part.Uids[half..], Phase = FetchPhase.Due }]),
+            };
+        }
+        else
+        {
+            batch = FailFetch(batch with { ToFetch = batch.ToFetch.Remove(part) }, part.Uids[0], part.Attempt, error, effects);
+        }
+
+        return FetchedPart(batch, [], now, effects);
     }
 
     /// <summary>The sink staged the processed email (any attempt's: the bytes are the same).</summary>
@@ -109,9 +156,17 @@ public sealed record BatchLedger(
         return With(Fail(batch, item, stage, error, effects), effects);
     }
 
-    /// <summary>An email's backoff is over: its next attempt starts.</summary>
+    /// <summary>An email's backoff is over: its next attempt starts (a fetch, for a UID the server would not serve).</summary>
     public LedgerStep RetryDue(long batchId, uint uid, DateTimeOffset now)
     {
+        if (Batches.TryGetValue(batchId, out var fetching) && fetching.Phase == BatchPhase.Fetching
+            && fetching.ToFetch.Find(p => p.Phase == FetchPhase.AwaitingRetry && p.Uids[0] == uid) is { } part)
+        {
+            var retry = new List<ILedgerEffect>();
+            fetching = fetching with { ToFetch = fetching.ToFetch.Replace(part, part with { Attempt = part.Attempt + 1, Phase = FetchPhase.Due }) };
+            return new LedgerStep(this with { Batches = Batches.SetItem(batchId, SendNext(fetching, retry)) }, retry);
+        }
+
         if (!TryItem(batchId, uid, out var batch, out var item) || item.Phase != ItemPhase.AwaitingRetry)
         {
             return new LedgerStep(this, []);
@@ -203,6 +258,17 @@ public sealed record BatchLedger(
     /// <summary>The sink quarantined the email.</summary>
     public LedgerStep Quarantined(long batchId, uint uid)
     {
+        if (Batches.TryGetValue(batchId, out var open) && open.Phase == BatchPhase.Open
+            && open.Unserved.TryGetValue(uid, out var unserved) && !unserved.Quarantined)
+        {
+            open = open with
+            {
+                Unserved = open.Unserved.SetItem(uid, unserved with { Quarantined = true }),
+                Quarantined = open.Quarantined + 1,
+            };
+            return With(open, [new LedgerEffects.Settle(batchId, [uid], [], 0)]);
+        }
+
         if (!TryItem(batchId, uid, out var batch, out var item) || item.Phase != ItemPhase.Quarantining)
         {
             return new LedgerStep(this, []);
@@ -224,6 +290,76 @@ public sealed record BatchLedger(
         var done = new LedgerEffects.BatchDone(batchId, batch.Items.Count, batch.Bytes, batch.Tally, batch.Quarantined, batch.Gone,
             batch.Uids.IsEmpty ? 0 : batch.Uids.Max());
         return new LedgerStep(this with { Batches = Batches.Remove(batchId) }, [done]);
+    }
+
+    /// <summary>The batch is fetching and has a fetch out, the one an answer is for (a mailbox sends one at a time).</summary>
+    private bool TryFetching(long batchId, out LedgerBatch batch, out FetchPart part)
+    {
+        part = null!;
+        if (!Batches.TryGetValue(batchId, out batch!) || batch.Phase != BatchPhase.Fetching)
+        {
+            return false;
+        }
+
+        part = batch.ToFetch.Find(p => p.Phase == FetchPhase.InFlight)!;
+        return part is not null;
+    }
+
+    /// <summary>Attempt <paramref name="attempt"/> at fetching <paramref name="uid"/> failed: retry it alone later, or give up on it.</summary>
+    private LedgerBatch FailFetch(LedgerBatch batch, uint uid, int attempt, string error, List<ILedgerEffect> effects)
+    {
+        if (attempt < Rules.MaxAttempts)
+        {
+            effects.Add(new LedgerEffects.ScheduleRetry(batch.Id, uid, Rules.BackoffAfter(attempt), attempt, FetchStage, error));
+            return batch with { ToFetch = batch.ToFetch.Add(new FetchPart([uid], attempt, FetchPhase.AwaitingRetry)) };
+        }
+
+        return batch with { Unserved = batch.Unserved.SetItem(uid, new UnservedUid(uid, attempt, error, false)) };
+    }
+
+    /// <summary>Sends the next part due when no fetch is out.</summary>
+    private static LedgerBatch SendNext(LedgerBatch batch, List<ILedgerEffect> effects)
+    {
+        if (batch.ToFetch.Exists(p => p.Phase == FetchPhase.InFlight) || batch.ToFetch.Find(p => p.Phase == FetchPhase.Due) is not { } next)
+        {
+            return batch;
+        }
+
+        effects.Add(new LedgerEffects.Fetch(batch.Id, next.Uids, batch.UidValidity));
+        return batch with { ToFetch = batch.ToFetch.Replace(next, next with { Phase = FetchPhase.InFlight }) };
+    }
+
+    /// <summary>
+    /// A part of the batch is answered: the next one is sent, or, once none is left, the batch's emails go to the
+    /// pipeline and the UIDs the server would not serve to quarantine. The admission gate is charged then, once per
+    /// batch as for an unsplit fetch, so its credit for the batch is neither released early nor counted twice.
+    /// </summary>
+    private LedgerStep FetchedPart(LedgerBatch batch, List<FetchedItem> unwanted, DateTimeOffset now, List<ILedgerEffect> effects)
+    {
+        if (!batch.ToFetch.IsEmpty)
+        {
+            if (unwanted.Count > 0)
+            {
+                effects.Add(new LedgerEffects.Settle(batch.Id, [], unwanted, 0));
+            }
+
+            return new LedgerStep(this with { Batches = Batches.SetItem(batch.Id, SendNext(batch, effects)) }, effects);
+        }
+
+        var fetched = batch.Items.Values.Select(i => i.Email).ToList();
+        var gone = batch.Uids.Where(u => !batch.Items.ContainsKey(u) && !batch.Unserved.ContainsKey(u)).Order().ToList();
+        effects.Add(new LedgerEffects.Charge(batch.Id, fetched.Sum(e => e.Size)));
+        if (gone.Count > 0 || unwanted.Count > 0)
+        {
+            effects.Add(new LedgerEffects.Settle(batch.Id, gone, unwanted, 0));
+        }
+
+        effects.AddRange(fetched.Select(e => new LedgerEffects.Parse(batch.Id, e, 1)));
+        effects.AddRange(batch.Unserved.Values.Select(u => new LedgerEffects.QuarantineUnserved(batch.Id, u.Uid, batch.UidValidity, u.Error, u.Attempts)));
+        var items = batch.Items.ToImmutableSortedDictionary(i => i.Key,
+            i => i.Value with { Phase = ItemPhase.Processing, Deadline = now + Rules.ItemTimeout });
+        batch = batch with { Phase = BatchPhase.Open, Items = items, Gone = gone.Count };
+        return With(Deadline(batch, now, effects), effects);
     }
 
     private bool TryItem(long batchId, uint uid, out LedgerBatch batch, out LedgerItem item)

@@ -25,6 +25,9 @@ public sealed record CommitTally(int Created, int AlreadyIngested, int Reconcile
 /// <summary>Where one email of a batch is.</summary>
 public enum ItemPhase
 {
+    /// <summary>Fetched while other UIDs of its batch are still being fetched; goes to the pipeline with the rest.</summary>
+    Fetched,
+
     /// <summary>Sent to the pipeline; its answer (staged or failed) or its deadline is awaited.</summary>
     Processing,
 
@@ -58,7 +61,7 @@ public sealed record LedgerItem(FetchedItem Email, int Attempt, ItemPhase Phase,
 /// <summary>Where a batch is.</summary>
 public enum BatchPhase
 {
-    /// <summary>Its UIDs are being fetched.</summary>
+    /// <summary>Its UIDs are being fetched: in one fetch, or part by part after the server refused one.</summary>
     Fetching,
 
     /// <summary>Its emails are being processed, committed or quarantined.</summary>
@@ -68,10 +71,33 @@ public enum BatchPhase
     Closing,
 }
 
+/// <summary>Where a fetch of part of a batch is.</summary>
+public enum FetchPhase
+{
+    /// <summary>To be sent once no other fetch is out.</summary>
+    Due,
+
+    /// <summary>Sent; its answer is awaited.</summary>
+    InFlight,
+
+    /// <summary>The server would not serve its one UID; the fetch waits out its backoff.</summary>
+    AwaitingRetry,
+}
+
+/// <summary>
+/// UIDs of a batch still to be fetched in one command, and the attempt it is at. A batch starts as one part; a part the
+/// server refuses is split in two until each refused UID is a part alone, whose attempts then count.
+/// </summary>
+public sealed record FetchPart(ImmutableArray<uint> Uids, int Attempt, FetchPhase Phase);
+
+/// <summary>A UID the server would not serve (refused or left out of every answer): quarantined without raw bytes.</summary>
+public sealed record UnservedUid(uint Uid, int Attempts, string Error, bool Quarantined);
+
 /// <summary>
 /// One batch: the UIDs one fetch asked for, what became of each, and the store's tally. <c>Gone</c> counts the UIDs the
 /// server no longer had (expunged after the search: settled, nothing to ingest); <c>DeadlineAt</c> is when the pending
-/// deadline check fires, if one is scheduled.
+/// deadline check fires, if one is scheduled. While the batch is fetching, <c>ToFetch</c> holds the parts not answered
+/// yet, in order; <c>Unserved</c> holds the UIDs the server would not serve after every attempt.
 /// </summary>
 public sealed record LedgerBatch(
     long Id,
@@ -84,10 +110,14 @@ public sealed record LedgerBatch(
     int Quarantined,
     DateTimeOffset? DeadlineAt)
 {
+    public ImmutableList<FetchPart> ToFetch { get; init; } = [];
+
+    public ImmutableSortedDictionary<uint, UnservedUid> Unserved { get; init; } = ImmutableSortedDictionary<uint, UnservedUid>.Empty;
+
     public long Bytes => Items.Values.Sum(i => i.Email.Size);
 
     /// <summary>Every UID is committed, quarantined or gone.</summary>
-    public bool IsSettled => Phase != BatchPhase.Fetching && Items.Values.All(i => i.IsSettled);
+    public bool IsSettled => Phase != BatchPhase.Fetching && Items.Values.All(i => i.IsSettled) && Unserved.Values.All(u => u.Quarantined);
 }
 
 /// <summary>A commit the ledger asked the sink for, with its failed attempts so far.</summary>
@@ -102,8 +132,15 @@ public interface ILedgerEffect;
 /// <summary>The ledger's effects.</summary>
 public static class LedgerEffects
 {
-    /// <summary>Fetch these UIDs as batch <paramref name="BatchId"/>.</summary>
-    public sealed record Fetch(long BatchId, IReadOnlyList<uint> Uids) : ILedgerEffect;
+    /// <summary>
+    /// Fetch these UIDs of batch <paramref name="BatchId"/>, under <paramref name="UidValidity"/> (a new connection must
+    /// find the folder's unchanged); answered with <see cref="BatchLedger.Fetched(long, IReadOnlyList{FetchedItem}, IReadOnlyList{uint}, DateTimeOffset)"/>
+    /// or <see cref="BatchLedger.FetchRefused"/>.
+    /// </summary>
+    public sealed record Fetch(long BatchId, IReadOnlyList<uint> Uids, uint UidValidity) : ILedgerEffect;
+
+    /// <summary>The server refused the fetch of these UIDs: they are fetched again in two halves, at once.</summary>
+    public sealed record SplitFetch(long BatchId, IReadOnlyList<uint> Uids, string Error) : ILedgerEffect;
 
     /// <summary>The batch's fetched emails hold this many bytes (charged to the admission gate).</summary>
     public sealed record Charge(long BatchId, long Bytes) : ILedgerEffect;
@@ -125,6 +162,12 @@ public static class LedgerEffects
 
     /// <summary>Ask the sink to quarantine the email with its raw bytes.</summary>
     public sealed record Quarantine(long BatchId, FetchedItem Email, string Stage, string Error, int Attempts) : ILedgerEffect;
+
+    /// <summary>
+    /// Ask the sink to quarantine a UID the server would not serve, at stage <see cref="BatchLedger.FetchStage"/>, without
+    /// raw bytes: <c>quarantine retry</c> fetches it from the server again.
+    /// </summary>
+    public sealed record QuarantineUnserved(long BatchId, uint Uid, uint UidValidity, string Error, int Attempts) : ILedgerEffect;
 
     /// <summary>The sink holds staged emails the ledger will never commit: drop them.</summary>
     public sealed record DiscardStaged(long BatchId, IReadOnlyList<uint> Uids) : ILedgerEffect;

@@ -26,11 +26,13 @@ public sealed class PostgresContainerStore : SqlContainerStore
     /// <inheritdoc />
     public override async Task InitializeAsync(CancellationToken cancellationToken)
     {
-        // CREATE TABLE IF NOT EXISTS races with itself in PostgreSQL (a duplicate pg_type row), so starters queue.
+        // CREATE TABLE IF NOT EXISTS races with itself in PostgreSQL (a duplicate pg_type row), so starters queue; a store
+        // made by an earlier version is brought up to date in the same transaction.
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await SqlCommands.ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(@key)", cancellationToken, ("key", SchemaLockKey));
         await SqlCommands.ExecuteAsync(connection, transaction, StoreSchema.PostgreSql, cancellationToken);
+        await SqlCommands.ExecuteAsync(connection, transaction, StoreSchema.PostgreSqlQuarantineRawNullable, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
 

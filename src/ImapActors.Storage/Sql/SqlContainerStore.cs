@@ -50,7 +50,7 @@ public abstract class SqlContainerStore : IContainerStore, ISqlConnector
         _committer.CommittedUidsAsync(mailbox, uidValidity, from, to, cancellationToken);
 
     /// <inheritdoc />
-    public Task<long> QuarantineAsync(EmailSource source, VaultId rawEmail, string stage, string error, string parserVersion,
+    public Task<long> QuarantineAsync(EmailSource source, VaultId? rawEmail, string stage, string error, string parserVersion,
         int attempts, CancellationToken cancellationToken) =>
         _quarantine.QuarantineAsync(source, rawEmail, stage, error, parserVersion, attempts, cancellationToken);
 

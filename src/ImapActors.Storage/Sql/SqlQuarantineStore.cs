@@ -6,13 +6,10 @@ namespace ImapActors.Storage.Sql;
 /// <summary>The quarantine over ADO.NET, shared by SQLite and PostgreSQL.</summary>
 internal sealed class SqlQuarantineStore(ISqlConnector database, TimeProvider time) : IQuarantineStore
 {
-    private const string QuarantineColumns = """
-        id, asset, folder, uid_validity, uid, internal_date, raw_vault_id, stage, error, parser_version, attempts,
-        quarantined_at, resolved_at
-        """;
+    private const string QuarantineColumns = StoreSchema.QuarantineColumns;
 
     /// <inheritdoc />
-    public async Task<long> QuarantineAsync(EmailSource source, VaultId rawEmail, string stage, string error, string parserVersion,
+    public async Task<long> QuarantineAsync(EmailSource source, VaultId? rawEmail, string stage, string error, string parserVersion,
         int attempts, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
@@ -28,7 +25,7 @@ internal sealed class SqlQuarantineStore(ISqlConnector database, TimeProvider ti
             RETURNING id
             """, cancellationToken, ("asset", source.Asset.Value), ("folder", source.Folder.Value),
             ("uid_validity", (long)source.UidValidity), ("uid", (long)source.Uid), ("internal_date", source.InternalDate),
-            ("raw_vault_id", rawEmail.Value), ("stage", stage), ("error", error), ("parser_version", parserVersion),
+            ("raw_vault_id", rawEmail?.Value), ("stage", stage), ("error", error), ("parser_version", parserVersion),
             ("attempts", attempts), ("quarantined_at", time.GetUtcNow()));
         return Convert.ToInt64(id);
     }
@@ -63,6 +60,6 @@ internal sealed class SqlQuarantineStore(ISqlConnector database, TimeProvider ti
         r.GetInt64(0),
         new EmailSource(new AssetName(r.GetString(1)), new FolderName(r.GetString(2)), checked((uint)r.GetInt64(4)),
             checked((uint)r.GetInt64(3)), r.IsDBNull(5) ? null : r.GetFieldValue<DateTimeOffset>(5)),
-        new VaultId(r.GetString(6)), r.GetString(7), r.GetString(8), r.GetString(9), r.GetInt32(10),
+        r.IsDBNull(6) ? null : new VaultId(r.GetString(6)), r.GetString(7), r.GetString(8), r.GetString(9), r.GetInt32(10),
         r.GetFieldValue<DateTimeOffset>(11), r.IsDBNull(12) ? null : r.GetFieldValue<DateTimeOffset>(12));
 }

@@ -32,12 +32,19 @@ public sealed class SqliteContainerStore : SqlContainerStore
     }
 
     /// <inheritdoc />
+    /// <remarks>A store made by an earlier version is brought up to date in the same transaction.</remarks>
     public override async Task InitializeAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await SqlCommands.ExecuteAsync(connection, null, "PRAGMA journal_mode = WAL", cancellationToken);
         await using var transaction = (SqliteTransaction)await BeginWriteAsync(connection, [], cancellationToken);
         await SqlCommands.ExecuteAsync(connection, transaction, StoreSchema.Sqlite, cancellationToken);
+        if (Convert.ToInt64(await SqlCommands.ScalarAsync(connection, transaction, StoreSchema.SqliteQuarantineRawRequired, cancellationToken),
+            System.Globalization.CultureInfo.InvariantCulture) == 1)
+        {
+            await SqlCommands.ExecuteAsync(connection, transaction, StoreSchema.SqliteQuarantineRawNullable, cancellationToken);
+        }
+
         await transaction.CommitAsync(cancellationToken);
     }
 

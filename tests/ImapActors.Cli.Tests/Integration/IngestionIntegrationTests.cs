@@ -171,7 +171,7 @@ public sealed class IngestionIntegrationTests(ITestOutputHelper output)
         await using var engine = await harness.StartAsync(once: true, vault => faulty.Wrap(vault));
         var q = Assert.Single(await engine.Store.ListQuarantineAsync(false, CancellationToken.None));
         Assert.Equal((13u, "parse"), (q.Source.Uid, q.Stage));
-        Assert.Contains("POISON-PILL", Encoding.ASCII.GetString(File.ReadAllBytes(engine.Vault.PathOf(q.RawEmail))), StringComparison.Ordinal);
+        Assert.Contains("POISON-PILL", Encoding.ASCII.GetString(File.ReadAllBytes(engine.Vault.PathOf(q.RawEmail!))), StringComparison.Ordinal);
         Assert.False(string.IsNullOrEmpty(q.ParserVersion));
         await engine.WhenCaughtUpAsync(new CancellationTokenSource(Generous).Token);
         Assert.Equal(3, faulty.Attempts["POISON-PILL"]);
