@@ -25,6 +25,7 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
     private readonly MailboxImap _imap;
     private readonly Queue<PlannedEmail> _queue = new();
     private MailboxEffects _effects = null!;
+    private MailboxRest _rest = null!;
     private MailboxCursor _cursor = MailboxCursor.Initial;
     private BatchLedger _ledger;
 
@@ -33,9 +34,6 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
 
     // What the current state does once the ledger has moved; each state sets it.
     private Action _next = () => { };
-
-    // With a connection budget: this mailbox holds one of the asset's connections.
-    private bool _holdsConnection;
 
     public MailboxActor(MailboxOptions options)
     {
@@ -57,9 +55,9 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
     {
         // The login runs while the journal replays; the first plan takes it.
         _effects = new MailboxEffects(_options, Self, Timers, Context.GetLogger(), _imap);
-        if (_options.Connections is null || _options.Asset.Folders.Count <= _options.Asset.MaxConnections)
+        _rest = new MailboxRest(_options, Self, _imap, _effects);
+        if (_rest.MayLoginEarly)
         {
-            // Every folder of the asset fits the budget, so the connection's grant at the first poll is a formality.
             _imap.LoginEarly();
         }
 
@@ -77,59 +75,20 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
         base.PostStop();
     }
 
-    /// <summary>Between polls: waiting for the next one, in IDLE when the server offers it (a tick or a command ends the IDLE first).</summary>
+    /// <summary>Between polls: the connection rests (<see cref="MailboxRest"/>) until a tick, a command or new mail brings the next.</summary>
     private void Idle()
     {
         _next = () => { };
-        Command<PollTick>(_ => WakeOrPlan());
-        Command<MailboxCommands.PollMailbox>(_ => WakeOrPlan());
-
-        Command<ConnectionProtocol.Yield>(_ =>
-        {
-            if (!_imap.Yield())
-            {
-                GiveUpConnection();
-            }
-        });
-
-        // A poll follows new mail, a wake-up or a lost connection; an IDLE that ran its longest is issued again.
-        Command<IdleEnded>(ended =>
-        {
-            Action next = _effects.IdleEnded(ended) switch
-            {
-                IdleOutcome.Poll => Plan,
-                IdleOutcome.Yield => GiveUpConnection,
-                IdleOutcome.YieldThenPoll => () =>
-                {
-                    GiveUpConnection();
-                    Plan();
-                },
-                _ => Rest,
-            };
-            next();
-        });
+        Command<PollTick>(_ => PlanIf(_rest.Wake()));
+        Command<MailboxCommands.PollMailbox>(_ => PlanIf(_rest.Wake()));
+        Command<ConnectionProtocol.Yield>(_ => _rest.Yield());
+        Command<IdleEnded>(ended => PlanIf(_rest.Ended(ended)));
         Always();
     }
 
-    private void Rest()
+    private void PlanIf(bool due)
     {
-        if (_imap.CanIdle && !_options.Once)
-        {
-            _imap.IdleAsync().PipeTo(Self);
-        }
-    }
-
-    /// <summary>Another folder of the asset waits for a connection: this one's is closed and given back.</summary>
-    private void GiveUpConnection()
-    {
-        _imap.Close();
-        _holdsConnection = false;
-        _options.Connections?.Tell(ConnectionProtocol.Release.Instance);
-    }
-
-    private void WakeOrPlan()
-    {
-        if (!_imap.Wake())
+        if (due)
         {
             Plan();
         }
@@ -137,28 +96,23 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
 
     private void Plan()
     {
-        if (_options.Connections is { } budget)
+        if (!_rest.MayPoll())
         {
-            if (!_holdsConnection)
-            {
-                budget.Tell(ConnectionProtocol.Acquire.Instance);
-                Become(AwaitingConnection);
-                return;
-            }
-
-            budget.Tell(ConnectionProtocol.Busy.Instance);
+            Become(AwaitingConnection);
+            return;
         }
 
         _imap.PlanAsync(_cursor).PipeTo(Self);
         Become(Planning);
     }
 
+    /// <summary>The asset's connections are all in use: the poll waits for one.</summary>
     private void AwaitingConnection()
     {
         _next = () => { };
         Command<ConnectionProtocol.Granted>(_ =>
         {
-            _holdsConnection = true;
+            _rest.Granted();
             Plan();
         });
         Always();
@@ -264,8 +218,7 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
         Become(Idle);
         if (_effects.PollCompleted())
         {
-            _options.Connections?.Tell(ConnectionProtocol.Rest.Instance);
-            Rest();
+            _rest.Begin();
         }
     }
 
@@ -316,7 +269,7 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
             throw new InvalidOperationException($"Quarantine of UID {m.Uid} of {_options.Mailbox} failed: {m.Error}"));
         Command<AdmissionProtocol.CreditGranted>(_ => _effects.CancelCredit());
         Command<IdleEnded>(ended => _imap.Ended(ended));
-        Command<ConnectionProtocol.Granted>(_ => _holdsConnection = true);
+        Command<ConnectionProtocol.Granted>(_ => _rest.Granted());
         Command<ConnectionProtocol.Yield>(_ => { });
         Command<PollSettled>(m => PersistAll(m.Plan.SearchEvents(_cursor, DateTimeOffset.UtcNow), Applied));
         Command<MailboxCommands.GetCursor>(_ => Sender.Tell(new MailboxCommands.CursorState(_options.Mailbox, _cursor)));
@@ -328,11 +281,7 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
         Command<Status.Failure>(failure =>
         {
             var failed = _effects.Failed(failure);
-            if (failed.Code == nameof(Mail.ImapFailureCause.TooManyConnections))
-            {
-                _options.Connections?.Tell(ConnectionProtocol.Refused.Instance);
-            }
-
+            _rest.Failed(failed);
             throw failed;
         });
         Command<SaveSnapshotSuccess>(_ => { });
