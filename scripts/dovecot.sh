@@ -171,12 +171,17 @@ pick_port() {
     die "no free port found"
 }
 
-# Decides the ports once; later starts reuse them so clients holding the env keep working.
+# Decides the ports once; later starts reuse them so clients holding the env keep working. At a start
+# (REPICK_BUSY=1), remembered ports that another program took meanwhile are given up for free ones.
 load_ports() {
     TLS_PORT="" PLAIN_PORT=""
     if [ -f "$DIR/ports" ]; then
         # shellcheck disable=SC1091
         . "$DIR/ports"
+        if [ "${REPICK_BUSY:-0}" = 1 ] && { port_in_use "$TLS_PORT" || port_in_use "$PLAIN_PORT"; }; then
+            log "remembered ports $TLS_PORT/$PLAIN_PORT are taken by another program: picking new ones"
+            TLS_PORT="" PLAIN_PORT=""
+        fi
     fi
     TLS_PORT="${IMAPACTORS_IMAP_TLS_PORT:-$TLS_PORT}"
     PLAIN_PORT="${IMAPACTORS_IMAP_PLAIN_PORT:-$PLAIN_PORT}"
@@ -521,9 +526,10 @@ cmd_start() {
         cmd_env
         return 0
     fi
-    prepare
     # A master killed with -9 leaves its imap processes behind; end them before reusing the ports.
     kill_session KILL
+    wait_session_gone || true
+    REPICK_BUSY=1 prepare
     rm -f "$PIDFILE"
     if [ "$foreground" = 1 ]; then
         printf '%s\n' "$$" > "$DIR/session"

@@ -102,6 +102,48 @@ public sealed class LoginBackoffTests(ITestOutputHelper output) : IDisposable
         }
     }
 
+    [SoakFact]
+    public async Task With_the_default_schedule_a_wrong_password_is_checked_at_most_six_times_in_five_minutes()
+    {
+        var user = _dovecot.CreateUser("lockout5");
+        using var harness = new EngineHarness(Store.Sqlite, [_dovecot.Asset(user)]);
+        var (config, env) = CliProcess.WriteConfig(harness.Directory, harness.Settings);
+        env["IMAPACTORS_TEST_PASSWORD_0"] = "not-" + user.Password;
+
+        using var process = CliProcess.Start(env, "run", "--config", config);
+        var lines = new List<string>();
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (lines)
+                {
+                    lines.Add(e.Data);
+                }
+            }
+        };
+        process.BeginErrorReadLine();
+        try
+        {
+            await Task.Delay(TimeSpan.FromMinutes(5));
+            var failures = FailureLines(lines);
+            var checks = _dovecot.LogLinesOf(user.Name).Count(l => l.Contains("Password mismatch", StringComparison.Ordinal));
+            output.WriteLine($"5 minutes: {failures.Count} failures logged, {checks} password checks on the server");
+            foreach (var failure in failures)
+            {
+                output.WriteLine(failure.Line);
+            }
+
+            Assert.InRange(checks, 1, 6);
+            Assert.InRange(failures.Count, checks - 1, checks);
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
     /// <summary>The engine's failure lines (compact JSON, as <c>run</c> writes them when standard error is not a terminal).</summary>
     private static List<(DateTimeOffset At, string Line, bool HasException)> FailureLines(List<string> lines)
     {
