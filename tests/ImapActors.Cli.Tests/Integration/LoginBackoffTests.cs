@@ -33,18 +33,7 @@ public sealed class LoginBackoffTests(ITestOutputHelper output) : IDisposable
         File.WriteAllText(config, text);
 
         using var process = CliProcess.Start(env, "run", "--config", config);
-        var lines = new List<string>();
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                lock (lines)
-                {
-                    lines.Add(e.Data);
-                }
-            }
-        };
-        process.BeginErrorReadLine();
+        var lines = ErrorLines(process);
         var stdout = process.StandardOutput.ReadToEndAsync();
         try
         {
@@ -111,18 +100,7 @@ public sealed class LoginBackoffTests(ITestOutputHelper output) : IDisposable
         env["IMAPACTORS_TEST_PASSWORD_0"] = "not-" + user.Password;
 
         using var process = CliProcess.Start(env, "run", "--config", config);
-        var lines = new List<string>();
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                lock (lines)
-                {
-                    lines.Add(e.Data);
-                }
-            }
-        };
-        process.BeginErrorReadLine();
+        var lines = ErrorLines(process);
         try
         {
             await Task.Delay(TimeSpan.FromMinutes(5));
@@ -142,6 +120,24 @@ public sealed class LoginBackoffTests(ITestOutputHelper output) : IDisposable
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
         }
+    }
+
+    /// <summary>Collects the process's standard error, line by line, as it comes.</summary>
+    private static List<string> ErrorLines(Process process)
+    {
+        var lines = new List<string>();
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (lines)
+                {
+                    lines.Add(e.Data);
+                }
+            }
+        };
+        process.BeginErrorReadLine();
+        return lines;
     }
 
     /// <summary>The engine's failure lines (compact JSON, as <c>run</c> writes them when standard error is not a terminal).</summary>
