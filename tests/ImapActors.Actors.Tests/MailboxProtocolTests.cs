@@ -53,7 +53,8 @@ public sealed class MailboxProtocolTests : TestKit
     /// <summary>Grants the mailbox's next request and returns the work items it sends the parser pool.</summary>
     private List<WorkItem> Grant(int emails, int expectedParses)
     {
-        _gate.ExpectMsg<AdmissionProtocol.RequestCredit>();
+        // The first request follows the journal's recovery, the login and the plan: slow on a loaded machine.
+        _gate.ExpectMsg<AdmissionProtocol.RequestCredit>(TimeSpan.FromSeconds(15));
         _gate.Reply(new AdmissionProtocol.CreditGranted(emails));
         return Enumerable.Range(0, expectedParses).Select(_ => _parsers.ExpectMsg<PipelineMessages.ParseEmail>().Item).ToList();
     }

@@ -29,9 +29,6 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
     private MailboxCursor _cursor = MailboxCursor.Initial;
     private BatchLedger _ledger;
 
-    // The plan of the poll under way: its search is recorded in the cursor once the poll's batches are done.
-    private PollPlanned? _poll;
-
     // What the current state does once the ledger has moved; each state sets it.
     private Action _next = () => { };
 
@@ -135,7 +132,6 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
                     return;
                 }
 
-                _poll = p;
                 p.Emails.ToList().ForEach(_queue.Enqueue);
                 Become(Polling);
                 Pump();
@@ -201,20 +197,9 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
 
     private void Answered(IFetchAnswer answer) => Run(_effects.Answered(_ledger, answer, _cursor.UidValidity));
 
-    /// <summary>
-    /// Every UID the poll took is settled: the cursor is to record how far its search settled the folder, so the next
-    /// poll searches only above that (and from the UIDs still pending), never the holes again. This often runs inside a
-    /// Defer callback, and a persist started there is never counted done, so the actor would stash every later message;
-    /// the record is therefore a message to self, handled (and persisted) before the next poll's tick.
-    /// </summary>
+    /// <summary>Every UID the poll took is settled (<see cref="MailboxEffects.PollCompleted"/> records its search).</summary>
     private void PollCompleted()
     {
-        if (_poll is { } poll)
-        {
-            _poll = null;
-            Self.Tell(new PollSettled(poll));
-        }
-
         Become(Idle);
         if (_effects.PollCompleted())
         {
@@ -224,8 +209,7 @@ public sealed class MailboxActor : ReceivePersistentActor, IWithTimers
 
     private void StopAfterBatches()
     {
-        // A poll cut short records no search: the next start searches that span again.
-        _poll = null;
+        _effects.CutShort();
         _queue.Clear();
         Become(Stopping);
         _next();

@@ -23,6 +23,9 @@ internal sealed class MailboxEffects(MailboxOptions options, IActorRef self, ITi
     // The current poll took as many emails as a poll may: more may be waiting.
     private bool _full;
 
+    // The plan of the poll under way: its search is recorded in the cursor once the poll's batches are done.
+    private PollPlanned? _plan;
+
     private MailboxId Mailbox => options.Mailbox;
 
     /// <summary>Carries out one effect other than <see cref="LedgerEffects.AdvanceCursor"/>.</summary>
@@ -120,6 +123,7 @@ internal sealed class MailboxEffects(MailboxOptions options, IActorRef self, ITi
                 Mailbox, plan.Emails.Count, plan.Floor);
         }
 
+        _plan = plan;
         _chosen = plan.Emails.Count;
         _full = _chosen > 0 && _chosen >= (plan.FirstPoll ? options.Asset.FirstRunMaxEmails : options.Asset.MaxEmails);
         if (plan.Emails.Count > 0)
@@ -135,9 +139,21 @@ internal sealed class MailboxEffects(MailboxOptions options, IActorRef self, ITi
     /// poll may take (max_emails is emails per poll, not a rate); with <c>--once</c> at once while polls still find mail,
     /// and the first one finding nothing says the mailbox is caught up, later ones (poll now) stay quiet.
     /// </summary>
+    /// <remarks>
+    /// The cursor is to record how far the poll's search settled the folder, so the next poll searches only above that,
+    /// never the holes again. This often runs inside a Defer callback, and a persist started there is never counted
+    /// done (the actor would stash every later message), so the record is a message to self (<see cref="PollSettled"/>),
+    /// persisted before the next poll's tick.
+    /// </remarks>
     /// <returns>True when the next poll does not follow at once (the mailbox may rest its connection meanwhile).</returns>
     public bool PollCompleted()
     {
+        if (_plan is { } settled)
+        {
+            _plan = null;
+            self.Tell(new PollSettled(settled));
+        }
+
         var previous = _previousChosen;
         _previousChosen = _chosen;
         options.ReportTo.Tell(new MailboxReports.PollSucceeded(Mailbox, DateTimeOffset.UtcNow), self);
@@ -175,6 +191,9 @@ internal sealed class MailboxEffects(MailboxOptions options, IActorRef self, ITi
 
         return imap.Ended(ended);
     }
+
+    /// <summary>The poll is cut short by a stop: it records no search, and the next start searches that span again.</summary>
+    public void CutShort() => _plan = null;
 
     /// <summary>An IMAP failure, as the mailbox's supervisor reads it.</summary>
     public MailboxFailedException Failed(Status.Failure failure)
