@@ -23,6 +23,12 @@ public sealed class ImapMailboxConnector(EngineSettings settings, Func<AssetSett
         public Task<IReadOnlyList<uint>> SearchUidsAsync(uint from, uint to, CancellationToken cancellationToken) =>
             session.SearchUidsAsync(from, to, cancellationToken);
 
+        public Task<IReadOnlyDictionary<uint, DateTimeOffset>> FetchInternalDatesAsync(IReadOnlyList<uint> uids, CancellationToken cancellationToken) =>
+            session.FetchInternalDatesAsync(uids, cancellationToken);
+
+        public Task<IReadOnlyList<uint>> SearchReceivedSinceAsync(DateTimeOffset since, CancellationToken cancellationToken) =>
+            session.SearchReceivedSinceAsync(since, cancellationToken);
+
         public bool SupportsIdle => session.SupportsIdle;
 
         public Task<bool> IdleAsync(TimeSpan longest, CancellationToken stop, CancellationToken cancellationToken) =>

@@ -36,6 +36,20 @@ public interface IImapSession : IAsyncDisposable
     /// <exception cref="ImapFailureException">A command failed or the connection was lost.</exception>
     Task<IReadOnlyList<uint>> SearchAllUidsAsync(uint fromUid, CancellationToken cancellationToken);
 
+    /// <summary><c>UID FETCH (UID INTERNALDATE)</c>: when the server received each message of the examined folder.</summary>
+    /// <param name="uids">The UIDs wanted.</param>
+    /// <param name="cancellationToken">Cancels the command.</param>
+    /// <returns>The INTERNALDATE of each UID that still exists.</returns>
+    /// <exception cref="ImapFailureException">The command failed or the connection was lost.</exception>
+    Task<IReadOnlyDictionary<uint, DateTimeOffset>> FetchInternalDatesAsync(IReadOnlyList<uint> uids, CancellationToken cancellationToken);
+
+    /// <summary><c>UID SEARCH SINCE date</c>: the messages of the examined folder received on or after that day (the server's calendar day).</summary>
+    /// <param name="since">The day; its time of day is ignored by the server.</param>
+    /// <param name="cancellationToken">Cancels the command.</param>
+    /// <returns>The UIDs, ascending.</returns>
+    /// <exception cref="ImapFailureException">The command failed or the connection was lost.</exception>
+    Task<IReadOnlyList<uint>> SearchReceivedSinceAsync(DateTimeOffset since, CancellationToken cancellationToken);
+
     /// <summary>True when the server offers IDLE (RFC 2177).</summary>
     bool SupportsIdle { get; }
 

@@ -183,6 +183,35 @@ public sealed class ImapSession : IImapSession
     }
 
     /// <inheritdoc/>
+    public Task<IReadOnlyDictionary<uint, DateTimeOffset>> FetchInternalDatesAsync(IReadOnlyList<uint> uids, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(uids);
+        var folder = RequireFolder();
+        if (uids.Count == 0)
+        {
+            return Task.FromResult<IReadOnlyDictionary<uint, DateTimeOffset>>(new Dictionary<uint, DateTimeOffset>());
+        }
+
+        return _errors.RunAsync<IReadOnlyDictionary<uint, DateTimeOffset>>(async () =>
+        {
+            var set = uids.Where(u => u > 0).Distinct().Select(u => new UniqueId(u)).ToList();
+            var found = await folder.FetchAsync(set, MessageSummaryItems.UniqueId | MessageSummaryItems.InternalDate, cancellationToken).ConfigureAwait(false);
+            return found.Where(s => s.UniqueId.IsValid && s.InternalDate is not null).ToDictionary(s => s.UniqueId.Id, s => s.InternalDate!.Value);
+        }, "fetching message dates", cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<uint>> SearchReceivedSinceAsync(DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        var folder = RequireFolder();
+        return _errors.RunAsync<IReadOnlyList<uint>>(async () =>
+        {
+            var found = await folder.SearchAsync(SearchQuery.DeliveredAfter(since.UtcDateTime.Date), cancellationToken).ConfigureAwait(false);
+            return found.Select(u => u.Id).Order().ToList();
+        }, "searching by date", cancellationToken);
+    }
+
+    /// <inheritdoc/>
     public bool SupportsIdle => _client.Capabilities.HasFlag(ImapCapabilities.Idle);
 
     /// <inheritdoc/>

@@ -15,6 +15,9 @@ public class CursorSerializerTests() : TestKit(EngineHocon.Base(1))
         new CursorEvents.FirstPollStarted(42, 900, T),
         new CursorEvents.UidValidityChanged(42, 43, T),
         new CursorEvents.FolderSearched(42, 2000, T),
+        new CursorEvents.FirstPollStarted(42, 900, T, T.AddDays(-3)),
+        new CursorEvents.FloorPlaced(43, 17, T),
+        new CursorSnapshot(new MailboxCursor(43, true, 0, UidSet.Empty, 2, 0, T.AddDays(-3))),
     };
 
     [Theory]

@@ -17,6 +17,7 @@ internal sealed class FakeServer
     private readonly SortedDictionary<uint, byte[]> _messages = new();
     private readonly List<(uint From, uint To)> _searches = new();
     private readonly List<uint> _fetched = new();
+    private readonly Dictionary<uint, DateTimeOffset> _dates = new();
     private uint _next = 1;
 
     public uint UidValidity { get; private set; } = 1000;
@@ -165,6 +166,31 @@ internal sealed class FakeServer
         }
     }
 
+    /// <summary>When each message arrived: set with <see cref="SetInternalDate"/>, else the epoch.</summary>
+    public IReadOnlyDictionary<uint, DateTimeOffset> InternalDates(IReadOnlyList<uint> uids)
+    {
+        lock (_gate)
+        {
+            return uids.Where(_messages.ContainsKey).Distinct().ToDictionary(u => u, u => _dates.GetValueOrDefault(u, DateTimeOffset.UnixEpoch));
+        }
+    }
+
+    public IReadOnlyList<uint> ReceivedSince(DateTimeOffset since)
+    {
+        lock (_gate)
+        {
+            return _messages.Keys.Where(u => _dates.GetValueOrDefault(u, DateTimeOffset.UnixEpoch) >= since.UtcDateTime.Date).ToList();
+        }
+    }
+
+    public void SetInternalDate(uint uid, DateTimeOffset date)
+    {
+        lock (_gate)
+        {
+            _dates[uid] = date;
+        }
+    }
+
     /// <summary>The sizes as a client's <c>UID FETCH (RFC822.SIZE)</c> gets them, recorded in <see cref="FetchedUids"/>.</summary>
     public IReadOnlyDictionary<uint, long> FetchSizes(IReadOnlyList<uint> uids)
     {
@@ -227,6 +253,12 @@ internal sealed class FakeConnector(FakeServer server) : IMailboxConnector
         public Task<FolderStatus> ExamineAsync(CancellationToken cancellationToken) => Guard(server.Status);
 
         public Task<IReadOnlyList<uint>> SearchUidsAsync(uint from, uint to, CancellationToken cancellationToken) => Guard(() => server.Search(from, to));
+
+        public Task<IReadOnlyDictionary<uint, DateTimeOffset>> FetchInternalDatesAsync(IReadOnlyList<uint> uids, CancellationToken cancellationToken) =>
+            Guard(() => server.InternalDates(uids));
+
+        public Task<IReadOnlyList<uint>> SearchReceivedSinceAsync(DateTimeOffset since, CancellationToken cancellationToken) =>
+            Guard(() => server.ReceivedSince(since));
 
         public bool SupportsIdle => false;
 

@@ -133,6 +133,12 @@ public sealed class MailboxSupervisorTests : TestKit
             public Task<IReadOnlyList<uint>> SearchUidsAsync(uint from, uint to, CancellationToken cancellationToken) =>
                 Task.FromResult<IReadOnlyList<uint>>([]);
 
+            public Task<IReadOnlyDictionary<uint, DateTimeOffset>> FetchInternalDatesAsync(IReadOnlyList<uint> uids, CancellationToken cancellationToken) =>
+                Task.FromResult<IReadOnlyDictionary<uint, DateTimeOffset>>(new Dictionary<uint, DateTimeOffset>());
+
+            public Task<IReadOnlyList<uint>> SearchReceivedSinceAsync(DateTimeOffset since, CancellationToken cancellationToken) =>
+                Task.FromResult<IReadOnlyList<uint>>([]);
+
             public bool SupportsIdle => false;
 
         public Task<bool> IdleAsync(TimeSpan longest, CancellationToken stop, CancellationToken cancellationToken) =>

@@ -314,6 +314,61 @@ public class SearchedThroughTests
     }
 }
 
+/// <summary>The first run's floor (latest first) across a UIDVALIDITY change: placed again by its email's date.</summary>
+public class FloorByDateTests
+{
+    private static readonly DateTimeOffset T = new(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);
+    private static readonly DateTimeOffset Received = new(2026, 10, 1, 8, 30, 0, TimeSpan.Zero);
+
+    private static MailboxCursor Run(MailboxCursor cursor, IEnumerable<ICursorEvent> events) =>
+        events.Aggregate(cursor, (c, e) => c.Apply(e));
+
+    private static MailboxCursor FirstRun(uint floor, DateTimeOffset? date) =>
+        Run(MailboxCursor.Initial, MailboxCursor.Initial.Decide(new CursorCommands.StartFirstPoll(7, floor, T, date)));
+
+    [Fact]
+    public void A_first_run_floor_keeps_its_date_and_a_uidvalidity_change_waits_to_place_it_again()
+    {
+        var cursor = FirstRun(901, Received);
+        Assert.Equal((901u, (DateTimeOffset?)Received), (cursor.Floor, cursor.FloorDate));
+
+        cursor = Run(cursor, cursor.Decide(new CursorCommands.ObserveUidValidity(8, T)));
+        Assert.True(cursor.NeedsFloorByDate);
+        Assert.Equal((0u, 1u), (cursor.Floor, cursor.LowestPending));
+        Assert.False(cursor.IsCommitted(1));
+    }
+
+    [Fact]
+    public void Placing_the_floor_under_the_new_uidvalidity_leaves_the_older_uids_out_once()
+    {
+        var cursor = FirstRun(901, Received);
+        cursor = Run(cursor, cursor.Decide(new CursorCommands.ObserveUidValidity(8, T)));
+
+        Assert.Empty(cursor.Decide(new CursorCommands.PlaceFloor(7, 40, T)));
+        cursor = Run(cursor, cursor.Decide(new CursorCommands.PlaceFloor(8, 40, T)));
+        Assert.Equal((40u, false), (cursor.Floor, cursor.NeedsFloorByDate));
+        Assert.True(cursor.IsCommitted(39));
+        Assert.Equal(40u, cursor.LowestPending);
+        Assert.Empty(cursor.Decide(new CursorCommands.PlaceFloor(8, 50, T)));
+
+        // And again at the next change: the date is kept.
+        cursor = Run(cursor, cursor.Decide(new CursorCommands.ObserveUidValidity(9, T)));
+        Assert.True(cursor.NeedsFloorByDate);
+    }
+
+    [Fact]
+    public void Without_a_first_run_floor_a_uidvalidity_change_rescans_from_uid_1()
+    {
+        foreach (var cursor in new[] { FirstRun(1, Received), FirstRun(1, null), FirstRun(901, null) })
+        {
+            var changed = Run(cursor, cursor.Decide(new CursorCommands.ObserveUidValidity(8, T)));
+            Assert.False(changed.NeedsFloorByDate);
+            Assert.Equal(1u, changed.Floor);
+            Assert.Empty(changed.Decide(new CursorCommands.PlaceFloor(8, 40, T)));
+        }
+    }
+}
+
 public class PollPlannerTests
 {
     private static MailboxCursor Started(uint floor, params uint[] committed) =>

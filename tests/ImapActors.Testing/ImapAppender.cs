@@ -17,8 +17,10 @@ public static class ImapAppender
     /// <param name="folder">The full folder name; <c>inbox</c> in any case is INBOX.</param>
     /// <param name="message">The RFC 822 bytes, CRLF line endings for a byte-identical round trip.</param>
     /// <param name="cancellationToken">Cancels the connect, login and append.</param>
+    /// <param name="internalDate">The INTERNALDATE the server is to give it; null: now.</param>
     /// <returns>The new message's UID when the server reports it (UIDPLUS), else null.</returns>
-    public static async Task<uint?> AppendAsync(AssetSettings asset, string folder, byte[] message, CancellationToken cancellationToken)
+    public static async Task<uint?> AppendAsync(AssetSettings asset, string folder, byte[] message, CancellationToken cancellationToken,
+        DateTimeOffset? internalDate = null)
     {
         ArgumentNullException.ThrowIfNull(asset);
         ArgumentException.ThrowIfNullOrEmpty(folder);
@@ -44,7 +46,7 @@ public static class ImapAppender
             : await client.GetFolderAsync(folder, cancellationToken).ConfigureAwait(false);
         using var stream = new MemoryStream(message, writable: false);
         var mime = await MimeMessage.LoadAsync(stream, cancellationToken).ConfigureAwait(false);
-        var uid = await target.AppendAsync(new AppendRequest(mime), cancellationToken).ConfigureAwait(false);
+        var uid = await target.AppendAsync(new AppendRequest(mime) { InternalDate = internalDate }, cancellationToken).ConfigureAwait(false);
         await client.DisconnectAsync(true, cancellationToken).ConfigureAwait(false);
         return uid?.Id;
     }

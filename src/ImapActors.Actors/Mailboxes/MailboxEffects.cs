@@ -117,6 +117,12 @@ internal sealed class MailboxEffects(MailboxOptions options, IActorRef self, ITi
             return;
         }
 
+        if (plan.PlacedFloor is { } placed)
+        {
+            log.Info("After the UIDVALIDITY change of {Mailbox} the first run's floor is UID {Floor}: emails received before {FloorDate:u} stay out, as in the first run",
+                Mailbox, placed, cursor.FloorDate);
+        }
+
         if (plan.FirstPoll && plan.Floor > 1)
         {
             log.Info("First poll of {Mailbox} takes the newest {Count} emails (first_run_max_emails); UIDs below {Floor} are left out",

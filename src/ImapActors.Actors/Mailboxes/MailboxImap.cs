@@ -250,11 +250,25 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
                 return new PollPlanned(connection, status, [], FirstPoll: false, ValidityChanged: true, Floor: 1, Search: null);
             }
 
+            uint? placed = null;
+            if (cursor.NeedsFloorByDate)
+            {
+                // Renumbered: the first run's floor comes back by its date, so the history it left out stays out.
+                placed = await FloorByDateAsync(connection, cursor.FloorDate!.Value, status, cancellationToken);
+                cursor = cursor with { Floor = placed.Value };
+            }
+
             var firstPoll = !cursor.Started;
             var manner = options.Asset.IngestManner;
             var limit = firstPoll ? options.Asset.FirstRunMaxEmails : options.Asset.MaxEmails;
             var (chosen, search) = await ChooseAsync(connection, cursor, status, manner, limit, options.SearchWindow, cancellationToken);
             var floor = firstPoll ? PollPlanner.FirstPollFloor(chosen, manner, limit) : 1u;
+            DateTimeOffset? floorDate = null;
+            if (firstPoll && floor > 1 && (await connection.FetchInternalDatesAsync([floor], cancellationToken)).TryGetValue(floor, out var received))
+            {
+                floorDate = received;
+            }
+
             IReadOnlyDictionary<uint, long> sizes = new Dictionary<uint, long>();
             if (chosen.Count > 0)
             {
@@ -264,7 +278,11 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
             // A UID without a size was expunged since the search (its fetch finds it gone), or the server would not give
             // its size (its fetch is refused, and the ledger deals with it).
             var emails = chosen.Select(uid => new PlannedEmail(uid, sizes.GetValueOrDefault(uid))).ToList();
-            return new PollPlanned(connection, status, emails, firstPoll, ValidityChanged: false, floor, search);
+            return new PollPlanned(connection, status, emails, firstPoll, ValidityChanged: false, floor, search)
+            {
+                FloorDate = floorDate,
+                PlacedFloor = placed,
+            };
         }
         catch (MailboxPollException)
         {
@@ -275,6 +293,30 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
         {
             throw new MailboxPollException(connection, ex);
         }
+    }
+
+    /// <summary>
+    /// The lowest UID received at or after <paramref name="date"/>, or UIDNEXT when there is none yet. The server's
+    /// <c>SEARCH SINCE</c> works in whole days of its own time zone, so the search starts a day early and the
+    /// candidates' INTERNALDATEs decide, a few hundred at a time.
+    /// </summary>
+    private static async Task<uint> FloorByDateAsync(IMailboxConnection connection, DateTimeOffset date, FolderStatus status,
+        CancellationToken cancellationToken)
+    {
+        var candidates = await connection.SearchReceivedSinceAsync(date.AddDays(-1), cancellationToken);
+        foreach (var chunk in candidates.Chunk(500))
+        {
+            var dates = await connection.FetchInternalDatesAsync(chunk, cancellationToken);
+            foreach (var uid in chunk)
+            {
+                if (dates.TryGetValue(uid, out var received) && received >= date)
+                {
+                    return uid;
+                }
+            }
+        }
+
+        return Math.Max(1, status.UidNext);
     }
 
     /// <summary>
@@ -334,10 +376,17 @@ internal sealed record PollSearch(uint From, uint Through, UidSet Found);
 internal sealed record PollPlanned(IMailboxConnection Connection, FolderStatus Status, IReadOnlyList<PlannedEmail> Emails, bool FirstPoll,
     bool ValidityChanged, uint Floor, PollSearch? Search) : INoSerializationVerificationNeeded
 {
-    /// <summary>What the cursor records before the poll: a UIDVALIDITY change, or a first poll and its floor.</summary>
+    /// <summary>The INTERNALDATE of the first run's floor email, when the first poll left older mail out.</summary>
+    public DateTimeOffset? FloorDate { get; init; }
+
+    /// <summary>After a UIDVALIDITY change: where the first-run floor was placed again by its date.</summary>
+    public uint? PlacedFloor { get; init; }
+
+    /// <summary>What the cursor records before the poll: a UIDVALIDITY change, a first poll and its floor, or the floor placed again.</summary>
     public IReadOnlyList<ICursorEvent> CursorEvents(MailboxCursor cursor, DateTimeOffset now) =>
         ValidityChanged ? cursor.Decide(new CursorCommands.ObserveUidValidity(Status.UidValidity, now))
-        : FirstPoll ? cursor.Decide(new CursorCommands.StartFirstPoll(Status.UidValidity, Floor, now))
+        : FirstPoll ? cursor.Decide(new CursorCommands.StartFirstPoll(Status.UidValidity, Floor, now, FloorDate))
+        : PlacedFloor is { } placed ? cursor.Decide(new CursorCommands.PlaceFloor(Status.UidValidity, placed, now))
         : [];
 
     /// <summary>

@@ -44,6 +44,12 @@ public interface IMailboxConnection : IAsyncDisposable
     /// <summary>UIDs in [from, to], ascending.</summary>
     Task<IReadOnlyList<uint>> SearchUidsAsync(uint from, uint to, CancellationToken cancellationToken);
 
+    /// <summary>The INTERNALDATE of each of <paramref name="uids"/> that still exists.</summary>
+    Task<IReadOnlyDictionary<uint, DateTimeOffset>> FetchInternalDatesAsync(IReadOnlyList<uint> uids, CancellationToken cancellationToken);
+
+    /// <summary>UIDs of the messages received on or after the day of <paramref name="since"/>, ascending.</summary>
+    Task<IReadOnlyList<uint>> SearchReceivedSinceAsync(DateTimeOffset since, CancellationToken cancellationToken);
+
     /// <summary>True when the server offers IDLE.</summary>
     bool SupportsIdle { get; }
 

@@ -1,5 +1,6 @@
 using System.Runtime.Serialization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Akka.Actor;
 using Akka.Serialization;
 using ImapActors.Ingestion.Cursor;
@@ -18,6 +19,7 @@ public sealed class CursorSerializer : SerializerWithStringManifest
     private const string UidsCommittedManifest = "cursor.committed.v1";
     private const string UidValidityChangedManifest = "cursor.uidvalidity.v1";
     private const string FolderSearchedManifest = "cursor.searched.v1";
+    private const string FloorPlacedManifest = "cursor.floor.v1";
     private const string SnapshotManifest = "cursor.snapshot.v1";
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -36,20 +38,22 @@ public sealed class CursorSerializer : SerializerWithStringManifest
         CursorEvents.UidsCommitted => UidsCommittedManifest,
         CursorEvents.UidValidityChanged => UidValidityChangedManifest,
         CursorEvents.FolderSearched => FolderSearchedManifest,
+        CursorEvents.FloorPlaced => FloorPlacedManifest,
         CursorSnapshot => SnapshotManifest,
         _ => throw new ArgumentException($"Cannot serialize {o.GetType()}", nameof(o)),
     };
 
     public override byte[] ToBinary(object obj) => obj switch
     {
-        CursorEvents.FirstPollStarted e => JsonSerializer.SerializeToUtf8Bytes(new FirstPollDto(e.UidValidity, e.Floor, e.At), Json),
+        CursorEvents.FirstPollStarted e => JsonSerializer.SerializeToUtf8Bytes(new FirstPollDto(e.UidValidity, e.Floor, e.At, e.FloorDate), Json),
         CursorEvents.UidsCommitted e => JsonSerializer.SerializeToUtf8Bytes(
             new CommittedDto(e.UidValidity, e.Ranges.Select(r => new[] { r.First, r.Last }).ToArray(), e.Quarantined, e.At), Json),
         CursorEvents.UidValidityChanged e => JsonSerializer.SerializeToUtf8Bytes(new UidValidityDto(e.Previous, e.Current, e.At), Json),
         CursorEvents.FolderSearched e => JsonSerializer.SerializeToUtf8Bytes(new SearchedDto(e.UidValidity, e.Through, e.At), Json),
+        CursorEvents.FloorPlaced e => JsonSerializer.SerializeToUtf8Bytes(new FloorDto(e.UidValidity, e.Floor, e.At), Json),
         CursorSnapshot s => JsonSerializer.SerializeToUtf8Bytes(new SnapshotDto(
             s.Cursor.UidValidity, s.Cursor.Started, s.Cursor.Floor,
-            s.Cursor.Committed.Ranges.Select(r => new[] { r.First, r.Last }).ToArray(), s.Cursor.QuarantinedTotal, s.Cursor.SearchedThrough), Json),
+            s.Cursor.Committed.Ranges.Select(r => new[] { r.First, r.Last }).ToArray(), s.Cursor.QuarantinedTotal, s.Cursor.SearchedThrough, s.Cursor.FloorDate), Json),
         _ => throw new ArgumentException($"Cannot serialize {obj.GetType()}", nameof(obj)),
     };
 
@@ -60,7 +64,7 @@ public sealed class CursorSerializer : SerializerWithStringManifest
             case FirstPollStartedManifest:
             {
                 var d = Read<FirstPollDto>(bytes);
-                return new CursorEvents.FirstPollStarted(d.UidValidity, d.Floor, d.At);
+                return new CursorEvents.FirstPollStarted(d.UidValidity, d.Floor, d.At, d.FloorDate);
             }
 
             case UidsCommittedManifest:
@@ -81,11 +85,17 @@ public sealed class CursorSerializer : SerializerWithStringManifest
                 return new CursorEvents.FolderSearched(d.UidValidity, d.Through, d.At);
             }
 
+            case FloorPlacedManifest:
+            {
+                var d = Read<FloorDto>(bytes);
+                return new CursorEvents.FloorPlaced(d.UidValidity, d.Floor, d.At);
+            }
+
             case SnapshotManifest:
             {
                 var d = Read<SnapshotDto>(bytes);
                 return new CursorSnapshot(new MailboxCursor(d.UidValidity, d.Started, d.Floor,
-                    UidSet.FromRanges(ToRanges(d.Committed)), d.QuarantinedTotal, d.SearchedThrough));
+                    UidSet.FromRanges(ToRanges(d.Committed)), d.QuarantinedTotal, d.SearchedThrough, d.FloorDate));
             }
 
             default:
@@ -98,7 +108,11 @@ public sealed class CursorSerializer : SerializerWithStringManifest
 
     private static UidRange[] ToRanges(uint[][] ranges) => ranges.Select(r => new UidRange(r[0], r[1])).ToArray();
 
-    private sealed record FirstPollDto(uint UidValidity, uint Floor, DateTimeOffset At);
+    // FloorDate came later: events written before it read as null.
+    private sealed record FirstPollDto(uint UidValidity, uint Floor, DateTimeOffset At,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? FloorDate = null);
+
+    private sealed record FloorDto(uint UidValidity, uint Floor, DateTimeOffset At);
 
     private sealed record CommittedDto(uint UidValidity, uint[][] Ranges, int Quarantined, DateTimeOffset At);
 
@@ -107,5 +121,5 @@ public sealed class CursorSerializer : SerializerWithStringManifest
     private sealed record SearchedDto(uint UidValidity, uint Through, DateTimeOffset At);
 
     private sealed record SnapshotDto(uint UidValidity, bool Started, uint Floor, uint[][] Committed, long QuarantinedTotal,
-        uint SearchedThrough = 0);
+        uint SearchedThrough = 0, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? FloorDate = null);
 }

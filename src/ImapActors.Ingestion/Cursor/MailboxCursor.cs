@@ -11,9 +11,17 @@ public static class CursorEvents
 {
     /// <summary>
     /// The mailbox was polled for the first time under <paramref name="UidValidity"/>. UIDs below
-    /// <paramref name="Floor"/> are left out on purpose (latest first with <c>first_run_max_emails</c>).
+    /// <paramref name="Floor"/> are left out on purpose (latest first with <c>first_run_max_emails</c>);
+    /// <paramref name="FloorDate"/> is the INTERNALDATE of the floor's email, which places the floor again after a
+    /// UIDVALIDITY change renumbers the folder.
     /// </summary>
-    public sealed record FirstPollStarted(uint UidValidity, uint Floor, DateTimeOffset At) : ICursorEvent;
+    public sealed record FirstPollStarted(uint UidValidity, uint Floor, DateTimeOffset At, DateTimeOffset? FloorDate = null) : ICursorEvent;
+
+    /// <summary>
+    /// After a UIDVALIDITY change, the first-run floor is placed again under <paramref name="UidValidity"/>: at the
+    /// lowest UID whose INTERNALDATE is not older than the floor's date.
+    /// </summary>
+    public sealed record FloorPlaced(uint UidValidity, uint Floor, DateTimeOffset At) : ICursorEvent;
 
     /// <summary>These UIDs are committed to the store, or quarantined: the cursor is past them.</summary>
     public sealed record UidsCommitted(uint UidValidity, IReadOnlyList<UidRange> Ranges, int Quarantined, DateTimeOffset At) : ICursorEvent;
@@ -38,8 +46,11 @@ public static class CursorCommands
     /// <summary>The server's UIDVALIDITY as seen by EXAMINE.</summary>
     public sealed record ObserveUidValidity(uint UidValidity, DateTimeOffset At);
 
-    /// <summary>Start the first poll under a UIDVALIDITY, leaving out UIDs below <paramref name="Floor"/>.</summary>
-    public sealed record StartFirstPoll(uint UidValidity, uint Floor, DateTimeOffset At);
+    /// <summary>Start the first poll under a UIDVALIDITY, leaving out UIDs below <paramref name="Floor"/> (whose email dates <paramref name="FloorDate"/>).</summary>
+    public sealed record StartFirstPoll(uint UidValidity, uint Floor, DateTimeOffset At, DateTimeOffset? FloorDate = null);
+
+    /// <summary>Place the first-run floor again after a UIDVALIDITY change (see <see cref="MailboxCursor.NeedsFloorByDate"/>).</summary>
+    public sealed record PlaceFloor(uint UidValidity, uint Floor, DateTimeOffset At);
 
     /// <summary>Record UIDs as done.</summary>
     public sealed record CommitUids(uint UidValidity, IReadOnlyCollection<uint> Uids, int Quarantined, DateTimeOffset At);
@@ -68,9 +79,17 @@ public static class CursorCommands
 /// quarantined or gone; 0 before any such search. Committed UIDs alone cannot say that a missing UID is a hole (expunged
 /// or never used) rather than mail still to take, so without this mark every poll would search again from the first hole.
 /// </param>
+/// <param name="FloorDate">
+/// The INTERNALDATE of the first-run floor's email (latest first), kept across UIDVALIDITY changes: the new numbering's
+/// floor is placed by it, so a renumbered folder does not ingest the history its first run left out. While a UIDVALIDITY
+/// change waits for that, <paramref name="Floor"/> is 0.
+/// </param>
 public sealed record MailboxCursor(uint UidValidity, bool Started, uint Floor, UidSet Committed, long QuarantinedTotal,
-    uint SearchedThrough = 0)
+    uint SearchedThrough = 0, DateTimeOffset? FloorDate = null)
 {
+    /// <summary>A UIDVALIDITY change renumbered the folder and the first-run floor is still to be placed by its date.</summary>
+    public bool NeedsFloorByDate => Started && Floor == 0 && FloorDate is not null;
+
     public static MailboxCursor Initial { get; } = new(0, false, 1, UidSet.Empty, 0);
 
     /// <summary>
@@ -104,7 +123,16 @@ public sealed record MailboxCursor(uint UidValidity, bool Started, uint Floor, U
             return [];
         }
 
-        return [new CursorEvents.FirstPollStarted(command.UidValidity, Math.Max(1, command.Floor), command.At)];
+        var floor = Math.Max(1, command.Floor);
+        return [new CursorEvents.FirstPollStarted(command.UidValidity, floor, command.At, floor > 1 ? command.FloorDate : null)];
+    }
+
+    public IReadOnlyList<ICursorEvent> Decide(CursorCommands.PlaceFloor command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        return NeedsFloorByDate && command.UidValidity == UidValidity
+            ? [new CursorEvents.FloorPlaced(UidValidity, Math.Max(1, command.Floor), command.At)]
+            : [];
     }
 
     public IReadOnlyList<ICursorEvent> Decide(CursorCommands.CommitUids command)
@@ -146,11 +174,13 @@ public sealed record MailboxCursor(uint UidValidity, bool Started, uint Floor, U
 
     public MailboxCursor Apply(ICursorEvent @event) => @event switch
     {
-        CursorEvents.FirstPollStarted e => new MailboxCursor(e.UidValidity, true, e.Floor, UidSet.Empty, QuarantinedTotal),
+        CursorEvents.FirstPollStarted e => new MailboxCursor(e.UidValidity, true, e.Floor, UidSet.Empty, QuarantinedTotal, 0, e.FloorDate),
         CursorEvents.UidsCommitted e when e.UidValidity == UidValidity =>
             this with { Committed = e.Ranges.Aggregate(Committed, (set, r) => set.Add(r)), QuarantinedTotal = QuarantinedTotal + e.Quarantined },
         CursorEvents.UidsCommitted => this,
-        CursorEvents.UidValidityChanged e => new MailboxCursor(e.Current, true, 1, UidSet.Empty, QuarantinedTotal),
+        CursorEvents.UidValidityChanged e => new MailboxCursor(e.Current, true, FloorDate is null ? 1u : 0u, UidSet.Empty, QuarantinedTotal, 0, FloorDate),
+        CursorEvents.FloorPlaced e when NeedsFloorByDate && e.UidValidity == UidValidity => this with { Floor = e.Floor },
+        CursorEvents.FloorPlaced => this,
         CursorEvents.FolderSearched e when Started && e.UidValidity == UidValidity =>
             this with { SearchedThrough = Math.Max(SearchedThrough, e.Through) },
         CursorEvents.FolderSearched => this,

@@ -116,6 +116,31 @@ public sealed class IngestionIntegrationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_latest_first_folder_keeps_its_first_run_floor_across_a_uidvalidity_change()
+    {
+        var dovecot = TestServices.Dovecot;
+        var user = dovecot.CreateUser("floor");
+        var asset = dovecot.Asset(user) with { IngestManner = IngestManner.LatestFirst, FirstRunMaxEmails = 10 };
+        var received = new DateTimeOffset(2026, 6, 1, 9, 0, 0, TimeSpan.Zero);
+        var mail = new SampleMail(8);
+        for (var i = 0; i < 30; i++)
+        {
+            await ImapAppender.AppendAsync(asset, "INBOX", mail.Make(i), CancellationToken.None, received.AddHours(i));
+        }
+
+        using var harness = new EngineHarness(Store.Sqlite, [asset]);
+        await harness.RunOnceAsync(Generous);
+        Assert.Equal(Enumerable.Range(21, 10).Select(i => (uint)i), (await harness.ContainersAsync()).Select(c => c.Uid).Order());
+
+        // Renumbered: the 20 emails the first run left out are older than its floor and stay out.
+        dovecot.SetUidValidity(user.Name, "INBOX", 515151);
+        var status = Assert.Single(await harness.RunOnceAsync(Generous));
+        output.WriteLine($"after the change: created {status.Created}, reconciled {status.Reconciled}");
+        Assert.Equal((0L, 10L), (status.Created, status.Reconciled));
+        Assert.Equal(10, (await harness.ContainersAsync()).Count);
+    }
+
+    [Fact]
     public async Task Dovecot_killed_mid_fetch_is_recovered_from_and_every_email_lands_once()
     {
         var dovecot = TestServices.StartPrivateDovecot("kill-" + Guid.NewGuid().ToString("N")[..6]);
