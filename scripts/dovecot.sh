@@ -42,6 +42,9 @@
 # allows 200. Both are remembered in the state dir for later starts (IMAPACTORS_DOVECOT_PROFILE=test, or the limit
 # set empty, goes back); a running server keeps its configuration: stop it first. The per-IP auth penalty stays off in both: every test logs in from 127.0.0.1.
 #
+# A server without IDLE (opt-in per instance): IMAPACTORS_DOVECOT_NO_IDLE=1 at `start` leaves IDLE out of the
+# capabilities announced after login; remembered like the others (0 or empty turns it back on).
+#
 # Raw IMAP protocol log (opt-in per instance): IMAPACTORS_DOVECOT_RAWLOG=1 at `start` makes every IMAP session after
 # login write what the client sent (YYYYMMDD-HHMMSS.PID.N.in, one timestamped line per command) and what the server
 # answered (.out) into the user's home, mail/NAME/ (created with the user's first mail). Remembered in the state dir
@@ -416,6 +419,23 @@ protocol imap {
 EOF
 }
 
+# IMAPACTORS_DOVECOT_NO_IDLE: the capabilities Dovecot 2.3 announces after login, without IDLE.
+append_no_idle_conf() {
+    if [ -n "${IMAPACTORS_DOVECOT_NO_IDLE+set}" ]; then
+        case "$IMAPACTORS_DOVECOT_NO_IDLE" in
+            1) : > "$DIR/no-idle" ;;
+            ''|0) rm -f "$DIR/no-idle" ;;
+            *) die "IMAPACTORS_DOVECOT_NO_IDLE must be 1, 0 or empty, got '$IMAPACTORS_DOVECOT_NO_IDLE'" ;;
+        esac
+    fi
+    [ -f "$DIR/no-idle" ] || return 0
+    cat >> "$CONF" <<'EOF'
+
+# IMAPACTORS_DOVECOT_NO_IDLE: no IDLE among the capabilities.
+imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE SORT THREAD=REFERENCES MULTIAPPEND UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE LITERAL+
+EOF
+}
+
 write_env() {
     cat > "$DIR/env.tmp" <<EOF
 export IMAPACTORS_IMAP_HOST=$HOST
@@ -514,6 +534,7 @@ prepare() {
     fi
     write_conf
     append_rawlog_conf
+    append_no_idle_conf
     write_env
 }
 

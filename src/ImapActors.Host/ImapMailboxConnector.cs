@@ -29,7 +29,8 @@ public sealed class ImapMailboxConnector(EngineSettings settings, Func<AssetSett
         public Task<IReadOnlyList<uint>> SearchReceivedSinceAsync(DateTimeOffset since, CancellationToken cancellationToken) =>
             session.SearchReceivedSinceAsync(since, cancellationToken);
 
-        public bool SupportsIdle => session.SupportsIdle;
+        // In IDLE, or by NOOP when the server has none (ImapSession.IdleAsync).
+        public bool CanWaitForMail => true;
 
         public Task<bool> IdleAsync(TimeSpan longest, CancellationToken stop, CancellationToken cancellationToken) =>
             session.IdleAsync(longest, stop, cancellationToken);

@@ -54,15 +54,16 @@ public interface IImapSession : IAsyncDisposable
     bool SupportsIdle { get; }
 
     /// <summary>
-    /// Waits in IDLE on the examined folder until the server announces a change in its message count (new mail),
-    /// <paramref name="stop"/> is signalled, or <paramref name="longest"/> has passed; IDLE is then ended with DONE and
-    /// the connection is ready for the next command.
+    /// Waits on the examined folder until the server announces a change in its message count (new mail),
+    /// <paramref name="stop"/> is signalled, or <paramref name="longest"/> has passed: in IDLE, ended with DONE, when the
+    /// server offers it (<see cref="SupportsIdle"/>); otherwise by a NOOP every half minute, which also finds a dead
+    /// connection. Then the connection is ready for the next command.
     /// </summary>
     /// <param name="longest">The longest wait: RFC 2177 lets a server drop a client idle for 30 minutes.</param>
     /// <param name="stop">Ends the wait early, politely.</param>
     /// <param name="cancellationToken">Abandons the connection.</param>
     /// <returns>True when the server announced a change; false after a stop or <paramref name="longest"/>.</returns>
-    /// <exception cref="InvalidOperationException">No folder has been examined, or the server does not offer IDLE.</exception>
+    /// <exception cref="InvalidOperationException">No folder has been examined.</exception>
     /// <exception cref="ImapFailureException">The connection was lost or the server ended the session (BYE).</exception>
     Task<bool> IdleAsync(TimeSpan longest, CancellationToken stop, CancellationToken cancellationToken);
 

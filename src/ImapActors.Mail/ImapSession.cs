@@ -218,19 +218,14 @@ public sealed class ImapSession : IImapSession
     public Task<bool> IdleAsync(TimeSpan longest, CancellationToken stop, CancellationToken cancellationToken)
     {
         var folder = RequireFolder();
-        if (!SupportsIdle)
-        {
-            throw new InvalidOperationException("The server does not offer IDLE.");
-        }
-
         return _errors.RunAsync(async () =>
         {
-            using var done = CancellationTokenSource.CreateLinkedTokenSource(stop);
+            using var done = CancellationTokenSource.CreateLinkedTokenSource(stop, cancellationToken);
             done.CancelAfter(longest);
             var changed = false;
             void OnChange(object? sender, EventArgs e)
             {
-                // Raised while MailKit reads the server's untagged EXISTS; DONE follows.
+                // Raised while MailKit reads the server's untagged EXISTS; with IDLE, DONE follows.
                 changed = true;
                 done.Cancel();
             }
@@ -238,7 +233,14 @@ public sealed class ImapSession : IImapSession
             folder.CountChanged += OnChange;
             try
             {
-                await _client.IdleAsync(done.Token, cancellationToken).ConfigureAwait(false);
+                if (SupportsIdle)
+                {
+                    await _client.IdleAsync(done.Token, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await NoopUntilAsync(done.Token, cancellationToken).ConfigureAwait(false);
+                }
             }
             finally
             {
@@ -246,7 +248,28 @@ public sealed class ImapSession : IImapSession
             }
 
             return changed;
-        }, "waiting for new mail (IDLE)", cancellationToken);
+        }, SupportsIdle ? "waiting for new mail (IDLE)" : "waiting for new mail (NOOP)", cancellationToken);
+    }
+
+    /// <summary>How often a server without IDLE is asked (NOOP) whether new mail arrived.</summary>
+    public static readonly TimeSpan NoopInterval = TimeSpan.FromSeconds(30);
+
+    private async Task NoopUntilAsync(CancellationToken done, CancellationToken cancellationToken)
+    {
+        while (!done.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(NoopInterval, done).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (done.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+
+            // An untagged EXISTS in the answer raises CountChanged, which ends the wait.
+            await _client.NoOpAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary><c>UID FETCH (UID RFC822.SIZE)</c>: the sizes of messages of the examined folder, without their bodies.</summary>

@@ -260,7 +260,7 @@ internal sealed class FakeConnector(FakeServer server) : IMailboxConnector
         public Task<IReadOnlyList<uint>> SearchReceivedSinceAsync(DateTimeOffset since, CancellationToken cancellationToken) =>
             Guard(() => server.ReceivedSince(since));
 
-        public bool SupportsIdle => false;
+        public bool CanWaitForMail => false;
 
         public Task<bool> IdleAsync(TimeSpan longest, CancellationToken stop, CancellationToken cancellationToken) =>
             throw new NotSupportedException();

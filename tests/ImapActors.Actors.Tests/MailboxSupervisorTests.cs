@@ -139,7 +139,7 @@ public sealed class MailboxSupervisorTests : TestKit
             public Task<IReadOnlyList<uint>> SearchReceivedSinceAsync(DateTimeOffset since, CancellationToken cancellationToken) =>
                 Task.FromResult<IReadOnlyList<uint>>([]);
 
-            public bool SupportsIdle => false;
+            public bool CanWaitForMail => false;
 
         public Task<bool> IdleAsync(TimeSpan longest, CancellationToken stop, CancellationToken cancellationToken) =>
             throw new NotSupportedException();

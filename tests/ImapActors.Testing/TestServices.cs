@@ -34,7 +34,9 @@ public static class TestServices
     /// <see cref="DovecotInstance.RawLog"/>; a running instance of that name is stopped first, since its configuration
     /// may lack the log. Without it, an instance keeps what it was started with.
     /// </param>
-    public static DovecotInstance StartPrivateDovecot(string name, bool production = false, int? maxUserIpConnections = null, bool rawLog = false)
+    /// <param name="noIdle">Leave IDLE out of the capabilities the server announces (<c>IMAPACTORS_DOVECOT_NO_IDLE</c>).</param>
+    public static DovecotInstance StartPrivateDovecot(string name, bool production = false, int? maxUserIpConnections = null, bool rawLog = false,
+        bool noIdle = false)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         if (!name.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'))
@@ -50,6 +52,7 @@ public static class TestServices
             ["IMAPACTORS_IMAP_PLAIN_PORT"] = null,
             ["IMAPACTORS_DOVECOT_PROFILE"] = production ? "production" : "test",
             ["IMAPACTORS_DOVECOT_MAX_USERIP_CONNECTIONS"] = maxUserIpConnections?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
+            ["IMAPACTORS_DOVECOT_NO_IDLE"] = noIdle ? "1" : "",
         };
         if (rawLog)
         {

@@ -48,8 +48,8 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
     /// <summary>RFC 2177 lets a server drop a client idle for 30 minutes: IDLE is ended and issued again before that.</summary>
     public static readonly TimeSpan LongestIdle = TimeSpan.FromMinutes(25);
 
-    /// <summary>The asset wants IDLE and the kept connection's server offers it.</summary>
-    public bool CanIdle => options.Asset.Idle && _connection is { SupportsIdle: true };
+    /// <summary>The asset wants to wait for new mail between polls (IDLE, or NOOP) and the kept connection can.</summary>
+    public bool CanIdle => options.Asset.Idle && _connection is { CanWaitForMail: true };
 
     // A poll is due as soon as the IDLE in progress has ended; or the connection is to be given up then.
     private bool _wake;

@@ -50,10 +50,10 @@ public interface IMailboxConnection : IAsyncDisposable
     /// <summary>UIDs of the messages received on or after the day of <paramref name="since"/>, ascending.</summary>
     Task<IReadOnlyList<uint>> SearchReceivedSinceAsync(DateTimeOffset since, CancellationToken cancellationToken);
 
-    /// <summary>True when the server offers IDLE.</summary>
-    bool SupportsIdle { get; }
+    /// <summary>True when <see cref="IdleAsync"/> can wait for new mail on this connection.</summary>
+    bool CanWaitForMail { get; }
 
-    /// <summary>Waits in IDLE for new mail, a stop, or <paramref name="longest"/>; true when the server announced a change.</summary>
+    /// <summary>Waits for new mail (in IDLE, or by NOOP), a stop, or <paramref name="longest"/>; true when the server announced a change.</summary>
     Task<bool> IdleAsync(TimeSpan longest, CancellationToken stop, CancellationToken cancellationToken);
 
     /// <summary>The sizes (RFC822.SIZE) of the messages of <paramref name="uids"/> that still exist, without their bodies.</summary>

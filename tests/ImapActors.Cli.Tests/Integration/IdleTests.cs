@@ -85,6 +85,32 @@ public sealed class IdleTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task A_server_without_idle_is_asked_by_noop_and_new_mail_still_comes_before_the_poll()
+    {
+        var dovecot = TestServices.StartPrivateDovecot("no-idle", noIdle: true);
+        try
+        {
+            var user = dovecot.CreateUser("noop");
+            dovecot.LoadMessages(user.Name, "INBOX", [new SampleMail(9).Make(0)]);
+            var asset = dovecot.Asset(user) with { PollInterval = TimeSpan.FromMinutes(10) };
+            using var harness = new EngineHarness(Store.Sqlite, [asset]);
+            await using var engine = await harness.StartAsync(once: false);
+            await WaitForCreatedAsync(engine, 1, TimeSpan.FromSeconds(60));
+
+            await ImapAppender.AppendAsync(asset, "INBOX", new SampleMail(10).Make(1), CancellationToken.None);
+            var appended = Stopwatch.StartNew();
+            await WaitForCreatedAsync(engine, 2, Mail.ImapSession.NoopInterval + TimeSpan.FromSeconds(15));
+            output.WriteLine($"without IDLE: a container {appended.Elapsed.TotalSeconds:0.0} s after the append (NOOP every {Mail.ImapSession.NoopInterval.TotalSeconds} s)");
+            Assert.True(appended.Elapsed > TimeSpan.FromSeconds(5), "a container within 5 s: the server still announced IDLE");
+            await engine.StopGracefullyAsync(TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            dovecot.Stop();
+        }
+    }
+
     private static async Task WaitForCreatedAsync(ImapActors.Host.IngestionEngine engine, long created, TimeSpan timeout)
     {
         var deadline = DateTimeOffset.UtcNow + timeout;
