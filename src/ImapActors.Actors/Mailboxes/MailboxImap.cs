@@ -235,10 +235,11 @@ internal sealed class MailboxImap(MailboxOptions options) : IDisposable
             {
                 status = await connection.ExamineAsync(cancellationToken);
             }
-            catch (ImapFailureException ex) when (kept is not null && ex.Cause == ImapFailureCause.ConnectionLost)
+            catch (ImapFailureException ex) when (kept is not null && ex.Cause is ImapFailureCause.ConnectionLost or ImapFailureCause.Timeout)
             {
-                // The server (or a NAT) dropped the connection kept since the last poll: connect again in place, once;
-                // only a failure of the new connection counts as the mailbox's.
+                // The server (or a NAT) dropped the connection kept since the last poll, with a BYE or a reset, or silently
+                // (no answer within the asset's timeout): connect again in place, once; only a failure of the new
+                // connection counts as the mailbox's.
                 _ = CloseQuietlyAsync(Task.FromResult(kept));
                 connection = await options.Connector.ConnectAsync(options.Asset, options.Folder, cancellationToken);
                 status = await connection.ExamineAsync(cancellationToken);
