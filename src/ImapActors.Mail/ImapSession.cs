@@ -183,21 +183,11 @@ public sealed class ImapSession : IImapSession
     }
 
     /// <inheritdoc/>
-    public Task<IReadOnlyDictionary<uint, DateTimeOffset>> FetchInternalDatesAsync(IReadOnlyList<uint> uids, CancellationToken cancellationToken)
+    public async Task<IReadOnlyDictionary<uint, DateTimeOffset>> FetchInternalDatesAsync(IReadOnlyList<uint> uids, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(uids);
-        var folder = RequireFolder();
-        if (uids.Count == 0)
-        {
-            return Task.FromResult<IReadOnlyDictionary<uint, DateTimeOffset>>(new Dictionary<uint, DateTimeOffset>());
-        }
-
-        return _errors.RunAsync<IReadOnlyDictionary<uint, DateTimeOffset>>(async () =>
-        {
-            var set = uids.Where(u => u > 0).Distinct().Select(u => new UniqueId(u)).ToList();
-            var found = await folder.FetchAsync(set, MessageSummaryItems.UniqueId | MessageSummaryItems.InternalDate, cancellationToken).ConfigureAwait(false);
-            return found.Where(s => s.UniqueId.IsValid && s.InternalDate is not null).ToDictionary(s => s.UniqueId.Id, s => s.InternalDate!.Value);
-        }, "fetching message dates", cancellationToken);
+        var found = await SummariesAsync(RequireFolder(), uids, MessageSummaryItems.InternalDate, "fetching message dates", cancellationToken)
+            .ConfigureAwait(false);
+        return found.Values.Where(m => m.InternalDate is not null).ToDictionary(m => m.UniqueId.Id, m => m.InternalDate!.Value);
     }
 
     /// <inheritdoc/>
@@ -278,21 +268,29 @@ public sealed class ImapSession : IImapSession
     /// <returns>The size of each UID that still exists.</returns>
     /// <exception cref="InvalidOperationException">No folder has been examined.</exception>
     /// <exception cref="ImapFailureException">The command failed or the connection was lost.</exception>
-    public Task<IReadOnlyDictionary<uint, long>> FetchSizesAsync(IReadOnlyList<uint> uids, CancellationToken cancellationToken)
+    public async Task<IReadOnlyDictionary<uint, long>> FetchSizesAsync(IReadOnlyList<uint> uids, CancellationToken cancellationToken)
+    {
+        var found = await SummariesAsync(RequireFolder(), uids, MessageSummaryItems.Size, "fetching message sizes", cancellationToken)
+            .ConfigureAwait(false);
+        return found.ToDictionary(kv => kv.Key, kv => (long)(kv.Value.Size ?? 0));
+    }
+
+    /// <summary>One <c>UID FETCH (UID ...)</c> of <paramref name="items"/> for <paramref name="uids"/>, by UID; the UIDs that no longer exist are absent.</summary>
+    private async Task<Dictionary<uint, IMessageSummary>> SummariesAsync(ImapFolder folder, IReadOnlyList<uint> uids, MessageSummaryItems items,
+        string what, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(uids);
-        var folder = RequireFolder();
         if (uids.Count == 0)
         {
-            return Task.FromResult<IReadOnlyDictionary<uint, long>>(new Dictionary<uint, long>());
+            return [];
         }
 
-        return _errors.RunAsync<IReadOnlyDictionary<uint, long>>(async () =>
+        return await _errors.RunAsync(async () =>
         {
             var set = uids.Where(u => u > 0).Distinct().Select(u => new UniqueId(u)).ToList();
-            var found = await folder.FetchAsync(set, MessageSummaryItems.UniqueId | MessageSummaryItems.Size, cancellationToken).ConfigureAwait(false);
-            return found.Where(s => s.UniqueId.IsValid).ToDictionary(s => s.UniqueId.Id, s => (long)(s.Size ?? 0));
-        }, "fetching message sizes", cancellationToken);
+            var found = await folder.FetchAsync(set, MessageSummaryItems.UniqueId | items, cancellationToken).ConfigureAwait(false);
+            return found.Where(m => m.UniqueId.IsValid).ToDictionary(m => m.UniqueId.Id);
+        }, what, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -327,13 +325,8 @@ public sealed class ImapSession : IImapSession
             yield break;
         }
 
-        var summaries = await _errors.RunAsync(async () =>
-        {
-            var set = uids.Where(u => u > 0).Distinct().Select(u => new UniqueId(u)).ToList();
-            var found = await folder.FetchAsync(set, MessageSummaryItems.UniqueId | MessageSummaryItems.InternalDate | MessageSummaryItems.Size, cancellationToken)
-                .ConfigureAwait(false);
-            return found.Where(s => s.UniqueId.IsValid).ToDictionary(s => s.UniqueId.Id);
-        }, "fetching message sizes", cancellationToken).ConfigureAwait(false);
+        var summaries = await SummariesAsync(folder, uids, MessageSummaryItems.InternalDate | MessageSummaryItems.Size, "fetching message sizes",
+            cancellationToken).ConfigureAwait(false);
 
         // Consecutive small messages share one command, up to a total that keeps memory bounded.
         var smallBudget = Math.Max(16L * 1024 * 1024, largeMessageBytes * 4);
