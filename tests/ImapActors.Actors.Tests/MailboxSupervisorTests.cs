@@ -37,8 +37,9 @@ public sealed class MailboxSupervisorTests : TestKit
         return Sys.ActorOf(MailboxSupervisor.Props(options));
     }
 
+    // Generous: under a full suite on 2 cores, a restart's journal recovery once took the 10 s this waited before.
     private MailboxReports.Failed ExpectFailed() =>
-        (MailboxReports.Failed)_reports.FishForMessage(m => m is MailboxReports.Failed, TimeSpan.FromSeconds(10));
+        (MailboxReports.Failed)_reports.FishForMessage(m => m is MailboxReports.Failed, TimeSpan.FromSeconds(30));
 
     [Fact]
     public void Refused_logins_wait_by_the_login_schedule_growing_with_each_failure_each_reported_once_with_its_next_attempt()
