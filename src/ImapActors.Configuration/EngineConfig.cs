@@ -52,7 +52,12 @@ public static partial class EngineConfig
         .Size("max-decoded-bytes", s => s.MaxDecodedBytes, (s, v) => s with { MaxDecodedBytes = v })
         .Size("max-scanned-text-bytes", s => s.MaxScannedTextBytes, (s, v) => s with { MaxScannedTextBytes = v })
         .PositiveInt("max-artifacts", s => s.MaxArtifacts, (s, v) => s with { MaxArtifacts = v })
-        .Duration("max-time", s => s.MaxTime, (s, v) => s with { MaxTime = v });
+        .Duration("max-time", s => s.MaxTime, (s, v) => s with { MaxTime = v })
+        .Size("max-header-field-bytes", s => s.MaxHeaderFieldBytes, (s, v) => s with { MaxHeaderFieldBytes = (int)Math.Min(v, int.MaxValue) })
+        .Size("max-header-bytes", s => s.MaxHeaderBytes, (s, v) => s with { MaxHeaderBytes = v })
+        .PositiveInt("max-header-fields", s => s.MaxHeaderFields, (s, v) => s with { MaxHeaderFields = v })
+        .Size("max-preamble-bytes", s => s.MaxPreambleBytes, (s, v) => s with { MaxPreambleBytes = v })
+        .Size("max-buffered-part-bytes", s => s.MaxBufferedPartBytes, (s, v) => s with { MaxBufferedPartBytes = v });
 
     private static readonly SectionTable<OAuthStoreSection> OAuthStoreTable = new SectionTable<OAuthStoreSection>()
         .String("token-store", required: false, (s, v) => s with { TokenStore = v })

@@ -29,16 +29,24 @@ public sealed class EmailProcessor
         _vault = vault;
     }
 
+    /// <summary>Stage 1 with the default <see cref="ExtractionLimits"/>.</summary>
+    /// <exception cref="IOException">The raw message could not be read.</exception>
+    public ParsedEmail Parse(RawEmail raw, EmailSource source) => Parse(raw, source, ExtractionSettings.Default.Limits);
+
     /// <summary>
     /// Stage 1: parses the MIME structure. Content is not copied: parts are read from the raw message when stage 2 needs
-    /// them, so a file-backed message is never loaded whole. Dispose the result when done.
+    /// them, so a file-backed message is never loaded whole. What the parser would hold or spend beyond
+    /// <paramref name="limits"/> (header sizes, entities, preambles) is cut from what it is given, and the time limit
+    /// counts from here. Dispose the result when done.
     /// </summary>
     /// <exception cref="IOException">The raw message could not be read.</exception>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822", Justification = "Part of the instance API the pipeline calls.")]
-    public ParsedEmail Parse(RawEmail raw, EmailSource source)
+    public ParsedEmail Parse(RawEmail raw, EmailSource source, ExtractionLimits limits)
     {
         ArgumentNullException.ThrowIfNull(raw);
         ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(limits);
+        var budget = new Budget(limits);
         string sha256;
         if (raw.IsFileBacked)
         {
@@ -52,32 +60,83 @@ public sealed class EmailProcessor
         }
 
         var stream = raw.OpenRead();
+        Stream? input = null;
         try
         {
-            var message = TryParse(stream, 0);
+            var guard = GuardLimits.From(limits);
+            (input, var message, var issues) = GuardedParse(stream, 0, guard, budget);
             if (message is null)
             {
                 // Python's parser (and so the reference) drops leading lines that start with a blank; MimeKit rejects them.
                 var start = SkipLeadingBlankLines(stream);
-                message = start > 0 ? TryParse(stream, start) : null;
+                if (start > 0)
+                {
+                    Release(input, stream);
+                    (input, message, issues) = GuardedParse(stream, start, guard, budget);
+                }
             }
 
             if (message is not null)
             {
-                return new ParsedEmail(source, message, stream, sha256, raw.Length, []);
+                IDisposable owned = input == stream ? stream : new Owned(input!, stream);
+                return new ParsedEmail(source, message, owned, sha256, raw.Length, issues, budget);
             }
 
+            Release(input, stream);
             stream.Dispose();
             var issue = new IngestionIssue(IssueCodes.ParseFailed, "the message could not be parsed: no header block was found");
-            return new ParsedEmail(source, null, null, sha256, raw.Length, [issue]);
+            return new ParsedEmail(source, null, null, sha256, raw.Length, [issue], budget);
         }
         catch
         {
+            Release(input, stream);
             stream.Dispose();
             throw;
         }
     }
 
+    /// <summary>The guarded copy the parts are read from, and the raw stream under it.</summary>
+    private sealed class Owned(Stream input, Stream raw) : IDisposable
+    {
+        public void Dispose()
+        {
+            input.Dispose();
+            raw.Dispose();
+        }
+    }
+
+    private static void Release(Stream? input, Stream raw)
+    {
+        if (input is not null && input != raw)
+        {
+            input.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The guard's pass over the bytes from <paramref name="start"/>, then the parse of what it leaves (the raw stream
+    /// itself when it leaves everything), read through the time budget.
+    /// </summary>
+    internal static (Stream Input, MimeMessage? Message, IReadOnlyList<IngestionIssue> Issues) GuardedParse(
+        Stream raw, long start, GuardLimits limits, Budget budget)
+    {
+        var guard = MimeGuard.Scan(raw, start, limits);
+        Stream input;
+        long offset;
+        if (guard.Unchanged)
+        {
+            input = raw;
+            offset = start;
+        }
+        else
+        {
+            input = MimeGuard.Apply(raw, start, guard.Edits);
+            offset = 0;
+        }
+
+        var message = TryParse(new TimedStream(input, budget), offset);
+        return (input, message, guard.Issues);
+    }
     private static MimeMessage? TryParse(Stream stream, long start)
     {
         MimeParser? reused = null;
@@ -146,6 +205,7 @@ public sealed class EmailProcessor
     }
 
     /// <summary>Stage 2: walks the parsed message, stores its attachments and builds the container and artifacts.</summary>
+    /// <remarks>The time limit counts from the parse: <paramref name="settings"/>' other limits apply here.</remarks>
     /// <exception cref="IOException">The vault could not store an attachment, or the raw message could not be read.</exception>
     public ProcessedEmail Extract(ParsedEmail parsed, ExtractionSettings settings, string label)
     {
@@ -154,11 +214,12 @@ public sealed class EmailProcessor
         return new Extractor(_vault, parsed, settings).Run(label ?? string.Empty);
     }
 
-    /// <summary><see cref="Parse"/> then <see cref="Extract"/>.</summary>
+    /// <summary><see cref="Parse(RawEmail, EmailSource, ExtractionLimits)"/> with the settings' limits, then <see cref="Extract"/>.</summary>
     /// <exception cref="IOException">The vault or the raw message could not be read or written.</exception>
     public ProcessedEmail Process(RawEmail raw, EmailSource source, ExtractionSettings settings, string label)
     {
-        using var parsed = Parse(raw, source);
+        ArgumentNullException.ThrowIfNull(settings);
+        using var parsed = Parse(raw, source, settings.Limits);
         return Extract(parsed, settings, label);
     }
 

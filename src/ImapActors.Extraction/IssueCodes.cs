@@ -24,6 +24,18 @@ public static class IssueCodes
     /// <summary>Extraction stopped after <c>ExtractionLimits.MaxTime</c>.</summary>
     public const string TimeLimit = "limit_time";
 
+    /// <summary>A header field longer than <c>ExtractionLimits.MaxHeaderFieldBytes</c> was cut before the MIME parse.</summary>
+    public const string HeaderFieldLimit = "limit_header_field";
+
+    /// <summary>Header fields beyond <c>ExtractionLimits.MaxHeaderFields</c> or <c>MaxHeaderBytes</c> were left out of the MIME parse.</summary>
+    public const string HeadersLimit = "limit_headers";
+
+    /// <summary>Preamble and epilogue lines beyond <c>ExtractionLimits.MaxPreambleBytes</c> were left out of the MIME parse.</summary>
+    public const string PreambleLimit = "limit_preamble";
+
+    /// <summary>A part larger than <c>ExtractionLimits.MaxBufferedPartBytes</c> that must be decoded whole (TNEF) was stored but not opened.</summary>
+    public const string BufferedPartLimit = "limit_buffered_part";
+
     /// <summary>One part could not be read or decoded; the others were extracted.</summary>
     public const string PartFailed = "part_failed";
 

@@ -9,13 +9,15 @@ namespace ImapActors.Extraction;
 /// </summary>
 public sealed class ParsedEmail : IDisposable
 {
-    private readonly Stream? _stream;
+    private readonly IDisposable? _content;
 
-    internal ParsedEmail(EmailSource source, MimeMessage? message, Stream? stream, string rawSha256, long rawSize, IReadOnlyList<IngestionIssue> issues)
+    internal ParsedEmail(EmailSource source, MimeMessage? message, IDisposable? content, string rawSha256, long rawSize,
+        IReadOnlyList<IngestionIssue> issues, Internal.Budget budget)
     {
         Source = source;
         Message = message;
-        _stream = stream;
+        _content = content;
+        Budget = budget;
         RawSha256 = rawSha256;
         RawSize = rawSize;
         Issues = issues;
@@ -36,9 +38,12 @@ public sealed class ParsedEmail : IDisposable
     /// <summary>Problems met while parsing (empty when the parse went well).</summary>
     public IReadOnlyList<IngestionIssue> Issues { get; }
 
+    /// <summary>What the message may still cost, counted from the start of its parse.</summary>
+    internal Internal.Budget Budget { get; }
+
     public void Dispose()
     {
-        _stream?.Dispose();
+        _content?.Dispose();
         Message?.Dispose();
     }
 }

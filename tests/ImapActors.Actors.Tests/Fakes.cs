@@ -306,7 +306,7 @@ internal sealed class FakeProcessing : IEmailProcessing
 
     public bool PoisonFixed { get; set; }
 
-    public IParsedEmail Parse(RawEmail raw, EmailSource source)
+    public IParsedEmail Parse(RawEmail raw, EmailSource source, ExtractionLimits limits)
     {
         Attempts.AddOrUpdate(source.Uid, 1, (_, n) => n + 1);
         var text = Encoding.UTF8.GetString(raw.ToArray());

@@ -6,8 +6,11 @@ namespace ImapActors.Extraction.Tests;
 /// <summary>The parts of one message's extraction on their own: the shared context, the indicators, inline forwards.</summary>
 public class ExtractionPartsTests
 {
-    private static MessageContext Context(int maxArtifacts = 100) =>
-        new(ExtractionSettings.Default with { Limits = new ExtractionLimits { MaxArtifacts = maxArtifacts } }, 7);
+    private static MessageContext Context(int maxArtifacts = 100)
+    {
+        var limits = new ExtractionLimits { MaxArtifacts = maxArtifacts };
+        return new(ExtractionSettings.Default with { Limits = limits }, 7, new Budget(limits));
+    }
 
     [Fact]
     public void The_artifact_limit_counts_what_fits_and_records_one_issue_for_all_that_does_not()

@@ -10,7 +10,7 @@ namespace ImapActors.Actors.Pipeline;
 /// </summary>
 public interface IEmailProcessing
 {
-    IParsedEmail Parse(RawEmail raw, EmailSource source);
+    IParsedEmail Parse(RawEmail raw, EmailSource source, ExtractionLimits limits);
 
     ProcessedEmail Extract(IParsedEmail parsed, ExtractionSettings settings, string label);
 }
@@ -23,7 +23,7 @@ public sealed class DefaultEmailProcessing(IVault vault) : IEmailProcessing
 {
     private readonly EmailProcessor _processor = new(vault);
 
-    public IParsedEmail Parse(RawEmail raw, EmailSource source) => new Parsed(_processor.Parse(raw, source));
+    public IParsedEmail Parse(RawEmail raw, EmailSource source, ExtractionLimits limits) => new Parsed(_processor.Parse(raw, source, limits));
 
     public ProcessedEmail Extract(IParsedEmail parsed, ExtractionSettings settings, string label) =>
         _processor.Extract(((Parsed)parsed).Email, settings, label);

@@ -14,7 +14,7 @@ public sealed class ParserActor : ReceiveActor
         {
             try
             {
-                var parsed = processing.Parse(msg.Item.Raw, msg.Item.Source);
+                var parsed = processing.Parse(msg.Item.Raw, msg.Item.Source, msg.Item.Settings.Limits);
                 extractors.Tell(new PipelineMessages.ExtractEmail(msg.Item, parsed));
             }
             catch (Exception ex)

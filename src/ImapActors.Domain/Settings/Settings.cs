@@ -45,6 +45,24 @@ public sealed record ExtractionLimits
     public long MaxScannedTextBytes { get; init; } = 16L * 1024 * 1024;
     public int MaxArtifacts { get; init; } = 10_000;
     public TimeSpan MaxTime { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>One header field (with its folded lines) beyond this is cut before the MIME parser sees it.</summary>
+    public int MaxHeaderFieldBytes { get; init; } = 256 * 1024;
+
+    /// <summary>The header bytes of the message and all its parts together; fields beyond are left out.</summary>
+    public long MaxHeaderBytes { get; init; } = 8L * 1024 * 1024;
+
+    /// <summary>The header fields of the message and all its parts together; fields beyond are left out.</summary>
+    public int MaxHeaderFields { get; init; } = 20_000;
+
+    /// <summary>The bytes of all preambles and epilogues together (the parser keeps them as text); lines beyond are left out.</summary>
+    public long MaxPreambleBytes { get; init; } = 16L * 1024 * 1024;
+
+    /// <summary>
+    /// A part that must be decoded whole before it can be opened (TNEF) is opened only up to this size; a larger one is
+    /// still stored in the vault.
+    /// </summary>
+    public long MaxBufferedPartBytes { get; init; } = 32L * 1024 * 1024;
 }
 
 /// <summary>The asset's extraction switches (the reference's names) and limits.</summary>

@@ -33,6 +33,15 @@ internal sealed class Attachments(MessageContext context, IVault vault)
             return;
         }
 
+        var limit = context.Limits.MaxBufferedPartBytes;
+        if (DecodedSizeAtLeast(tnef) > limit)
+        {
+            // The TNEF reader holds its attributes in memory: past the limit the file is stored, not unpacked.
+            Store(part, FileRules.OriginalName(part, index));
+            context.AddIssue(IssueCodes.BufferedPartLimit, $"a TNEF part larger than {limit} bytes was stored but not unpacked");
+            return;
+        }
+
         // The TNEF content is decoded once, for the vault and for the TNEF reader, when that gives the reader the bytes
         // MimeKit's own decoding would; otherwise the reader decodes the part itself, as MimeKit does.
         using var decoded = DecodeWhole(tnef);
@@ -70,6 +79,22 @@ internal sealed class Attachments(MessageContext context, IVault vault)
                 Store(inner, FileRules.OriginalName(inner, index) is var n && n.StartsWith("part_", StringComparison.Ordinal) ? $"winmail-{k}{Path.GetExtension(n)}" : n);
             }
         }
+    }
+
+    /// <summary>A lower bound of the part's decoded size, from its encoded size (base64 decodes to 3/4 of it at least, less line breaks).</summary>
+    private static long DecodedSizeAtLeast(MimePart part)
+    {
+        if (part.Content?.Stream is not { CanSeek: true } encoded)
+        {
+            return 0;
+        }
+
+        return part.ContentTransferEncoding switch
+        {
+            ContentEncoding.Base64 => encoded.Length / 78 * 57,
+            ContentEncoding.QuotedPrintable or ContentEncoding.UUEncode => encoded.Length / 3,
+            _ => encoded.Length,
+        };
     }
 
     /// <summary>

@@ -4,33 +4,54 @@ using MimeKit;
 namespace ImapActors.Extraction.Internal;
 
 /// <summary>A message's body texts: read within the scan budget, decoded, and each distinct text scanned once.</summary>
+/// <remarks>
+/// The scan budget (<c>ExtractionLimits.MaxScannedTextBytes</c>) is charged once per text, by what is read of it. No text
+/// may take more than half of what is left, and every text gets at least its first <see cref="FloorPerText"/> bytes, so
+/// one long text (a filler part) cannot use up the budget of the texts after it, and the beginning of each is scanned.
+/// </remarks>
 internal sealed class BodyTexts(MessageContext context, Indicators indicators, EmailArtifacts emails)
 {
+    /// <summary>What every text is scanned for at least, whatever is left of the budget.</summary>
+    internal const int FloorPerText = 64 * 1024;
+
     private readonly HashSet<string> _scannedTexts = new(StringComparer.Ordinal);
 
-    /// <summary>A text part: its decoded text, as far as the budget allows, scanned.</summary>
+    /// <summary>What the next text may be read for: half of what is left, and never less than <see cref="FloorPerText"/>.</summary>
+    private long Allowance() => Math.Max(context.Budget.ScannedTextLeft / 2, FloorPerText);
+
+    /// <summary>Charges what was read of a text, and notes when the text was cut.</summary>
+    private void Charge(long length, bool cut)
+    {
+        var budget = context.Budget;
+        budget.ScannedTextLeft = Math.Max(0, budget.ScannedTextLeft - length);
+        if (cut)
+        {
+            context.AddIssue(IssueCodes.ScannedTextLimit,
+                $"a body text was scanned for its first {length} bytes only (scan budget {context.Limits.MaxScannedTextBytes} bytes)");
+        }
+    }
+
+    /// <summary>A text part: its decoded text, as far as the budget allows (charged as it is read), scanned.</summary>
     public void Part(MimePart part)
     {
         var text = ReadText(part);
-        if (string.IsNullOrEmpty(text))
+        if (!string.IsNullOrEmpty(text))
         {
-            return;
+            Scan(text);
         }
-
-        Text(text);
     }
 
     /// <summary>A text already decoded, cut to what may still be scanned, then scanned.</summary>
     public void Text(string text)
     {
-        var budget = context.Budget;
-        if (text.Length > budget.ScannedTextLeft)
+        var allowance = Allowance();
+        var cut = text.Length > allowance;
+        if (cut)
         {
-            context.AddIssue(IssueCodes.ScannedTextLimit, $"body text beyond {context.Limits.MaxScannedTextBytes} bytes was not scanned");
-            text = text[..(int)Math.Max(0, budget.ScannedTextLeft)];
+            text = text[..(int)allowance];
         }
 
-        budget.ScannedTextLeft -= text.Length;
+        Charge(text.Length, cut);
         Scan(text);
     }
 
@@ -44,9 +65,8 @@ internal sealed class BodyTexts(MessageContext context, Indicators indicators, E
 
         var buffer = new MemoryStream();
         part.Message.WriteTo(buffer);
-        var budget = context.Budget;
-        var length = (int)Math.Min(buffer.Length, Math.Max(0, budget.ScannedTextLeft));
-        budget.ScannedTextLeft -= length;
+        var length = (int)Math.Min(buffer.Length, Allowance());
+        Charge(length, length < buffer.Length);
         var text = TextDecoding.Decode(buffer.GetBuffer().AsSpan(0, length), null);
         if (text.Length > 0)
         {
@@ -78,13 +98,7 @@ internal sealed class BodyTexts(MessageContext context, Indicators indicators, E
         }
 
         var budget = context.Budget;
-        var cap = budget.ScannedTextLeft;
-        if (cap <= 0)
-        {
-            context.AddIssue(IssueCodes.ScannedTextLimit, $"body text beyond {context.Limits.MaxScannedTextBytes} bytes was not scanned");
-            return null;
-        }
-
+        var cap = Allowance();
         if (ReadPlainBase64(part, cap) is { } text)
         {
             return text;
@@ -94,12 +108,7 @@ internal sealed class BodyTexts(MessageContext context, Indicators indicators, E
         var buffer = PartContent.ReadCapped(content, cap, out var length, out var truncated);
         try
         {
-            budget.ScannedTextLeft -= length;
-            if (truncated)
-            {
-                context.AddIssue(IssueCodes.ScannedTextLimit, $"body text beyond {context.Limits.MaxScannedTextBytes} bytes was not scanned");
-            }
-
+            Charge(length, truncated);
             return TextDecoding.Decode(buffer.AsSpan(0, length), part.ContentType.Charset);
         }
         finally
@@ -136,7 +145,7 @@ internal sealed class BodyTexts(MessageContext context, Indicators indicators, E
                 budget.Spend(length);
             }
 
-            budget.ScannedTextLeft -= length;
+            Charge(length, false);
             return TextDecoding.Decode(buffer.AsSpan(0, length), part.ContentType.Charset);
         }
         finally

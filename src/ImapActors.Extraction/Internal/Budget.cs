@@ -8,11 +8,24 @@ internal sealed class LimitReachedException(string code, string detail) : Except
     public string Code { get; } = code;
 }
 
-/// <summary>What one message may still cost: decoded bytes, scanned text and time.</summary>
+/// <summary>What one message may still cost, from the start of its parse: decoded bytes, scanned text and time.</summary>
 internal sealed class Budget(long decodedBytes, long scannedText, TimeSpan maxTime)
 {
     // A timestamp rather than a Stopwatch: the same clock, without an object per message.
-    private readonly long _started = Stopwatch.GetTimestamp();
+    private long _started = Stopwatch.GetTimestamp();
+
+    public Budget(ImapActors.Domain.ExtractionLimits limits)
+        : this(limits.MaxDecodedBytes, limits.MaxScannedTextBytes, limits.MaxTime)
+    {
+        Limits = limits;
+    }
+
+    /// <summary>The limits this budget was made from, when it was made from a record of them.</summary>
+    public ImapActors.Domain.ExtractionLimits? Limits { get; }
+
+    /// <summary>A budget of <paramref name="limits"/> whose clock started when this one's did (the parse's).</summary>
+    public Budget For(ImapActors.Domain.ExtractionLimits limits) =>
+        Equals(limits, Limits) ? this : new Budget(limits) { _started = _started, ParseCutShort = ParseCutShort };
 
     public long DecodedBytesLeft { get; private set; } = decodedBytes;
     public long ScannedTextLeft { get; set; } = scannedText;
@@ -21,6 +34,9 @@ internal sealed class Budget(long decodedBytes, long scannedText, TimeSpan maxTi
     public bool TimeUp => Stopwatch.GetElapsedTime(_started) > maxTime;
 
     public TimeSpan MaxTime => maxTime;
+
+    /// <summary>Set when the parser was given end of input because the time was up (see <see cref="TimedStream"/>).</summary>
+    public bool ParseCutShort { get; set; }
 
     public void Spend(int bytes)
     {
@@ -103,4 +119,57 @@ internal sealed class MeteredStream(Stream inner, Budget budget) : ReadOnlyStrea
 
         base.Dispose(disposing);
     }
+}
+
+/// <summary>
+/// The parser's view of the message: once the time budget is spent, reads give end of input, so the parser finishes
+/// with what it has read instead of running on; <see cref="Budget.ParseCutShort"/> records it.
+/// </summary>
+internal sealed class TimedStream(Stream inner, Budget budget) : Stream
+{
+    public override bool CanRead => true;
+
+    public override bool CanSeek => inner.CanSeek;
+
+    public override bool CanWrite => false;
+
+    public override long Length => inner.Length;
+
+    public override long Position
+    {
+        get => inner.Position;
+        set => inner.Position = value;
+    }
+
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        if (budget.TimeUp)
+        {
+            budget.ParseCutShort = true;
+            return 0;
+        }
+
+        return inner.Read(buffer, offset, count);
+    }
+
+    public override int Read(Span<byte> buffer)
+    {
+        if (budget.TimeUp)
+        {
+            budget.ParseCutShort = true;
+            return 0;
+        }
+
+        return inner.Read(buffer);
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => inner.Seek(offset, origin);
+
+    public override void Flush()
+    {
+    }
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

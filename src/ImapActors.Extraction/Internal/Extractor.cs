@@ -20,7 +20,7 @@ internal sealed class Extractor
     public Extractor(IVault vault, ParsedEmail parsed, ExtractionSettings settings)
     {
         _parsed = parsed;
-        _context = new MessageContext(settings, parsed.Source.Uid);
+        _context = new MessageContext(settings, parsed.Source.Uid, parsed.Budget.For(settings.Limits));
         foreach (var issue in parsed.Issues)
         {
             _context.AddIssue(issue.Code, issue.Detail);
@@ -45,6 +45,18 @@ internal sealed class Extractor
                 // A limit ends the walk; what was extracted before it is kept, and the issue says what was not.
                 _context.AddIssue(e.Code, e.Message);
             }
+            finally
+            {
+                foreach (var resource in _context.Resources)
+                {
+                    resource.Dispose();
+                }
+            }
+        }
+
+        if (_context.Budget.ParseCutShort)
+        {
+            _context.AddIssue(IssueCodes.TimeLimit, $"the message took longer than {_context.Budget.MaxTime}; what was read by then was extracted");
         }
 
         return ExtractionResult.Build(_context, _parsed, label, _indicators, _emails, _attachments);

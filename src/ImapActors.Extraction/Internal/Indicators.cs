@@ -32,21 +32,29 @@ internal sealed class Indicators
     public OrderedSet Domains { get; } = new();
 
     /// <summary>Runs the scanners the settings ask for over one text.</summary>
+    /// <remarks>
+    /// Each scanner is linear in the text; the time budget is checked between them, so a message over its time stops
+    /// within one scan of one text.
+    /// </remarks>
     public void Scan(string text)
     {
         var s = _settings;
+        var budget = _context.Budget;
         if (s.ExtractUrls || s.ExtractDomains)
         {
             if (text.Contains('<', StringComparison.Ordinal))
             {
                 HtmlLinks.Find(text, _onHtmlLink ??= HtmlLink);
+                budget.CheckTime();
             }
 
             var plain = text.Contains('&', StringComparison.Ordinal) ? WebUtility.HtmlDecode(text) : text;
             Scanners.Urls(plain, _onUrl ??= UrlCandidate);
+            budget.CheckTime();
             if (s.ExtractDomains)
             {
                 Scanners.EmailDomains(text, _onEmailDomain ??= AddDomain);
+                budget.CheckTime();
             }
         }
 
@@ -55,6 +63,7 @@ internal sealed class Indicators
             _onIp ??= ip => Add(Ips, ip);
             Scanners.IPv4(text, _onIp);
             Scanners.IPv6(text, _onIp);
+            budget.CheckTime();
         }
 
         if (s.ExtractHashes)

@@ -11,12 +11,11 @@ internal sealed class MessageContext
     private readonly HashSet<string> _sdis = [];
     private int _artifactCount;
 
-    public MessageContext(ExtractionSettings settings, uint uid)
+    public MessageContext(ExtractionSettings settings, uint uid, Budget budget)
     {
         Settings = settings;
         Uid = uid;
-        var limits = settings.Limits;
-        Budget = new Budget(limits.MaxDecodedBytes, limits.MaxScannedTextBytes, limits.MaxTime);
+        Budget = budget;
     }
 
     public ExtractionSettings Settings { get; }
@@ -29,6 +28,9 @@ internal sealed class MessageContext
     public uint Uid { get; }
 
     public IReadOnlyList<IngestionIssue> Issues => _issues;
+
+    /// <summary>What the extraction opened and must close when it ends (the spooled content of attached messages).</summary>
+    public List<IDisposable> Resources { get; } = [];
 
     public void AddIssue(string code, string detail)
     {

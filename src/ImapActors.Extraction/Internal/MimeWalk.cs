@@ -206,23 +206,35 @@ internal sealed class MimeWalk(MessageContext context, BodyTexts bodies, EmailAr
          part.ContentType.MediaSubtype.Equals("global", StringComparison.OrdinalIgnoreCase)) &&
         part.Content is not null;
 
+    /// <summary>
+    /// The attached message decoded into a spool (memory, then a temporary file past 16 MiB) and parsed through the
+    /// guard like the message itself; the spool lives until the extraction ends.
+    /// </summary>
     private MimeMessage? ParseEncodedMessage(MimePart part)
     {
-        var buffer = new MemoryStream();
+        var spool = new SpoolStream();
+        context.Resources.Add(spool);
         using (var content = new MeteredStream(part.Content!.Open(), context.Budget))
         {
-            content.CopyTo(buffer);
+            content.CopyTo(spool);
         }
 
-        buffer.Position = 0;
-        try
+        var (input, message, issues) = EmailProcessor.GuardedParse(spool, 0, GuardLimits.From(context.Limits), context.Budget);
+        if (input != spool)
         {
-            return new MimeParser(buffer, MimeFormat.Entity).ParseMessage();
+            context.Resources.Add(input);
         }
-        catch (FormatException e)
+
+        foreach (var issue in issues)
         {
-            context.AddIssue(IssueCodes.PartFailed, $"attached message could not be parsed: {e.Message}");
-            return null;
+            context.AddIssue(issue.Code, issue.Detail);
         }
+
+        if (message is null)
+        {
+            context.AddIssue(IssueCodes.PartFailed, "an attached message could not be parsed");
+        }
+
+        return message;
     }
 }

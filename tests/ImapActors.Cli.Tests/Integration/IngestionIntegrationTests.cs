@@ -273,7 +273,7 @@ public sealed class IngestionIntegrationTests(ITestOutputHelper output)
 
         private sealed class Wrapper(FaultyProcessing owner, IEmailProcessing inner) : IEmailProcessing
         {
-            public IParsedEmail Parse(RawEmail raw, EmailSource source)
+            public IParsedEmail Parse(RawEmail raw, EmailSource source, ExtractionLimits limits)
             {
                 if (Encoding.ASCII.GetString(raw.ToArray()).Contains("POISON-PILL", StringComparison.Ordinal))
                 {
@@ -284,7 +284,7 @@ public sealed class IngestionIntegrationTests(ITestOutputHelper output)
                     }
                 }
 
-                return inner.Parse(raw, source);
+                return inner.Parse(raw, source, limits);
             }
 
             public ProcessedEmail Extract(IParsedEmail parsed, ExtractionSettings settings, string label) => inner.Extract(parsed, settings, label);
