@@ -1,4 +1,7 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.Pkcs;
 using MimeKit;
+using MimeKit.Cryptography;
 using MimeKit.Tnef;
 
 namespace ImapActors.Extraction.Internal;
@@ -70,7 +73,7 @@ internal sealed class MimeWalk(MessageContext context, BodyTexts bodies, EmailAr
                     stack.Push(new Node(null, inner, node.Depth + 1, false));
                     return;
                 case MimePart part when node.IsRoot:
-                    RootSinglePart(part, index);
+                    RootSinglePart(part, index, stack, node.Depth);
                     return;
                 case MimePart part:
                     Leaf(part, index, stack, node.Depth);
@@ -122,9 +125,34 @@ internal sealed class MimeWalk(MessageContext context, BodyTexts bodies, EmailAr
         }
     }
 
-    /// <summary>A message that is a single part: text is its body; anything else is its attachment.</summary>
-    private void RootSinglePart(MimePart part, int index)
+    /// <summary>
+    /// Opaque-signed S/MIME: the signed entity is inside the blob, readable without any key. The blob stays a Vault
+    /// Artifact, as the reference keeps it, and what it signs is walked like any part. False for any other part.
+    /// </summary>
+    private bool SignedData(MimePart part, int index, Stack<Node> stack, int depth)
     {
+        if (part is not ApplicationPkcs7Mime { SecureMimeType: SecureMimeType.SignedData or SecureMimeType.Unknown } pkcs7)
+        {
+            return false;
+        }
+
+        attachments.Add(part, index);
+        if (OpenSignedData(pkcs7) is { } signed)
+        {
+            stack.Push(new Node(signed, null, depth + 1, false));
+        }
+
+        return true;
+    }
+
+    /// <summary>A message that is a single part: text is its body; anything else is its attachment.</summary>
+    private void RootSinglePart(MimePart part, int index, Stack<Node> stack, int depth)
+    {
+        if (SignedData(part, index, stack, depth))
+        {
+            return;
+        }
+
         if (part is TnefPart || !IsTextual(part))
         {
             attachments.Add(part, index);
@@ -152,6 +180,11 @@ internal sealed class MimeWalk(MessageContext context, BodyTexts bodies, EmailAr
                 stack.Push(new Node(null, inner, depth + 1, false));
             }
 
+            return;
+        }
+
+        if (SignedData(part, index, stack, depth))
+        {
             return;
         }
 
@@ -205,6 +238,78 @@ internal sealed class MimeWalk(MessageContext context, BodyTexts bodies, EmailAr
         (part.ContentType.MediaSubtype.Equals("rfc822", StringComparison.OrdinalIgnoreCase) ||
          part.ContentType.MediaSubtype.Equals("global", StringComparison.OrdinalIgnoreCase)) &&
         part.Content is not null;
+
+    /// <summary>
+    /// The entity an opaque-signed S/MIME part signs, or null when the part is not signed-data (an encrypted one, whose
+    /// smime-type was left out) or is larger than <c>MaxBufferedPartBytes</c> (it is decoded whole). The signature is
+    /// not verified: the content is read for its indicators, not trusted.
+    /// </summary>
+    private MimeEntity? OpenSignedData(ApplicationPkcs7Mime part)
+    {
+        var limit = context.Limits.MaxBufferedPartBytes;
+        if (part.Content is null)
+        {
+            return null;
+        }
+
+        byte[] blob;
+        using (var content = new MeteredStream(PartContent.OpenDecoded(part), context.Budget))
+        {
+            var buffer = PartContent.ReadCapped(content, limit, out var length, out var truncated);
+            blob = truncated ? [] : buffer.AsSpan(0, length).ToArray();
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            if (truncated)
+            {
+                context.AddIssue(IssueCodes.BufferedPartLimit, $"an S/MIME signed part larger than {limit} bytes was stored but not opened");
+                return null;
+            }
+        }
+
+        byte[] signed;
+        try
+        {
+            var cms = new SignedCms();
+            cms.Decode(blob);
+            signed = cms.ContentInfo.Content;
+        }
+        catch (CryptographicException e)
+        {
+            if (part.SecureMimeType == SecureMimeType.SignedData)
+            {
+                context.AddIssue(IssueCodes.PartFailed, $"an S/MIME signed part could not be opened: {e.Message}");
+            }
+
+            return null;
+        }
+
+        if (signed.Length == 0)
+        {
+            // Certificates only (a .p7c): nothing is signed.
+            return null;
+        }
+
+        var spool = new SpoolStream();
+        context.Resources.Add(spool);
+        spool.Write(signed);
+        var (input, message, issues) = EmailProcessor.GuardedParse(spool, 0, GuardLimits.From(context.Limits), context.Budget);
+        if (input != spool)
+        {
+            context.Resources.Add(input);
+        }
+
+        foreach (var issue in issues)
+        {
+            context.AddIssue(issue.Code, issue.Detail);
+        }
+
+        if (message is not null)
+        {
+            context.Resources.Add(message);
+        }
+
+        // The signed bytes are one entity (its Content-* fields, then its content): parsed as a message, that entity is the body.
+        return message?.Body;
+    }
 
     /// <summary>
     /// The attached message decoded into a spool (memory, then a temporary file past 16 MiB) and parsed through the
