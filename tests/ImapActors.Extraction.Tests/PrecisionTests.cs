@@ -140,4 +140,39 @@ public class PrecisionTests
         Assert.Equal(["https://evil.example/p?a=1&b=2#frag"], email.Urls());
         Assert.Equal(["evil.example"], email.Domains());
     }
+
+    // ---------------------------------------------------------------- parts
+
+    [Fact]
+    public void An_external_body_placeholder_is_not_vaulted()
+    {
+        var email = TestMail.Process(Mixed(
+            "Content-Type: message/external-body; access-type=URL; URL=\"http://files.example/f.bin\"",
+            "Content-Type: application/octet-stream\nContent-ID: <f@example>\n\nphantom body, not the file"));
+
+        Assert.Empty(email.Named("Vault Artifact"));
+        Assert.Empty(email.VaultFiles);
+    }
+
+    [Theory]
+    [InlineData("text")]
+    [InlineData("text; charset=utf-8")]
+    [InlineData("text/")]
+    [InlineData("text/@@")]
+    public void A_text_part_without_a_usable_subtype_is_read_as_text(string contentType)
+    {
+        var email = TestMail.Process(Mixed($"Content-Type: {contentType}", "visit http://body.example/p"));
+
+        Assert.Equal(["http://body.example/p"], email.Urls());
+        Assert.Empty(email.Named("Vault Artifact"));
+    }
+
+    [Fact]
+    public void A_broken_text_type_as_the_whole_message_is_its_body()
+    {
+        var email = TestMail.Process("From: a@example.com\nTo: b@example.org\nSubject: s\nContent-Type: text\n\nvisit http://body.example/p\n");
+
+        Assert.Equal(["http://body.example/p"], email.Urls());
+        Assert.Empty(email.Named("Vault Artifact"));
+    }
 }
