@@ -175,4 +175,41 @@ public class PrecisionTests
         Assert.Equal(["http://body.example/p"], email.Urls());
         Assert.Empty(email.Named("Vault Artifact"));
     }
+
+    // ---------------------------------------------------------------- file names
+
+    [Theory]
+    [InlineData("invoice\u202Egpj.exe", "invoice_gpj.exe")]
+    [InlineData("a\u2066b\u2069.pdf", "a_b_.pdf")]
+    [InlineData("x\u200E\u200F\u061C.txt", "x___.txt")]
+    [InlineData("line\u2028para\u2029.doc", "line_para_.doc")]
+    public void Display_spoofing_characters_in_a_file_name_are_replaced(string name, string safe)
+    {
+        Assert.Equal(safe, FileRules.SafeName(name, 1));
+    }
+
+    [Fact]
+    public void A_spoofed_attachment_name_keeps_the_original_and_notes_an_issue()
+    {
+        var email = TestMail.Process(Mixed(
+            "Content-Type: application/octet-stream\nContent-Disposition: attachment; filename*=UTF-8''invoice%E2%80%AEgpj.exe",
+            "TVqQAAMAAAAEAAAA"));
+
+        var vault = Assert.Single(email.Named("Vault Artifact"));
+        Assert.Equal("invoice_gpj.exe", vault.Cef["fileName"]!.ToString());
+        Assert.Equal("invoice\u202Egpj.exe", vault.Cef["originalFileName"]!.ToString());
+        Assert.Contains(email.Issues, i => i.Code == IssueCodes.FileNameSpoofing);
+        var status = Assert.Single(email.Named("Email Ingestion Status"));
+        Assert.Contains(status.Cef["ingestionIssues"]!.AsArray(), i => i!.ToString().StartsWith("file_name_spoofing: ", StringComparison.Ordinal));
+        Assert.Null(status.Cef["attachmentIngestionStatus"]);
+    }
+
+    [Fact]
+    public void An_ordinary_attachment_name_notes_no_issue()
+    {
+        var email = TestMail.Process(Mixed("Content-Type: application/octet-stream\nContent-Disposition: attachment; filename=\"r\u00E9sum\u00E9.pdf\"", "JVBERi0x"));
+
+        Assert.Null(Assert.Single(email.Named("Vault Artifact")).Cef["originalFileName"]);
+        Assert.Empty(email.Issues);
+    }
 }
