@@ -41,4 +41,11 @@ public static class IssueCodes
 
     /// <summary>An attachment could not be stored in the vault.</summary>
     public const string AttachmentFailed = "attachment_failed";
+
+    /// <summary>
+    /// An attachment's file name held bidirectional-control or line-separator characters, which make a name display
+    /// as another (<c>invoice\u202Egpj.exe</c>); they were replaced in <c>fileName</c>, the name as sent is in
+    /// <c>originalFileName</c>.
+    /// </summary>
+    public const string FileNameSpoofing = "file_name_spoofing";
 }

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -139,6 +140,83 @@ public class CorpusTests(ITestOutputHelper output)
 
         Assert.Equal(names, nameOk + nameKnown);
         Assert.Equal(names, sdiOk);
+    }
+
+    [CorpusFact]
+    public void No_url_artifact_is_a_cut_copy_of_a_link_of_the_same_message()
+    {
+        // A URL artifact that is a strict prefix of a link's URL is a copy cut out of that link (at a blank, a line break, '[' or
+        // '#') unless it also stands in the message on its own: as a link itself, or in the text outside the link
+        // attributes and outside link texts that only spell their link.
+        var corpus = RepoPaths.RequiredCorpus;
+        var cut = new List<string>();
+        foreach (var file in Directory.GetFiles(corpus, "*.eml", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            var bytes = MessageBytes.ToCrlf(File.ReadAllBytes(file));
+            var urls = TestMail.Process(bytes).Urls().ToList();
+            var links = new HashSet<string>(StringComparer.Ordinal);
+            var outside = new StringBuilder();
+            foreach (var text in Texts(bytes))
+            {
+                var withoutValues = LinkAttribute.Replace(text, m =>
+                {
+                    links.Add(LinkUrl(m.Groups["v"].Value));
+                    return " ";
+                });
+                outside.Append(WebUtility.HtmlDecode(ElementText.Replace(withoutValues, m =>
+                    links.Contains(Regex.Replace(WebUtility.HtmlDecode(m.Groups["t"].Value), @"\s+", string.Empty)) ? "> <" : m.Value)));
+                outside.Append('\n');
+            }
+
+            var rest = outside.ToString();
+            foreach (var u in urls)
+            {
+                if (!links.Contains(u) && !rest.Contains(u, StringComparison.Ordinal) &&
+                    links.FirstOrDefault(h => h.Length > u.Length && h.StartsWith(u, StringComparison.Ordinal)) is { } link)
+                {
+                    cut.Add($"{Path.GetRelativePath(corpus, file)}\t{u}\tcut from\t{link}");
+                }
+            }
+        }
+
+        foreach (var c in cut)
+        {
+            output.WriteLine(c);
+        }
+
+        Assert.Empty(cut);
+    }
+
+    private static readonly Regex LinkAttribute = new(
+        @"(?<=[\s""'/])(?:href|src)\s*=\s*(?:""(?<v>[^""]*)""|'(?<v>[^']*)'|(?<v>[^\s>]+))", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+
+    private static readonly Regex ElementText = new(@">(?<t>[^<]+)<", RegexOptions.CultureInvariant);
+
+    /// <summary>A link value as a browser reads it (WHATWG URL parsing): blanks and controls trimmed, tabs and line breaks removed, the rest encoded.</summary>
+    private static string LinkUrl(string raw)
+    {
+        var value = Regex.Replace(WebUtility.HtmlDecode(raw).Trim(Enumerable.Range(0, 0x21).Select(c => (char)c).ToArray()), "[\t\r\n]", string.Empty);
+        return Regex.Replace(value, "[\u0000-\u0020\u007f-\u009f]", m => string.Concat(Encoding.UTF8.GetBytes(m.Value).Select(b => $"%{b:X2}")));
+    }
+
+    /// <summary>The decoded text of every text part of the message, attached messages included.</summary>
+    private static IEnumerable<string> Texts(byte[] bytes)
+    {
+        using var stream = new MemoryStream(bytes);
+        MimeKit.MimeMessage message;
+        try
+        {
+            message = MimeKit.MimeMessage.Load(stream);
+        }
+        catch (FormatException)
+        {
+            yield break;
+        }
+
+        foreach (var part in message.BodyParts.OfType<MimeKit.TextPart>())
+        {
+            yield return part.Text;
+        }
     }
 
     internal static HashSet<string> Values(IEnumerable<(string Name, JsonObject Cef)> artifacts, string type)

@@ -191,6 +191,12 @@ internal sealed class Attachments(MessageContext context, IVault vault)
             cef["originalFileName"] = originalName;
         }
 
+        if (FileRules.HasSpoofingCharacter(originalName))
+        {
+            context.AddIssue(IssueCodes.FileNameSpoofing,
+                $"attachment \"{name}\": bidirectional-control or line-separator characters in its file name were replaced by _; originalFileName keeps the name as sent");
+        }
+
         JsonObject? types = null;
         if (contains.Count > 0)
         {

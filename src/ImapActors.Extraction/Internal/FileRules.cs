@@ -39,15 +39,16 @@ internal static class FileRules
     }
 
     /// <summary>
-    /// A name safe to show and to use anywhere: no control characters, no path separators, no <c>..</c>, at most 255
-    /// UTF-8 bytes with the extension kept; <c>attachment-{number}</c> when nothing is left.
+    /// A name safe to show and to use anywhere: no control characters, no path separators, no <c>..</c>, no
+    /// characters that reorder or break the displayed text (<see cref="IsSpoofingCharacter"/>), at most 255 UTF-8 bytes
+    /// with the extension kept; <c>attachment-{number}</c> when nothing is left.
     /// </summary>
     public static string SafeName(string name, int number)
     {
         var sb = new StringBuilder(name.Length);
         foreach (var c in name)
         {
-            sb.Append(c < 0x20 || c == 0x7f || c is '/' or '\\' ? '_' : c);
+            sb.Append(c < 0x20 || c == 0x7f || c is '/' or '\\' || IsSpoofingCharacter(c) ? '_' : c);
         }
 
         var s = sb.ToString();
@@ -79,6 +80,28 @@ internal static class FileRules
         }
 
         return s.Length == 0 || s == "." ? $"attachment-{number}" : s;
+    }
+
+    /// <summary>
+    /// Bidirectional controls (U+202A..U+202E embeddings and overrides, U+2066..U+2069 isolates, the marks U+200E,
+    /// U+200F, U+061C) and the line and paragraph separators U+2028, U+2029: in a file name they make it display as
+    /// something else (<c>invoice\u202Egpj.exe</c> shows as <c>invoiceexe.jpg</c>).
+    /// </summary>
+    public static bool IsSpoofingCharacter(char c) =>
+        c is (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069') or '\u200E' or '\u200F' or '\u061C' or '\u2028' or '\u2029';
+
+    /// <summary>Whether the name holds a character of <see cref="IsSpoofingCharacter"/>.</summary>
+    public static bool HasSpoofingCharacter(string name)
+    {
+        foreach (var c in name)
+        {
+            if (IsSpoofingCharacter(c))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The reference's "contains" list: from the name's extension, then from the first bytes.</summary>

@@ -6,6 +6,9 @@ namespace ImapActors.Extraction.Internal;
 /// <summary>The indicators found in a message's texts (IPs, hashes, URLs, domains), each kept once, in first-seen order.</summary>
 internal sealed class Indicators
 {
+    /// <summary>The link callback when neither URLs nor domains are wanted: the HTML pass still blanks declarations.</summary>
+    private static readonly Action<string, bool> IgnoreLink = (_, _) => { };
+
     private readonly MessageContext _context;
     private readonly ExtractionSettings _settings;
     private readonly HashSet<string> _urlCandidates = new(StringComparer.Ordinal);
@@ -40,20 +43,20 @@ internal sealed class Indicators
     {
         var s = _settings;
         var budget = _context.Budget;
-        if (s.ExtractUrls || s.ExtractDomains)
+        var links = s.ExtractUrls || s.ExtractDomains;
+        var masked = text.Contains('<', StringComparison.Ordinal)
+            ? HtmlLinks.Find(text, links ? _onHtmlLink ??= HtmlLink : IgnoreLink)
+            : new HtmlLinks.Masked(text, text);
+        budget.CheckTime();
+        if (links)
         {
-            if (text.Contains('<', StringComparison.Ordinal))
-            {
-                HtmlLinks.Find(text, _onHtmlLink ??= HtmlLink);
-                budget.CheckTime();
-            }
-
-            var plain = text.Contains('&', StringComparison.Ordinal) ? WebUtility.HtmlDecode(text) : text;
+            var urlText = masked.UrlText;
+            var plain = urlText.Contains('&', StringComparison.Ordinal) ? WebUtility.HtmlDecode(urlText) : urlText;
             Scanners.Urls(plain, _onUrl ??= UrlCandidate);
             budget.CheckTime();
             if (s.ExtractDomains)
             {
-                Scanners.EmailDomains(text, _onEmailDomain ??= AddDomain);
+                Scanners.EmailDomains(masked.Text, _onEmailDomain ??= AddDomain);
                 budget.CheckTime();
             }
         }
@@ -61,14 +64,14 @@ internal sealed class Indicators
         if (s.ExtractIps)
         {
             _onIp ??= ip => Add(Ips, ip);
-            Scanners.IPv4(text, _onIp);
-            Scanners.IPv6(text, _onIp);
+            Scanners.IPv4(masked.Text, _onIp);
+            Scanners.IPv6(masked.Text, _onIp);
             budget.CheckTime();
         }
 
         if (s.ExtractHashes)
         {
-            Scanners.Hashes(text, _onHash ??= h => Add(Hashes, h));
+            Scanners.Hashes(masked.Text, _onHash ??= h => Add(Hashes, h));
         }
     }
 
@@ -81,7 +84,7 @@ internal sealed class Indicators
         }
         else
         {
-            UrlCandidate(value.Trim());
+            UrlCandidate(value);
         }
     }
 

@@ -9,7 +9,8 @@ namespace ImapActors.Extraction.Internal;
 /// <summary>The MIME walk: visits every part in order and hands it to the body texts, Email Artifacts or attachments.</summary>
 internal sealed class MimeWalk(MessageContext context, BodyTexts bodies, EmailArtifacts emails, Attachments attachments)
 {
-    private readonly record struct Node(MimeEntity? Entity, MimeMessage? Message, int Depth, bool IsRoot);
+    /// <summary>A part or message to visit; <paramref name="Placeholder"/>: the headers of a message/external-body, whose body is not content.</summary>
+    private readonly record struct Node(MimeEntity? Entity, MimeMessage? Message, int Depth, bool IsRoot, bool Placeholder = false);
 
     /// <summary>
     /// Depth-first, pre-order, attached messages included, as Python's <c>Message.walk()</c>, so that parts are met,
@@ -62,6 +63,13 @@ internal sealed class MimeWalk(MessageContext context, BodyTexts bodies, EmailAr
         if (node.Message is { } message)
         {
             emails.Add(HeaderDictionary.Fields(message.Headers), node.IsRoot, message.Body);
+            if (node.Placeholder)
+            {
+                // message/external-body: the file lives elsewhere; what follows these headers is a phantom body
+                // (RFC 2046 5.2.3) that holds none of it, so it is neither vaulted nor read.
+                return;
+            }
+
             switch (message.Body)
             {
                 case null:
@@ -101,7 +109,7 @@ internal sealed class MimeWalk(MessageContext context, BodyTexts bodies, EmailAr
             case MessagePart messagePart:
                 if (messagePart.Message is { } inner)
                 {
-                    stack.Push(new Node(null, inner, node.Depth + 1, false));
+                    stack.Push(new Node(null, inner, node.Depth + 1, false, IsExternalBody(messagePart.ContentType)));
                 }
 
                 break;
@@ -170,6 +178,12 @@ internal sealed class MimeWalk(MessageContext context, BodyTexts bodies, EmailAr
     /// </summary>
     private void Leaf(MimePart part, int index, Stack<Node> stack, int depth)
     {
+        if (IsExternalBody(part.ContentType))
+        {
+            // A placeholder MimeKit did not read as a message (an encoded one): it holds no content either.
+            return;
+        }
+
         var type = part.ContentType;
         if (IsEncodedMessage(part))
         {
@@ -205,7 +219,7 @@ internal sealed class MimeWalk(MessageContext context, BodyTexts bodies, EmailAr
         }
 
         var inline = part.ContentDisposition?.Disposition.Equals(ContentDisposition.Inline, StringComparison.OrdinalIgnoreCase) == true;
-        var plainOrHtml = type.IsMimeType("text", "plain") || type.IsMimeType("text", "html");
+        var plainOrHtml = type.IsMimeType("text", "plain") || type.IsMimeType("text", "html") || IsBrokenTextType(part);
         if (inline && plainOrHtml && disposition.Trim().Equals("inline", StringComparison.OrdinalIgnoreCase))
         {
             bodies.Part(part);
@@ -222,7 +236,7 @@ internal sealed class MimeWalk(MessageContext context, BodyTexts bodies, EmailAr
     private static bool IsTextual(MimePart part)
     {
         var type = part.ContentType;
-        if (type.MediaType.Equals("text", StringComparison.OrdinalIgnoreCase))
+        if (type.MediaType.Equals("text", StringComparison.OrdinalIgnoreCase) || IsBrokenTextType(part))
         {
             return true;
         }
@@ -231,6 +245,27 @@ internal sealed class MimeWalk(MessageContext context, BodyTexts bodies, EmailAr
         return type.MediaType.Equals("message", StringComparison.OrdinalIgnoreCase) &&
             !type.MediaSubtype.Equals("partial", StringComparison.OrdinalIgnoreCase) &&
             !type.MediaSubtype.Equals("external-body", StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static bool IsExternalBody(ContentType type) =>
+        type.MediaType.Equals("message", StringComparison.OrdinalIgnoreCase) &&
+        type.MediaSubtype.Equals("external-body", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Whether the Content-Type is <c>text</c> without a subtype, or with one that does not parse (<c>text/</c>,
+    /// <c>text/@@</c>): MimeKit then falls back to <c>application/octet-stream</c>, but the part is text/plain, as
+    /// Python reads it (RFC 2045 5.2 makes an unusable Content-Type text/plain).
+    /// </summary>
+    private static bool IsBrokenTextType(MimePart part)
+    {
+        if (part.ContentType.MediaType.Equals("text", StringComparison.OrdinalIgnoreCase) || part.Headers[HeaderId.ContentType] is not { } raw)
+        {
+            return false;
+        }
+
+        var value = raw.AsSpan().TrimStart();
+        var end = value.IndexOfAny('/', ';');
+        return (end < 0 ? value : value[..end]).Trim().Equals("text", StringComparison.OrdinalIgnoreCase);
     }
 
     private static bool IsEncodedMessage(MimePart part) =>

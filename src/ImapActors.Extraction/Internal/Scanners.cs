@@ -391,10 +391,14 @@ internal static class Scanners
         return false;
     }
 
-    /// <summary>The reference's <c>_clean_url</c>.</summary>
+    /// <summary>
+    /// The reference's <c>_clean_url</c> (cut at the first <c>&lt;</c> and <c>&gt;</c>), with its end trimmed by rule
+    /// rather than by its fixed character list: a URL ends before CSS glued to it (<c>;background:...</c>), trailing
+    /// sentence punctuation (<c>. , ; : ! ?</c>) is not part of it, nor is a closing bracket or quote that opens
+    /// nowhere in it (so <c>http://x/wiki/A_(b)</c> keeps its <c>)</c>); control characters are percent-encoded.
+    /// </summary>
     internal static string CleanUrl(string url)
     {
-        url = url.Trim('>', ')', ',', '.', ']', '\r', '\n');
         var lt = url.IndexOf('<', StringComparison.Ordinal);
         if (lt >= 0)
         {
@@ -407,7 +411,120 @@ internal static class Scanners
             url = url[..gt];
         }
 
-        return url.TrimEnd(']').Trim();
+        var css = CssDeclarationStart(url);
+        if (css >= 0)
+        {
+            url = url[..css];
+        }
+
+        // Counts of the brackets and quotes left, kept up to date as the end is trimmed, so trimming stays linear.
+        Span<int> counts = stackalloc int[Pairs.Length];
+        foreach (var c in url)
+        {
+            var k = Pairs.IndexOf(c);
+            if (k >= 0)
+            {
+                counts[k]++;
+            }
+        }
+
+        var end = url.Length;
+        while (end > 0)
+        {
+            var c = url[end - 1];
+            var k = Pairs.IndexOf(c);
+            var unbalanced = k >= 0 && (k % 2 == 1 ? counts[k] > counts[k - 1] : Pairs[k + 1] == c && counts[k] % 2 == 1);
+            if (!(char.IsWhiteSpace(c) || c is '.' or ',' or ';' or ':' or '!' or '?' || unbalanced))
+            {
+                break;
+            }
+
+            if (k >= 0)
+            {
+                counts[k]--;
+            }
+
+            end--;
+        }
+
+        return PercentEncodeControls(url[..end].TrimStart(), blanks: false);
+    }
+
+    /// <summary>
+    /// Opening and closing brackets and quotes, in pairs (even index opens, the next closes). A quote that is its own
+    /// closer is listed twice, at the even index: it closes nothing when it is the only one.
+    /// </summary>
+    private const string Pairs = "()[]{}<>\u201C\u201D\u2018\u2019\u00AB\u00BB\u2039\u203A\"\"''";
+
+    /// <summary>Where a <c>;</c> starts a CSS declaration (<c>;name:</c>, <c>;-vendor-name:</c>); -1 if nowhere.</summary>
+    /// <remarks><c>;jsessionid=...</c> and other path parameters are not declarations: they have no <c>:</c> after the name.</remarks>
+    private static int CssDeclarationStart(string url)
+    {
+        var semi = url.IndexOf(';', StringComparison.Ordinal);
+        while (semi >= 0)
+        {
+            var p = semi + 1;
+            if (p < url.Length && url[p] == '-')
+            {
+                p++;
+            }
+
+            var nameStart = p;
+            while (p < url.Length && (char.IsAsciiLetter(url[p]) || (p > nameStart && url[p] == '-')))
+            {
+                p++;
+            }
+
+            if (p > nameStart && p < url.Length && url[p] == ':')
+            {
+                return semi;
+            }
+
+            semi = url.IndexOf(';', semi + 1);
+        }
+
+        return -1;
+    }
+
+    /// <summary>
+    /// The URL with C0 and C1 control characters and DEL (and with <paramref name="blanks"/>, spaces) percent-encoded as
+    /// UTF-8, as a browser sends them: <c>&amp;#16;</c> in a message must not hide or alter a URL's characters.
+    /// </summary>
+    internal static string PercentEncodeControls(string url, bool blanks)
+    {
+        static bool Encoded(char c, bool blanks) => c < 0x20 || c is >= '\u007F' and <= '\u009F' || (blanks && c == ' ');
+
+        var first = 0;
+        while (first < url.Length && !Encoded(url[first], blanks))
+        {
+            first++;
+        }
+
+        if (first == url.Length)
+        {
+            return url;
+        }
+
+        var sb = new System.Text.StringBuilder(url.Length + 8);
+        sb.Append(url, 0, first);
+        Span<byte> utf8 = stackalloc byte[2];
+        for (var k = first; k < url.Length; k++)
+        {
+            var c = url[k];
+            if (!Encoded(c, blanks))
+            {
+                sb.Append(c);
+                continue;
+            }
+
+            var n = System.Text.Encoding.UTF8.GetBytes([c], utf8);
+            foreach (var b in utf8[..n])
+            {
+                sb.Append('%').Append(b.ToString("X2", CultureInfo.InvariantCulture));
+            }
+        }
+
+        return sb.ToString();
     }
 
     // ---------------------------------------------------------------- e-mail addresses (domains only)
