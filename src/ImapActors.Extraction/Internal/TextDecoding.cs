@@ -62,7 +62,17 @@ internal static class TextDecoding
 
     private static Encoding GetWindows1252()
     {
-        Encoding.RegisterProvider(CodePagesEncodingProvider.Instance);
+        RegisterProviders();
         return Encoding.GetEncoding(1252);
+    }
+
+    /// <summary>
+    /// Makes <see cref="Encoding.GetEncoding(string)"/>, and so MimeKit, know the legacy code pages (ISO-2022-JP, GB2312,
+    /// EUC-KR, KOI8-R, windows-125x...) and UTF-7, which .NET refuses by itself. Registering again changes nothing.
+    /// </summary>
+    internal static void RegisterProviders()
+    {
+        Encoding.RegisterProvider(CodePagesEncodingProvider.Instance);
+        Encoding.RegisterProvider(Utf7EncodingProvider.Instance);
     }
 }
