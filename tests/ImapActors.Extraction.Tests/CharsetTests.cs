@@ -131,4 +131,57 @@ public class CharsetTests
         var email = TestMail.Process(TestMail.Plain("body").Replace("Subject: test", "Subject: =?utf-7?Q?Pay_+AKM-100?=", StringComparison.Ordinal));
         Assert.Equal("Pay \u00a3100", email.Container.Name);
     }
+
+    private const string WideText = "Visit https://evil.example/login from 192.0.2.1 \u00e9t\u00e9 \u65e5\u672c";
+
+    private static byte[] Wide(string charset, bool bigEndian, bool bom)
+    {
+        Encoding encoding = charset.StartsWith("utf-32", StringComparison.OrdinalIgnoreCase)
+            ? new UTF32Encoding(bigEndian, byteOrderMark: true)
+            : new UnicodeEncoding(bigEndian, byteOrderMark: true);
+        return [.. bom ? encoding.GetPreamble() : [], .. encoding.GetBytes(WideText)];
+    }
+
+    [Theory]
+    [InlineData("utf-16", true, false)]
+    [InlineData("utf-16", false, false)]
+    [InlineData("utf-16", true, true)]
+    [InlineData("utf-16", false, true)]
+    [InlineData("UTF-16", true, false)]
+    [InlineData("unicode", true, false)]
+    [InlineData("utf-16be", true, false)]
+    [InlineData("utf-16le", false, false)]
+    [InlineData("utf-32", true, false)]
+    [InlineData("utf-32", false, false)]
+    [InlineData("utf-32", true, true)]
+    [InlineData("utf-32", false, true)]
+    [InlineData("utf-32be", true, false)]
+    [InlineData("utf-32le", false, false)]
+    public void Utf16_and_utf32_are_read_in_the_byte_order_of_the_text(string charset, bool bigEndian, bool bom) =>
+        Assert.Equal(WideText, TextDecoding.Decode(Wide(charset, bigEndian, bom), charset));
+
+    [Fact]
+    public void A_byte_order_mark_wins_over_the_byte_pattern_and_a_tie_is_big_endian()
+    {
+        // Only ideographs: no zero byte to go by.
+        Assert.Equal("\u65e5\u672c", TextDecoding.Decode([0x65, 0xE5, 0x67, 0x2C], "utf-16"));
+        Assert.Equal("\u65e5\u672c", TextDecoding.Decode([0xFF, 0xFE, 0xE5, 0x65, 0x2C, 0x67], "utf-16"));
+        Assert.Equal("\0a", TextDecoding.Decode([0xFE, 0xFF, 0x00, 0x00, 0x00, 0x61], "utf-16"));
+        Assert.Equal("a\uFFFD", TextDecoding.Decode([0x00, 0x61, 0x00], "utf-16"));
+    }
+
+    [Theory]
+    [InlineData("utf-16", true)]
+    [InlineData("utf-16", false)]
+    [InlineData("utf-32", true)]
+    [InlineData("utf-32", false)]
+    public void Indicators_in_a_utf16_or_utf32_body_without_byte_order_mark_are_found(string charset, bool bigEndian)
+    {
+        var body = Convert.ToBase64String(Wide(charset, bigEndian, bom: false), Base64FormattingOptions.InsertLineBreaks);
+        var message = $"From: a@example.com\nSubject: wide\nContent-Type: text/plain; charset={charset}\n" +
+            $"Content-Transfer-Encoding: base64\n\n{body}\n";
+        var email = TestMail.Process(message);
+        Assert.Contains("https://evil.example/login", email.Urls());
+        Assert.Contains("192.0.2.1", email.Ips());
+    }
 }
