@@ -1,9 +1,12 @@
+using System.Diagnostics;
+using System.Text;
 using ImapActors.Extraction.Internal;
+using Xunit.Abstractions;
 
 namespace ImapActors.Extraction.Tests;
 
 /// <summary>Domains spelled to look like others (UTS #46 mapping) and names too long to be domains.</summary>
-public class DomainSpellingTests
+public class DomainSpellingTests(ITestOutputHelper output)
 {
     [Theory]
     [InlineData("𝚠𝚊𝚔𝚎𝚞𝚙.com", "wakeup.com")]
@@ -63,5 +66,75 @@ public class DomainSpellingTests
         var mathLabel = string.Concat(Enumerable.Repeat("𝐚", 63));
         Assert.True(UrlRules.IsValid($"https://{mathLabel}.com/"));
         Assert.False(UrlRules.IsValid($"https://{mathLabel}𝐚.com/"));
+        Assert.Equal(new string('a', 63) + ".com", UrlRules.NormalizeDomain(mathLabel + ".com"));
+    }
+
+    [Fact]
+    public void Dns_limits_take_a_63_character_label_and_a_253_character_name_and_nothing_longer()
+    {
+        var label63 = new string('a', 63) + ".example";
+        var label64 = new string('a', 64) + ".example";
+        Assert.True(UrlRules.IsWithinDnsLimits(label63));
+        Assert.False(UrlRules.IsWithinDnsLimits(label64));
+        Assert.Equal(label63, UrlRules.NormalizeDomain(label63));
+        Assert.Null(UrlRules.NormalizeDomain(label64));
+
+        // 63 + 1 + 63 + 1 + 63 + 1 + 61 = 253.
+        var name253 = $"{new string('a', 63)}.{new string('b', 63)}.{new string('c', 63)}.{new string('d', 61)}";
+        var name254 = name253 + "d";
+        Assert.Equal(253, name253.Length);
+        Assert.True(UrlRules.IsWithinDnsLimits(name253));
+        Assert.False(UrlRules.IsWithinDnsLimits(name254));
+        Assert.Equal(name253, UrlRules.NormalizeDomain(name253));
+        Assert.Equal(name253, UrlRules.NormalizeDomain(name253 + "."));
+        Assert.Null(UrlRules.NormalizeDomain(name254));
+
+        // The same limits in the Unicode form: a non-ASCII label of 63 code points is a label, one of 64 is not.
+        var wide63 = string.Concat(Enumerable.Repeat("ü", 63)) + ".example";
+        Assert.True(UrlRules.IsWithinDnsLimits(wide63));
+        Assert.False(UrlRules.IsWithinDnsLimits("ü" + wide63));
+        Assert.Null(UrlRules.NormalizeDomain("ü" + wide63));
+
+        // Mapping may lengthen a name (㎞ is "km"): the limit applies to the mapped form.
+        Assert.Null(UrlRules.NormalizeDomain(string.Concat(Enumerable.Repeat("㎞", 32)) + ".example"));
+        Assert.Null(UrlRules.NormalizeDomain(new string('a', UrlRules.MaxCandidateLength + 1)));
+    }
+
+    /// <summary><paramref name="count"/> distinct non-ASCII letters (CJK, Hangul, Yi, then Cyrillic...).</summary>
+    private static string DistinctLetters(int count)
+    {
+        var sb = new StringBuilder(count);
+        foreach (var (first, last) in new[] { (0x4E00, 0x9FFF), (0xAC00, 0xD7A3), (0x3400, 0x4DBF), (0xA000, 0xA48C), (0x0400, 0x04FF), (0x0530, 0x10FF) })
+        {
+            for (var c = first; c <= last && sb.Length < count; c++)
+            {
+                if (char.IsLetter((char)c))
+                {
+                    sb.Append((char)c);
+                }
+            }
+        }
+
+        Assert.Equal(count, sb.Length);
+        return sb.ToString();
+    }
+
+    [Fact]
+    public void Overlong_mailto_domains_are_no_domains_and_cost_no_idna()
+    {
+        var label = DistinctLetters(40_000);
+        var html = new StringBuilder("From: a@example.com\nSubject: long\nContent-Type: text/html; charset=utf-8\n\n<html><body>\n");
+        for (var i = 0; i < 95; i++)
+        {
+            html.Append($"<a href=\"mailto:x{i}@{label[i..]}{i}\">x</a>\n");
+        }
+
+        html.Append("<a href=\"mailto:ok@bücher.example\">ok</a></body></html>\n");
+        var clock = Stopwatch.StartNew();
+        var email = TestMail.Process(html.ToString());
+        output.WriteLine($"95 mailto links of 40,000-character labels: {clock.ElapsedMilliseconds} ms");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
+        Assert.Equal(["bücher.example"], email.Domains().Where(d => d != "example.com"));
+        Assert.All(email.Domains(), d => Assert.True(d.Length <= UrlRules.MaxNameLength));
     }
 }

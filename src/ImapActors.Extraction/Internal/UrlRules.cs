@@ -167,6 +167,12 @@ internal static class UrlRules
     /// <summary>The longest DNS label (RFC 1035), in code points of its Unicode form.</summary>
     internal const int MaxLabelLength = 63;
 
+    /// <summary>
+    /// The longest text taken as a candidate name before mapping: the longest valid URL. Mapping removes ignored code
+    /// points (soft hyphens...) and so may shorten a name, but no valid URL has a longer host.
+    /// </summary>
+    internal const int MaxCandidateLength = 2048;
+
     /// <summary>The host of a URL without user info or port (brackets removed from IPv6), or null.</summary>
     public static string? Host(string url)
     {
@@ -200,12 +206,20 @@ internal static class UrlRules
     /// <summary>
     /// A domain in one canonical spelling: UTS #46 mapped (lower case, compatibility forms, ideographic full stops),
     /// trailing dot removed and through IDNA, in Unicode form, so <c>Example.COM.</c>, <c>example.com</c>,
-    /// <c>EXAMPLE.com</c> and <c>ｅｘａｍｐｌｅ.com</c> are one indicator. Null when nothing is left.
+    /// <c>EXAMPLE.com</c> and <c>ｅｘａｍｐｌｅ.com</c> are one indicator. Null when nothing is left or when the name
+    /// is longer than DNS allows (<see cref="IsWithinDnsLimits"/>): such a text is no domain, and IDNA's cost grows
+    /// with the square of a label's length, so it is checked before any mapping or IDNA.
     /// </summary>
     public static string? NormalizeDomain(string domain)
     {
-        var d = Uts46.Map(domain.Trim(), int.MaxValue)!.TrimEnd('.').Trim();
-        if (d.Length == 0)
+        var d = domain.Trim();
+        if (d.Length > MaxCandidateLength || Uts46.Map(d, MaxNameLength + 1) is not { } mapped)
+        {
+            return null;
+        }
+
+        d = mapped.TrimEnd('.').Trim();
+        if (d.Length == 0 || !IsWithinDnsLimits(d))
         {
             return null;
         }
@@ -213,7 +227,32 @@ internal static class UrlRules
         return IsPlainAsciiName(d) ? d : IdnaRoundTrip(d);
     }
 
-    /// <summary>The mapped name through IDNA (to ASCII, then back to Unicode); the name itself when IDNA rejects it.</summary>
+    /// <summary>
+    /// Whether a name (without its trailing dot) has at most <see cref="MaxNameLength"/> code points and no label of
+    /// more than <see cref="MaxLabelLength"/>.
+    /// </summary>
+    internal static bool IsWithinDnsLimits(ReadOnlySpan<char> name)
+    {
+        if (name.Length > MaxNameLength * 2 || Uts46.CodePointCount(name) > MaxNameLength)
+        {
+            return false;
+        }
+
+        foreach (var label in name.Split('.'))
+        {
+            if (Uts46.CodePointCount(name[label]) > MaxLabelLength)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The mapped name through IDNA (to ASCII, then back to Unicode); the name itself when IDNA rejects it. The caller
+    /// checks <see cref="IsWithinDnsLimits"/> first: punycode costs a label's length times its distinct code points.
+    /// </summary>
     internal static string? IdnaRoundTrip(string lowered)
     {
         var d = lowered;
