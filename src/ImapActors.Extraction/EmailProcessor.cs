@@ -227,9 +227,9 @@ public sealed class EmailProcessor
 
     private static ParserOptions CreateParserOptions()
     {
-        // Legacy charsets (ISO-2022-JP, GB2312, EUC-KR, KOI8-R, windows-125x...) for bodies and encoded words. This must
-        // happen before MimeKit's first charset lookup, which caches what it finds.
-        System.Text.Encoding.RegisterProvider(System.Text.CodePagesEncodingProvider.Instance);
+        // Legacy charsets (ISO-2022-JP, GB2312, EUC-KR, KOI8-R, windows-125x...) and UTF-7 for bodies and encoded words.
+        // This must happen before MimeKit's first charset lookup, which caches what it finds.
+        TextDecoding.RegisterProviders();
         var options = ParserOptions.Default.Clone();
 
         // Deeper nesting than this is parsed as opaque content, so the parser's own recursion stays bounded.

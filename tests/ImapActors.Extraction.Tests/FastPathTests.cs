@@ -11,9 +11,9 @@ public class FastPathTests
 {
     public FastPathTests()
     {
-        // Some tests call MimeKit's header decoding directly. EmailProcessor registers the legacy code pages before
+        // Some tests call MimeKit's header decoding directly. EmailProcessor registers the legacy code pages and UTF-7 before
         // MimeKit's first charset lookup, which caches what it finds; a test run first must not get ahead of it.
-        Encoding.RegisterProvider(CodePagesEncodingProvider.Instance);
+        TextDecoding.RegisterProviders();
     }
 
     [Theory]

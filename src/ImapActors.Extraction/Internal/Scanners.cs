@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
 
 namespace ImapActors.Extraction.Internal;
 
@@ -531,7 +532,10 @@ internal static class Scanners
 
     /// <summary>
     /// The domains of e-mail addresses (<c>local@host.tld</c> and <c>"quoted"@host.tld</c>): the text after the last
-    /// <c>@</c> of an address-like run, as the reference's two address regexes give them.
+    /// <c>@</c> of an address-like run, as the reference's two address regexes give them. Beyond the reference, labels
+    /// may hold non-ASCII letters, digits and marks (<c>admin@𝐞𝐯𝐢𝐥.com</c>, <c>info@bücher.example</c>), an ideographic
+    /// full stop separates labels, and a top-level label may be spelled in letters that map to ASCII ones
+    /// (<c>ｃｏｍ</c>); the local part may end in a non-ASCII letter or digit.
     /// </summary>
     public static void EmailDomains(string text, Action<string> found)
     {
@@ -545,7 +549,9 @@ internal static class Scanners
             }
 
             var before = at > 0 ? text[at - 1] : '\0';
-            var localOk = IsLocalChar(before) || before == '"';
+            var localOk = IsLocalChar(before) || before == '"' ||
+                (before >= 0x80 && Rune.DecodeLastFromUtf16(text.AsSpan(0, at), out var last, out _) == OperationStatus.Done &&
+                    Rune.IsLetterOrDigit(last));
             var p = at;
             while (p < text.Length && text[p] == '@')
             {
@@ -553,9 +559,22 @@ internal static class Scanners
             }
 
             var domStart = p;
-            while (p < text.Length && (char.IsAsciiLetterOrDigit(text[p]) || text[p] is '.' or '-'))
+            while (p < text.Length)
             {
-                p++;
+                var c = text[p];
+                if (char.IsAsciiLetterOrDigit(c) || c is '.' or '-' || IsIdeographicFullStop(c))
+                {
+                    p++;
+                }
+                else if (c >= 0x80 && Rune.DecodeFromUtf16(text.AsSpan(p), out var rune, out var used) == OperationStatus.Done &&
+                    IsDomainRune(rune))
+                {
+                    p += used;
+                }
+                else
+                {
+                    break;
+                }
             }
 
             i = Math.Max(p, at + 1);
@@ -569,13 +588,13 @@ internal static class Scanners
             var lastDot = -1;
             var lettersSinceDot = 0;
             var onlyLetters = false;
-            for (var q = domStart; q <= p; q++)
+            for (var q = domStart; q <= p;)
             {
                 var atEnd = q == p;
-                if (atEnd || text[q] is '.' or '-')
+                if (atEnd || text[q] is '.' or '-' || IsIdeographicFullStop(text[q]))
                 {
                     var boundary = !atEnd || q >= text.Length || !IsWord(text[q]);
-                    if (boundary && lastDot > domStart && onlyLetters && lettersSinceDot >= 2 && q == lastDot + 1 + lettersSinceDot)
+                    if (boundary && lastDot > domStart && onlyLetters && lettersSinceDot >= 2)
                     {
                         end = q;
                     }
@@ -586,20 +605,30 @@ internal static class Scanners
                     break;
                 }
 
-                if (text[q] == '.')
+                var c = text[q];
+                var width = 1;
+                if (c == '.' || IsIdeographicFullStop(c))
                 {
                     lastDot = q;
                     lettersSinceDot = 0;
                     onlyLetters = true;
                 }
-                else if (char.IsAsciiLetter(text[q]))
+                else if (char.IsAsciiLetter(c))
+                {
+                    lettersSinceDot++;
+                }
+                else if (c >= 0x80 && Rune.DecodeFromUtf16(text.AsSpan(q, p - q), out var rune, out width) == OperationStatus.Done &&
+                    Uts46.IsAsciiLetterLookalike(rune))
                 {
                     lettersSinceDot++;
                 }
                 else
                 {
                     onlyLetters = false;
+                    width = Math.Max(width, 1);
                 }
+
+                q += width;
             }
 
             if (end < 0)
@@ -614,6 +643,12 @@ internal static class Scanners
             }
         }
     }
+
+    private static bool IsIdeographicFullStop(char c) => c is '\u3002' or '\uFF0E' or '\uFF61';
+
+    /// <summary>A non-ASCII code point that may stand in a domain label: a letter, a digit or a combining mark.</summary>
+    private static bool IsDomainRune(Rune rune) =>
+        Rune.IsLetterOrDigit(rune) || Rune.GetUnicodeCategory(rune) is UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark;
 
     private static bool IsLocalChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '%' or '+' or '-';
 }

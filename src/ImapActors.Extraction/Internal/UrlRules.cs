@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
 
 namespace ImapActors.Extraction.Internal;
 
@@ -94,50 +95,83 @@ internal static class UrlRules
         return authority[..colon];
     }
 
-    /// <summary>hostname (. label)* . tld [.], labels of letters, digits, hyphens and U+00A1-U+FFFF.</summary>
+    /// <summary>
+    /// hostname (. label)* . tld [.], labels of letters, digits, hyphens and code points from U+00A1 on (Django stops
+    /// at U+FFFF; we take the supplementary planes too, where mathematical alphanumerics spell ASCII lookalikes).
+    /// Lengths are counted in code points, and the ideographic full stops separate labels as <c>.</c> does.
+    /// </summary>
     private static bool IsHostName(string host)
     {
-        if (host.Length > 253)
+        if (Uts46.CodePointCount(host) > MaxNameLength)
         {
             return false;
         }
 
-        var h = host.EndsWith('.') ? host[..^1] : host;
-        var labels = h.Split('.');
-        if (labels.Length < 2)
+        var h = host.EndsWith('.') ? host.AsSpan(0, host.Length - 1) : host.AsSpan();
+        var labels = 0;
+        while (true)
         {
-            return false;
-        }
-
-        for (var i = 0; i < labels.Length; i++)
-        {
-            var label = labels[i];
-            if (label.Length is 0 or > 63 || label[0] == '-' || label[^1] == '-')
+            var dot = h.IndexOfAny(FullStops);
+            var label = dot < 0 ? h : h[..dot];
+            var isTld = dot < 0;
+            if (isTld && labels == 0)
             {
                 return false;
             }
 
-            var isTld = i == labels.Length - 1;
-            foreach (var c in label)
-            {
-                var letter = char.IsAsciiLetter(c) || (c >= '\u00a1' && c <= '\uffff' && !char.IsWhiteSpace(c));
-                if (isTld ? !(letter || c == '-') : !(letter || char.IsAsciiDigit(c) || c == '-'))
-                {
-                    if (!(isTld && label.StartsWith("xn--", StringComparison.OrdinalIgnoreCase) && char.IsAsciiLetterOrDigit(c)))
-                    {
-                        return false;
-                    }
-                }
-            }
-
-            if (isTld && label.Length < 2)
+            if (!IsHostLabel(label, isTld))
             {
                 return false;
             }
-        }
 
-        return true;
+            labels++;
+            if (isTld)
+            {
+                return true;
+            }
+
+            h = h[(dot + 1)..];
+        }
     }
+
+    private static bool IsHostLabel(ReadOnlySpan<char> label, bool isTld)
+    {
+        if (label.IsEmpty || label[0] == '-' || label[^1] == '-')
+        {
+            return false;
+        }
+
+        var xn = isTld && label.StartsWith("xn--", StringComparison.OrdinalIgnoreCase);
+        var length = 0;
+        foreach (var rune in label.EnumerateRunes())
+        {
+            length++;
+            var letter = rune.IsAscii ? char.IsAsciiLetter((char)rune.Value) : rune.Value >= 0xA1 && !Rune.IsWhiteSpace(rune);
+            var digit = rune.IsAscii && char.IsAsciiDigit((char)rune.Value);
+            var ok = isTld ? letter || rune.Value == '-' || (xn && digit) : letter || digit || rune.Value == '-';
+            if (!ok)
+            {
+                return false;
+            }
+        }
+
+        return length <= MaxLabelLength && (!isTld || length >= 2);
+    }
+
+    /// <summary>The full stops UTS #46 maps to <c>.</c>: ASCII, ideographic, fullwidth and halfwidth ideographic.</summary>
+    internal static readonly SearchValues<char> FullStops = SearchValues.Create(".\u3002\uFF0E\uFF61");
+
+    /// <summary>The longest DNS name, without its trailing dot (RFC 1035), in code points of its Unicode form.</summary>
+    internal const int MaxNameLength = 253;
+
+    /// <summary>The longest DNS label (RFC 1035), in code points of its Unicode form.</summary>
+    internal const int MaxLabelLength = 63;
+
+    /// <summary>
+    /// The longest text taken as a candidate name before mapping: the longest valid URL. Mapping removes ignored code
+    /// points (soft hyphens...) and so may shorten a name, but no valid URL has a longer host.
+    /// </summary>
+    internal const int MaxCandidateLength = 2048;
 
     /// <summary>The host of a URL without user info or port (brackets removed from IPv6), or null.</summary>
     public static string? Host(string url)
@@ -170,22 +204,55 @@ internal static class UrlRules
         Scanners.IsIPv4(host) || (host.Contains(':', StringComparison.Ordinal) && IPAddress.TryParse(host, out var a) && a.AddressFamily == AddressFamily.InterNetworkV6);
 
     /// <summary>
-    /// A domain in one canonical spelling: trailing dot removed, lower-cased and IDNA (UTS #46) mapped, in Unicode form,
-    /// so <c>Example.COM.</c>, <c>example.com</c> and <c>EXAMPLE.com</c> are one indicator. Null when nothing is left.
+    /// A domain in one canonical spelling: UTS #46 mapped (lower case, compatibility forms, ideographic full stops),
+    /// trailing dot removed and through IDNA, in Unicode form, so <c>Example.COM.</c>, <c>example.com</c>,
+    /// <c>EXAMPLE.com</c> and <c>ｅｘａｍｐｌｅ.com</c> are one indicator. Null when nothing is left or when the name
+    /// is longer than DNS allows (<see cref="IsWithinDnsLimits"/>): such a text is no domain, and IDNA's cost grows
+    /// with the square of a label's length, so it is checked before any mapping or IDNA.
     /// </summary>
     public static string? NormalizeDomain(string domain)
     {
-        var d = domain.TrimEnd('.').Trim();
-        if (d.Length == 0)
+        var d = domain.Trim();
+        if (d.Length > MaxCandidateLength || Uts46.Map(d, MaxNameLength + 1) is not { } mapped)
         {
             return null;
         }
 
-        d = d.ToLowerInvariant();
+        d = mapped.TrimEnd('.').Trim();
+        if (d.Length == 0 || !IsWithinDnsLimits(d))
+        {
+            return null;
+        }
+
         return IsPlainAsciiName(d) ? d : IdnaRoundTrip(d);
     }
 
-    /// <summary>The lower-cased name through IDNA (to ASCII, then back to Unicode); the name itself when IDNA rejects it.</summary>
+    /// <summary>
+    /// Whether a name (without its trailing dot) has at most <see cref="MaxNameLength"/> code points and no label of
+    /// more than <see cref="MaxLabelLength"/>.
+    /// </summary>
+    internal static bool IsWithinDnsLimits(ReadOnlySpan<char> name)
+    {
+        if (name.Length > MaxNameLength * 2 || Uts46.CodePointCount(name) > MaxNameLength)
+        {
+            return false;
+        }
+
+        foreach (var label in name.Split('.'))
+        {
+            if (Uts46.CodePointCount(name[label]) > MaxLabelLength)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The mapped name through IDNA (to ASCII, then back to Unicode); the name itself when IDNA rejects it. The caller
+    /// checks <see cref="IsWithinDnsLimits"/> first: punycode costs a label's length times its distinct code points.
+    /// </summary>
     internal static string? IdnaRoundTrip(string lowered)
     {
         var d = lowered;
@@ -195,7 +262,7 @@ internal static class UrlRules
         }
         catch (ArgumentException)
         {
-            // Not a valid IDN (underscores, odd symbols): the lower-cased text is still the best key.
+            // Not a valid IDN (underscores, odd symbols): the mapped text is still the best key.
         }
 
         return d.Length == 0 ? null : d;
