@@ -5,9 +5,10 @@ namespace ImapActors.Extraction.Internal;
 
 /// <summary>A message's body texts: read within the scan budget, decoded, and each distinct text scanned once.</summary>
 /// <remarks>
-/// The scan budget (<c>ExtractionLimits.MaxScannedTextBytes</c>) is charged once per text, by what is read of it. No text
-/// may take more than half of what is left, and every text gets at least its first <see cref="FloorPerText"/> bytes, so
-/// one long text (a filler part) cannot use up the budget of the texts after it, and the beginning of each is scanned.
+/// The scan budget (<c>ExtractionLimits.MaxScannedTextBytes</c>) is charged once per text, by what is read of it. A text
+/// may use what is left except <see cref="FloorPerText"/> for each text part still to come (<see cref="Expect"/>), and
+/// every text gets at least its first <see cref="FloorPerText"/> bytes, so one long text (a filler part) cannot use up
+/// the budget of the texts after it, and the beginning of each is scanned; a message of one long body uses it all.
 /// </remarks>
 internal sealed class BodyTexts(MessageContext context, Indicators indicators, EmailArtifacts emails)
 {
@@ -16,8 +17,19 @@ internal sealed class BodyTexts(MessageContext context, Indicators indicators, E
 
     private readonly HashSet<string> _scannedTexts = new(StringComparer.Ordinal);
 
-    /// <summary>What the next text may be read for: half of what is left, and never less than <see cref="FloorPerText"/>.</summary>
-    private long Allowance() => Math.Max(context.Budget.ScannedTextLeft / 2, FloorPerText);
+    // The text parts the message holds that have not been read yet (texts found later, in attached messages, count as one).
+    private long _textsToCome = 1;
+
+    /// <summary>Sets how many text parts the message holds, before the first is read.</summary>
+    public void Expect(int texts) => _textsToCome = Math.Max(1, texts);
+
+    /// <summary>What the next text may be read for: what is left less a floor for each text to come, and never less than the floor.</summary>
+    private long Allowance()
+    {
+        var others = Math.Max(0, _textsToCome - 1);
+        _textsToCome = Math.Max(1, _textsToCome - 1);
+        return Math.Max(context.Budget.ScannedTextLeft - (others * FloorPerText), FloorPerText);
+    }
 
     /// <summary>Charges what was read of a text, and notes when the text was cut.</summary>
     private void Charge(long length, bool cut)

@@ -19,6 +19,7 @@ internal sealed class MimeWalk(MessageContext context, BodyTexts bodies, EmailAr
     public void Walk(MimeMessage root)
     {
         var limits = context.Limits;
+        bodies.Expect(root.BodyParts.Take(limits.MaxParts).Count(p => p is MimePart part && IsTextual(part)));
         var stack = new Stack<Node>();
         stack.Push(new Node(null, root, 0, true));
         var index = -1;
