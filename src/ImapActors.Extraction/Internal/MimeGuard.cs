@@ -280,7 +280,9 @@ internal static class MimeGuard
                 return;
             }
 
-            var continuation = head.Length > 0 && head[0] is (byte)' ' or (byte)'\t' && _fieldStart >= 0;
+            // As for the parser, a line that does not start a field (a folded line, or one without a field name and colon)
+            // belongs to the field before it.
+            var continuation = _fieldStart >= 0 && (head[0] is (byte)' ' or (byte)'\t' || !StartsField(head));
             if (!continuation)
             {
                 EndField(start);
@@ -501,6 +503,24 @@ internal static class MimeGuard
 
     private static bool IsEmpty(ReadOnlySpan<byte> head, long length) =>
         (length == 1 && head[0] == '\n') || (length == 2 && head[0] == '\r' && head[1] == '\n');
+
+    /// <summary>Whether the line starts with a field name (no blank or control character) and a colon, as the parser reads one.</summary>
+    private static bool StartsField(ReadOnlySpan<byte> head)
+    {
+        var i = 0;
+        while (i < head.Length && head[i] != ':' && head[i] > 32 && head[i] != 127)
+        {
+            i++;
+        }
+
+        var name = i;
+        while (i < head.Length && head[i] is (byte)' ' or (byte)'\t')
+        {
+            i++;
+        }
+
+        return name > 0 && i < head.Length && head[i] == ':';
+    }
 
     private static bool IsField(ReadOnlySpan<byte> head, string name)
     {
