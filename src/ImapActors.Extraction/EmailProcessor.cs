@@ -157,7 +157,7 @@ public sealed class EmailProcessor
             reused.SetStream(input, MimeFormat.Entity, persistent: true);
             return reused.ParseMessage();
         }
-        catch (Exception e) when (e is not IOException)
+        catch (Exception e) when (!Failures.IsStorage(e))
         {
             return null;
         }

@@ -78,7 +78,8 @@ public sealed class EngineConfigTests : IDisposable
                 poison-max-attempts = 5, fetch-batch-size = 50, large-message-bytes = 512k
                 parser-pool-size = 2, extractor-pool-size = 3
                 limits { max-mime-depth = 8, max-parts = 100, max-decoded-bytes = 1G, max-scanned-text-bytes = 1048576
-                         max-artifacts = 50, max-time = 1500ms }
+                         max-artifacts = 50, max-time = 1500ms, max-header-field-bytes = 8K, max-header-bytes = 64K
+                         max-header-fields = 300, max-preamble-bytes = 32K, max-buffered-part-bytes = 2M }
               }
               assets.phish {
                 server = "10.0.0.5", port = 1993, use_ssl = false, verify_server_cert = no, ca_file = "ca.pem"
@@ -119,6 +120,11 @@ public sealed class EngineConfigTests : IDisposable
                 MaxScannedTextBytes = 1 << 20,
                 MaxArtifacts = 50,
                 MaxTime = TimeSpan.FromMilliseconds(1500),
+                MaxHeaderFieldBytes = 8 * 1024,
+                MaxHeaderBytes = 64 * 1024,
+                MaxHeaderFields = 300,
+                MaxPreambleBytes = 32 * 1024,
+                MaxBufferedPartBytes = 2 * 1024 * 1024,
             },
         }, asset.Extraction);
     }

@@ -63,6 +63,21 @@ public class EvasionTests
         Assert.Contains("https://after-fillers.example/x", email.Urls());
     }
 
+    [Fact]
+    public void A_tnef_part_that_ends_too_soon_is_an_issue_of_the_message_not_a_storage_failure()
+    {
+        // Found by the fuzzer: the TNEF reader's EndOfStreamException is an IOException, which callers retry as a
+        // storage failure, so the email could never be ingested.
+        var tnef = new byte[] { 0x78, 0x9F, 0x3E, 0x22, 0x1B, 0x0D, 0x01, 0x06, 0x90, 0x08, 0x00, 0x04, 0x00, 0x00, 0x00 };
+        var message = "From: a@example.com\r\nSubject: tnef\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n" +
+            "Content-Type: text/plain\r\n\r\nhttps://before-tnef.example/x\r\n--b\r\n" +
+            "Content-Type: application/ms-tnef; name=winmail.dat\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+            Convert.ToBase64String(tnef) + "\r\n--b--\r\n";
+        var email = TestMail.Process(Encoding.ASCII.GetBytes(message));
+        Assert.Contains("https://before-tnef.example/x", email.Urls());
+        Assert.Contains(IssueCodes.PartFailed, email.Issues.Select(i => i.Code));
+    }
+
     private static byte[] Sign(byte[] content)
     {
         using var key = RSA.Create(2048);

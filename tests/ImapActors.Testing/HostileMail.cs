@@ -31,10 +31,10 @@ public static class HostileMail
 
     public static IReadOnlyList<HostileCase> All { get; } =
     [
-        new("subject-32mb", "limit_header_field", "https://after-subject.example/x", s =>
+        new("subject-64mb", "limit_header_field", "https://after-subject.example/x", s =>
         {
             Text(s, "From: a@example.com\r\nSubject: ");
-            Repeat(s, "A", 32 * MB);
+            Repeat(s, "A", 64 * MB);
             Text(s, "\r\n\r\nbody https://after-subject.example/x\r\n");
         }),
         new("folded-header-16mb", "limit_header_field", null, s =>
@@ -133,6 +133,35 @@ public static class HostileMail
             Text(s, "--b\r\nContent-Type: text/plain\r\n\r\n");
             Repeat(s, "filler text without any indicator in it at all, sixty-four ch.\r\n", 9 * MB / 64);
             Text(s, "--b\r\nContent-Type: text/plain\r\n\r\nhttps://after-filler.example/phish\r\n--b--\r\n");
+        }),
+        new("utf7-body", null, "http://evil.example/login", s =>
+        {
+            Text(s, "From: a@example.com\r\nSubject: utf-7\r\nContent-Type: text/plain; charset=utf-7\r\n\r\n");
+            Text(s, "Visit http+ADo-//evil.example/login today\r\n");
+        }),
+        new("utf16be-no-bom", null, "https://utf16.example/x", s =>
+        {
+            Text(s, "From: a@example.com\r\nSubject: utf-16\r\nContent-Type: text/plain; charset=utf-16\r\n");
+            Text(s, "Content-Transfer-Encoding: base64\r\n\r\n");
+            Text(s, Convert.ToBase64String(Encoding.BigEndianUnicode.GetBytes("Go to https://utf16.example/x now\r\n")) + "\r\n");
+        }),
+        new("math-alphanumeric-domain", null, "wakeup-bank.com", s =>
+        {
+            Text(s, "From: a@example.com\r\nSubject: math\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n");
+            Text(s, "click https://\U0001D6A0\U0001D68A\U0001D694\U0001D68E\U0001D69E\U0001D699-\U0001D68B\U0001D68A\U0001D697\U0001D694.com/x\r\n");
+        }),
+        new("smime-opaque-signed", null, "https://signed-inside.example/login", s =>
+        {
+            var inner = Encoding.ASCII.GetBytes("Content-Type: text/plain\r\n\r\nLog in at https://signed-inside.example/login\r\n");
+            using var key = System.Security.Cryptography.RSA.Create(2048);
+            var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=sender.example", key,
+                System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+            using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+            var cms = new System.Security.Cryptography.Pkcs.SignedCms(new System.Security.Cryptography.Pkcs.ContentInfo(inner), detached: false);
+            cms.ComputeSignature(new System.Security.Cryptography.Pkcs.CmsSigner(cert));
+            Text(s, "From: a@example.com\r\nSubject: signed\r\nContent-Type: application/pkcs7-mime; smime-type=signed-data; name=smime.p7m\r\n");
+            Text(s, "Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=smime.p7m\r\n\r\n");
+            Text(s, Convert.ToBase64String(cms.Encode(), Base64FormattingOptions.InsertLineBreaks) + "\r\n");
         }),
     ];
 

@@ -64,7 +64,7 @@ internal sealed class Attachments(MessageContext context, IVault vault)
                 inside = copy.ExtractAttachments().ToList();
             }
         }
-        catch (Exception e) when (e is not IOException)
+        catch (Exception e) when (!Failures.IsStorage(e))
         {
             context.AddIssue(IssueCodes.PartFailed, $"TNEF part {index} could not be unpacked: {e.Message}");
             return;
@@ -116,7 +116,7 @@ internal sealed class Attachments(MessageContext context, IVault vault)
             stream.CopyTo(buffer);
             return stream is Base64Stream { DecodedPlainInput: false } ? null : new DecodedContent(buffer);
         }
-        catch (Exception e) when (e is not (IOException or LimitReachedException))
+        catch (Exception e) when (e is not LimitReachedException && !Failures.IsStorage(e))
         {
             return null;
         }
@@ -158,11 +158,7 @@ internal sealed class Attachments(MessageContext context, IVault vault)
 
             return;
         }
-        catch (IOException)
-        {
-            throw;
-        }
-        catch (Exception e)
+        catch (Exception e) when (!Failures.IsStorage(e))
         {
             AnyFailed = true;
             context.AddIssue(IssueCodes.AttachmentFailed, $"attachment \"{name}\" could not be stored: {e.Message}");

@@ -48,11 +48,7 @@ internal sealed class MimeWalk(MessageContext context, BodyTexts bodies, EmailAr
             {
                 throw;
             }
-            catch (IOException)
-            {
-                throw;
-            }
-            catch (Exception e)
+            catch (Exception e) when (!Failures.IsStorage(e))
             {
                 context.AddIssue(IssueCodes.PartFailed, $"part {index}: {e.GetType().Name}: {e.Message}");
             }
