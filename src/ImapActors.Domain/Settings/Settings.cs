@@ -214,4 +214,34 @@ public sealed record EngineSettings
 
     /// <summary>The node-wide admission gate's bounds.</summary>
     public AdmissionSettings Admission { get; init; } = new();
+
+    /// <summary>Cluster membership; off by default (one node, as before).</summary>
+    public ClusterSettings Cluster { get; init; } = new();
+}
+
+/// <summary>
+/// <c>imapactors.cluster</c>: whether this node joins a cluster, where it listens, and the seed nodes (host:port) every
+/// node of the cluster is configured with.
+/// </summary>
+public sealed record ClusterSettings
+{
+    public bool Enabled { get; init; }
+
+    /// <summary>The host name or IP address this node listens on and is known by.</summary>
+    public string Hostname { get; init; } = "127.0.0.1";
+
+    public int Port { get; init; } = 4053;
+
+    /// <summary>host:port of each seed node.</summary>
+    public IReadOnlyList<string> SeedNodes { get; init; } = [];
+
+    /// <summary>
+    /// How the node that ingested a container is named on it: host:port when clustered, the machine's name otherwise.
+    /// </summary>
+    public string NodeName => Enabled ? $"{Hostname}:{Port}" : Environment.MachineName;
+
+    public bool Equals(ClusterSettings? other) =>
+        other is not null && Enabled == other.Enabled && Hostname == other.Hostname && Port == other.Port && SeedNodes.SequenceEqual(other.SeedNodes);
+
+    public override int GetHashCode() => HashCode.Combine(Enabled, Hostname, Port, SeedNodes.Count);
 }
