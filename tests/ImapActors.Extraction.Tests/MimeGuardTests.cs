@@ -124,6 +124,19 @@ public class MimeGuardTests
         Assert.True(output.Length < message.Length - 2000, $"{output.Length} of {message.Length}");
     }
 
+    [Fact]
+    public void A_media_type_is_read_as_the_parser_reads_it_whatever_follows_it()
+    {
+        // Found by the fuzzer: junk lines after "message/rfc822" made the guard read "rfc822junk" and miss the attached
+        // message's header block, which the parser read (and grew in small steps: 1.2 GB).
+        var message = "From: a@example.com\nContent-Type: message/rfc822\nJUNK\fJUNK\n\n" +
+            $"From: c@example.com\nSubject: {new string('S', 300)}\n\ninner\n";
+        Assert.Equal([IssueCodes.HeaderFieldLimit], Guard(message).Result.Issues.Select(i => i.Code));
+        Assert.Equal(("message", "rfc822", (string?)null), MimeGuard.ParseContentType(" message/rfc822\r\nJUNK\fJUNK"));
+        Assert.Equal(("multipart", "mixed", "a b"), MimeGuard.ParseContentType(" Multipart/Mixed ;\r\n boundary=\"a b\""));
+        Assert.Equal(("text", "plain", (string?)null), MimeGuard.ParseContentType(" garbage"));
+    }
+
     [CorpusFact]
     public void Every_corpus_message_is_parsed_from_its_own_bytes_unless_over_the_part_limit()
     {

@@ -134,6 +134,18 @@ public static class HostileMail
             Repeat(s, "filler text without any indicator in it at all, sixty-four ch.\r\n", 9 * MB / 64);
             Text(s, "--b\r\nContent-Type: text/plain\r\n\r\nhttps://after-filler.example/phish\r\n--b--\r\n");
         }),
+        new("broken-encoded-words-9x256k", "limit_header_field", "https://after-words.example/x", s =>
+        {
+            // "=?" that start no encoded word: MimeKit's decoder looks for the end of each up to the end of the value.
+            Text(s, "From: a@example.com\r\n");
+            foreach (var field in new[] { "Subject", "X-A", "X-B", "X-C", "X-D", "X-E", "X-F", "X-G", "X-H" })
+            {
+                Text(s, $"{field}: x\r\n");
+                Repeat(s, " =?utf-8?q?_https=3A/\r\n", 256 * 1024 / 23 + 1);
+            }
+
+            Text(s, "\r\nbody https://after-words.example/x\r\n");
+        }),
         new("utf7-body", null, "http://evil.example/login", s =>
         {
             Text(s, "From: a@example.com\r\nSubject: utf-7\r\nContent-Type: text/plain; charset=utf-7\r\n\r\n");

@@ -547,16 +547,32 @@ internal static class MimeGuard
             return ("text", "plain", null);
         }
 
-        var unfolded = value.Replace("\r", string.Empty, StringComparison.Ordinal).Replace("\n", string.Empty, StringComparison.Ordinal).Trim();
-        var semicolon = unfolded.IndexOf(';', StringComparison.Ordinal);
-        var media = (semicolon < 0 ? unfolded : unfolded[..semicolon]).Trim();
-        var slash = media.IndexOf('/', StringComparison.Ordinal);
-        var type = (slash < 0 ? media : media[..slash]).Trim().ToLowerInvariant();
-        var subtype = slash < 0 ? string.Empty : media[(slash + 1)..].Trim().ToLowerInvariant();
+        // As the parser reads it: a type token, '/', a subtype token (anything after them up to ';' is ignored); a line
+        // break is a blank. A value without both tokens is text/plain.
+        var text = value.Replace('\r', ' ').Replace('\n', ' ');
+        var i = 0;
+        var type = Token(text, ref i);
+        SkipBlanks(text, ref i);
+        if (type.Length == 0 || i >= text.Length || text[i] != '/')
+        {
+            return ("text", "plain", null);
+        }
+
+        i++;
+        SkipBlanks(text, ref i);
+        var subtype = Token(text, ref i);
+        if (subtype.Length == 0)
+        {
+            return ("text", "plain", null);
+        }
+
+        type = type.ToLowerInvariant();
+        subtype = subtype.ToLowerInvariant();
         string? boundary = null;
+        var semicolon = text.IndexOf(';', i);
         if (type == "multipart" && semicolon >= 0)
         {
-            var match = BoundaryParameter.Match(unfolded, semicolon);
+            var match = BoundaryParameter.Match(text, semicolon);
             if (match.Success)
             {
                 boundary = match.Groups[1].Success ? Unquote(match.Groups[1].Value) : match.Groups[2].Value;
@@ -564,6 +580,27 @@ internal static class MimeGuard
         }
 
         return (type, subtype, boundary);
+    }
+
+    private static void SkipBlanks(string text, ref int i)
+    {
+        while (i < text.Length && text[i] is ' ' or '\t')
+        {
+            i++;
+        }
+    }
+
+    /// <summary>An RFC 2045 token from <paramref name="i"/> (after blanks): printable ASCII but no tspecial.</summary>
+    private static string Token(string text, ref int i)
+    {
+        SkipBlanks(text, ref i);
+        var start = i;
+        while (i < text.Length && text[i] is > ' ' and < (char)127 && !"()<>@,;:\\\"/[]?=".Contains(text[i], StringComparison.Ordinal))
+        {
+            i++;
+        }
+
+        return text[start..i];
     }
 
     /// <summary>A quoted string's content: each backslash quotes the character after it.</summary>
