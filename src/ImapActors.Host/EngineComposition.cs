@@ -1,7 +1,10 @@
 using Akka;
 using Akka.Actor;
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Sharding;
 using Akka.Configuration;
 using Akka.Hosting;
+using ImapActors.Actors.Cluster;
 using ImapActors.Actors.Engine;
 using ImapActors.Actors.Ingestion;
 using ImapActors.Actors.Pipeline;
@@ -88,8 +91,15 @@ public static class EngineComposition
         services.AddSingleton<IMailboxConnector>(sp => options.Connector
             ?? new ImapMailboxConnector(settings, sp.GetRequiredService<AccessTokens>().For, sp.GetRequiredService<IImapSessionFactory>()));
         services.AddSingleton<IngestionService>();
+        // Only a polling node joins the cluster; the one-off verbs (polling off) run on a local actor system.
+        var clustered = IsClusterNode(settings, options);
         services.AddAkka(ActorSystemName, (akka, sp) =>
         {
+            if (clustered)
+            {
+                akka.AddHocon(ClusterConfig.For(settings, ActorSystemName), HoconAddMode.Prepend);
+            }
+
             if (options.Akka is { } extra)
             {
                 akka.AddHocon(extra, HoconAddMode.Prepend);
@@ -106,7 +116,7 @@ public static class EngineComposition
                         sp.GetRequiredService<IEmailProcessing>(),
                         sp.GetRequiredService<IMailboxConnector>(),
                         ParserInfo.Version);
-                    var supervisor = system.ActorOf(IngestionSupervisor.Props(engine, options.Polling == PollingMode.Once), "ingestion");
+                    var supervisor = system.ActorOf(IngestionSupervisor.Props(engine, options.Polling == PollingMode.Once, clustered), "ingestion");
                     registry.Register<IngestionSupervisor>(supervisor);
 
                     // Runs before the actor system terminates, whatever stops it (SIGTERM, the end of a verb, a test).
@@ -118,8 +128,44 @@ public static class EngineComposition
                             return Done.Instance;
                         });
                 });
+            if (clustered)
+            {
+                akka.WithMailboxSharding(settings);
+            }
         });
         return services;
+    }
+
+    /// <summary>Whether this host is a node of the cluster: cluster mode is on and its mailboxes poll.</summary>
+    public static bool IsClusterNode(EngineSettings settings, EngineOptions options) =>
+        settings.Cluster.Enabled && options.Polling == PollingMode.Scheduled;
+
+    /// <summary>
+    /// The mailboxes as sharded entities (remembered in the sharding journal, so a lost node's mailboxes start again on
+    /// the others) and the reconciler singleton that starts every configured mailbox once.
+    /// </summary>
+    private static AkkaConfigurationBuilder WithMailboxSharding(this AkkaConfigurationBuilder akka, EngineSettings settings)
+    {
+        var entities = settings.Assets.SelectMany(a => a.Folders.Select(f => new MailboxId(a.Name, f).StableId)).ToList();
+        return akka
+            .WithShardRegion<MailboxSharding.Region>(
+                MailboxSharding.TypeName,
+                (_, registry, _) => entityId => MailboxSharding.EntityProps(entityId, registry.Get<IngestionSupervisor>()),
+                new MailboxSharding.MessageExtractor(),
+                new ShardOptions
+                {
+                    Role = ClusterConfig.Role,
+                    RememberEntities = true,
+                    RememberEntitiesStore = RememberEntitiesStore.Eventsourced,
+                    StateStoreMode = StateStoreMode.DData,
+                    JournalPluginId = ClusterConfig.ShardingJournal,
+                    SnapshotPluginId = ClusterConfig.ShardingSnapshots,
+                    HandOffStopMessage = MailboxSharding.HandOff.Instance,
+                })
+            .WithSingleton<MailboxSharding.Reconciler>(
+                "mailbox-reconciler",
+                (_, registry, _) => MailboxReconciler.Props(entities, registry.Get<MailboxSharding.Region>(), TimeSpan.FromSeconds(15)),
+                new ClusterSingletonOptions { Role = ClusterConfig.Role });
     }
 
     /// <summary>Test connectivity, get email, poll now and quarantine retry, as services of the running host.</summary>

@@ -72,6 +72,16 @@ public static class IngestionProtocol
 
     /// <summary>The parser pool and the sink, as a one-off ingestion uses them.</summary>
     internal sealed record Pipeline(IActorRef Parsers, IActorRef Sink) : INoSerializationVerificationNeeded;
+
+    /// <summary>
+    /// In cluster mode, from a mailbox entity starting on this node: answered with <see cref="MailboxAttached"/> (the
+    /// options of the mailbox on this node's pipeline) or <see cref="UnknownMailbox"/>.
+    /// </summary>
+    public sealed record AttachMailbox(string EntityId) : INoSerializationVerificationNeeded;
+
+    public sealed record MailboxAttached(Mailboxes.MailboxOptions Options) : INoSerializationVerificationNeeded;
+
+    public sealed record UnknownMailbox(string EntityId) : INoSerializationVerificationNeeded;
 }
 
 /// <summary>
@@ -89,6 +99,10 @@ public sealed class IngestionSupervisor : ReceiveActor
 
     private readonly EngineServices _services;
     private readonly bool _once;
+    private readonly bool _clustered;
+
+    // What each mailbox of the configuration needs to start, by stable id: its asset, folder and the asset's budget.
+    private readonly Dictionary<string, (AssetSettings Asset, FolderName Folder, IActorRef Connections)> _configured = new(StringComparer.Ordinal);
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<MailboxId, Tracker> _mailboxes = new();
     private readonly List<IActorRef> _caughtUpWaiters = new();
@@ -97,10 +111,18 @@ public sealed class IngestionSupervisor : ReceiveActor
     private IActorRef _sink = ActorRefs.Nobody;
     private IActorRef _admission = ActorRefs.Nobody;
 
-    public IngestionSupervisor(EngineServices services, bool once)
+    /// <param name="services">What the actor tree runs on.</param>
+    /// <param name="once">Stop each mailbox once it is caught up (<c>run --once</c>).</param>
+    /// <param name="clustered">
+    /// In cluster mode the mailboxes are sharded entities (<see cref="Cluster.MailboxEntity"/>): this supervisor starts
+    /// none itself, gives each entity that starts on this node its options, and tracks it as it tracks its own children.
+    /// </param>
+    public IngestionSupervisor(EngineServices services, bool once, bool clustered = false)
     {
         _services = services;
         _once = once;
+        _clustered = clustered;
+        Receive<IngestionProtocol.AttachMailbox>(OnAttach);
 
         Receive<IMailboxCommand>(cmd =>
         {
@@ -148,6 +170,13 @@ public sealed class IngestionSupervisor : ReceiveActor
         });
         Receive<IngestionProtocol.StopAll>(_ =>
         {
+            if (_clustered)
+            {
+                // The shard region hands each entity over when the node leaves; its batches in flight commit then.
+                Sender.Tell(new IngestionProtocol.Stopped());
+                return;
+            }
+
             _stopWaiters.Add(Sender);
             foreach (var (id, tracker) in _mailboxes)
             {
@@ -188,17 +217,53 @@ public sealed class IngestionSupervisor : ReceiveActor
             var connections = Context.ActorOf(ConnectionBudgetActor.Props(asset.Name.Value, asset.MaxConnections), $"connections-{i}");
             foreach (var folder in asset.Folders)
             {
-                var options = new MailboxOptions(asset, folder, settings, _once, _parsers, _sink, Self, _services.Connector,
-                    _services.ParserVersion) { Admission = _admission, Connections = connections };
-                var child = Context.ActorOf(MailboxSupervisor.Props(options), "mailbox-" + options.Mailbox.StableId);
-                Context.Watch(child);
-                _mailboxes[options.Mailbox] = new Tracker(child, DateTimeOffset.UtcNow);
+                var id = new MailboxId(asset.Name, folder);
+                _configured[id.StableId] = (asset, folder, connections);
+                if (!_clustered)
+                {
+                    var child = Context.ActorOf(MailboxSupervisor.Props(Options(id.StableId)), "mailbox-" + id.StableId);
+                    Context.Watch(child);
+                    _mailboxes[id] = new Tracker(child, DateTimeOffset.UtcNow);
+                }
             }
         }
 
-        _log.Info("Ingestion started: {Mailboxes} mailboxes, {Parsers} parsers, {Extractors} extractors, at most {MaxEmails} emails and {MaxBytes} bytes in flight",
-            _mailboxes.Count, settings.ParserPoolSize > 0 ? settings.ParserPoolSize : cores,
+        _log.Info("Ingestion started: {Mailboxes} mailboxes{Sharded}, {Parsers} parsers, {Extractors} extractors, at most {MaxEmails} emails and {MaxBytes} bytes in flight",
+            _configured.Count, _clustered ? " (sharded across the cluster)" : string.Empty, settings.ParserPoolSize > 0 ? settings.ParserPoolSize : cores,
             settings.ExtractorPoolSize > 0 ? settings.ExtractorPoolSize : cores, settings.Admission.MaxEmails, settings.Admission.MaxBytes);
+    }
+
+    /// <summary>The options of the configured mailbox with this stable id, on this node's pools, sink, gate and budget.</summary>
+    private MailboxOptions Options(string stableId)
+    {
+        var (asset, folder, connections) = _configured[stableId];
+        return new MailboxOptions(asset, folder, _services.Settings, _once, _parsers, _sink, Self, _services.Connector, _services.ParserVersion)
+        {
+            Admission = _admission,
+            Connections = connections,
+        };
+    }
+
+    private void OnAttach(IngestionProtocol.AttachMailbox attach)
+    {
+        if (!_configured.ContainsKey(attach.EntityId))
+        {
+            Sender.Tell(new IngestionProtocol.UnknownMailbox(attach.EntityId));
+            return;
+        }
+
+        var options = Options(attach.EntityId);
+        Context.Watch(Sender);
+        if (_mailboxes.TryGetValue(options.Mailbox, out var tracker))
+        {
+            tracker.Child = Sender;
+        }
+        else
+        {
+            _mailboxes[options.Mailbox] = new Tracker(Sender, DateTimeOffset.UtcNow);
+        }
+
+        Sender.Tell(new IngestionProtocol.MailboxAttached(options));
     }
 
     /// <summary>
@@ -283,8 +348,8 @@ public sealed class IngestionSupervisor : ReceiveActor
             LastPoll = kv.Value.LastPoll,
         }).ToList();
 
-    public static Props Props(EngineServices services, bool once) =>
-        Akka.Actor.Props.Create(() => new IngestionSupervisor(services, once));
+    public static Props Props(EngineServices services, bool once, bool clustered = false) =>
+        Akka.Actor.Props.Create(() => new IngestionSupervisor(services, once, clustered));
 
     private sealed class Tracker(IActorRef child, DateTimeOffset startedAt)
     {
