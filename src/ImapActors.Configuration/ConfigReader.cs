@@ -36,14 +36,22 @@ internal sealed partial class ConfigReader
     private readonly Func<string, string?> _environment;
     private readonly string _prefix;
     private readonly string _keyPath;
+    private readonly IReadOnlyDictionary<string, string> _overrides;
 
     public ConfigReader(Problems problems, Func<string, string?> environment, string prefix, string keyPath, params HoconObject?[] layers)
+        : this(problems, environment, prefix, keyPath, layers, new Dictionary<string, string>())
+    {
+    }
+
+    private ConfigReader(Problems problems, Func<string, string?> environment, string prefix, string keyPath, HoconObject?[] layers,
+        IReadOnlyDictionary<string, string> overrides)
     {
         _problems = problems;
         _environment = environment;
         _prefix = prefix;
         _keyPath = keyPath;
         _layers = layers;
+        _overrides = overrides;
     }
 
     /// <summary>The operator's own object of this section, the one checked for unknown keys.</summary>
@@ -55,10 +63,22 @@ internal sealed partial class ConfigReader
 
     public string Where(string key) => $"{_prefix}key '{_keyPath}{key}'";
 
-    public void Problem(string key, string what) => _problems.Add(Where(key), what);
+    public void Problem(string key, string what) =>
+        _problems.Add(Where(key), OverridingVariable(key) is { } variable ? $"{what} (from environment variable {variable})" : what);
 
-    /// <summary>The same section limited to one layer.</summary>
+    /// <summary>The same section limited to one layer (without environment overrides).</summary>
     public ConfigReader Only(HoconObject? layer) => new(_problems, _environment, _prefix, _keyPath, layer);
+
+    /// <summary>
+    /// The same section where each key of <paramref name="overrides"/> is read from its environment variable when that
+    /// is set, over every layer: one file serves several nodes that differ only in those keys.
+    /// </summary>
+    public ConfigReader WithEnvironmentOverrides(IReadOnlyDictionary<string, string> overrides) =>
+        new(_problems, _environment, _prefix, _keyPath, _layers, overrides);
+
+    /// <summary>The environment variable that sets <paramref name="key"/> instead of the file, when it is set.</summary>
+    private string? OverridingVariable(string key) =>
+        _overrides.TryGetValue(key, out var variable) && _environment(variable) is not null ? variable : null;
 
     public static bool Has(HoconObject? layer, string key) => layer is not null && layer.Items.ContainsKey(key);
 
@@ -114,7 +134,15 @@ internal sealed partial class ConfigReader
         return null;
     }
 
-    public Scalar? Scalar(string key) => Find(key) is { } value ? ToScalar(key, value) : null;
+    public Scalar? Scalar(string key)
+    {
+        if (OverridingVariable(key) is { } variable)
+        {
+            return new Scalar(_environment(variable)!, variable);
+        }
+
+        return Find(key) is { } value ? ToScalar(key, value) : null;
+    }
 
     private Scalar? ToScalar(string key, HoconValue value)
     {

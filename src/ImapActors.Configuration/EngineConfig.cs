@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Globalization;
 using System.Net;
 using Akka.Configuration;
 using Akka.Configuration.Hocon;
@@ -17,6 +18,7 @@ public static partial class EngineConfig
         .Section("vault")
         .Bool("fips", t => t.Fips, (t, v) => t with { Fips = v })
         .Section("engine")
+        .Section("cluster")
         .Section("asset-defaults")
         .Section("oauth-providers")
         .Section("oauth")
@@ -58,6 +60,22 @@ public static partial class EngineConfig
         .PositiveInt("max-header-fields", s => s.MaxHeaderFields, (s, v) => s with { MaxHeaderFields = v })
         .Size("max-preamble-bytes", s => s.MaxPreambleBytes, (s, v) => s with { MaxPreambleBytes = v })
         .Size("max-buffered-part-bytes", s => s.MaxBufferedPartBytes, (s, v) => s with { MaxBufferedPartBytes = v });
+
+    private static readonly SectionTable<ClusterSettings> ClusterTable = new SectionTable<ClusterSettings>()
+        .Bool("enabled", c => c.Enabled, (c, v) => c with { Enabled = v })
+        .String("hostname", c => c.Hostname, (c, v) => c with { Hostname = v })
+        .Port("port", c => c.Port, (c, v) => c with { Port = v })
+        .StringList("seed-nodes", c => c.SeedNodes, (c, v) => c with { SeedNodes = v });
+
+    /// <summary>
+    /// The cluster keys an environment variable sets over the file, so every node reads the same file and each says
+    /// only where it listens.
+    /// </summary>
+    internal static IReadOnlyDictionary<string, string> ClusterEnvironmentOverrides { get; } = new Dictionary<string, string>
+    {
+        ["hostname"] = "IMAPACTORS_CLUSTER_HOSTNAME",
+        ["port"] = "IMAPACTORS_CLUSTER_PORT",
+    };
 
     private static readonly SectionTable<OAuthStoreSection> OAuthStoreTable = new SectionTable<OAuthStoreSection>()
         .String("token-store", required: false, (s, v) => s with { TokenStore = v })
@@ -216,6 +234,7 @@ public static partial class EngineConfig
         Add("imapactors.engine", EngineTable, new EngineSettings { Storage = new StorageSettings(StorageProvider.Sqlite, ""), VaultPath = "", Assets = [] });
         Add("imapactors.engine.admission", AdmissionTable, new AdmissionSettings());
         Add("imapactors.engine.limits", LimitsTable, new ExtractionLimits());
+        Add("imapactors.cluster", ClusterTable, new ClusterSettings());
         Add("imapactors.oauth", OAuthStoreTable, new OAuthStoreSection(null, null));
         Add("imapactors.asset-defaults", AssetTable, new AssetSettings { Name = new AssetName("-"), Server = "-", Username = "-" });
         return (keys, problems.List);
@@ -272,6 +291,7 @@ public static partial class EngineConfig
             admissionSection.RejectUnknownKeys(AdmissionTable.Names);
             var admission = AdmissionTable.Read(this, admissionSection, new AdmissionSettings());
 
+            var cluster = ReadCluster(Child(top, "cluster", "imapactors.cluster."), storage);
             var providers = ReadProviders(top);
             OAuthStore = ReadOAuthStore(Child(top, "oauth", "imapactors.oauth."));
             var assetDefaultLayers = top.Layers.Select(l => top.ChildOf(l, "asset-defaults")).ToArray();
@@ -313,11 +333,79 @@ public static partial class EngineConfig
             }
 
             // Read last, as always: a broken storage or vault section leaves nothing to apply these to.
-            return EngineTable.Read(this, engine, new EngineSettings { Storage = storage, VaultPath = vaultPath, Assets = assets, Admission = admission });
+            return EngineTable.Read(this, engine, new EngineSettings
+            {
+                Storage = storage, VaultPath = vaultPath, Assets = assets, Admission = admission, Cluster = cluster,
+            });
         }
 
         private ConfigReader Child(ConfigReader parent, string key, string keyPath) =>
             Section("", keyPath, parent.Layers.Select(l => parent.ChildOf(l, key)).ToArray());
+
+        /// <summary>
+        /// <c>imapactors.cluster</c>, with <see cref="ClusterEnvironmentOverrides"/> over the file. The rules that tie it
+        /// to other sections are checked only when it is enabled; the seed nodes' form always is.
+        /// </summary>
+        private ClusterSettings ReadCluster(ConfigReader section, StorageSettings? storage)
+        {
+            section.RejectUnknownKeys(ClusterTable.Names);
+            var cluster = section.WithEnvironmentOverrides(ClusterEnvironmentOverrides);
+            var settings = ClusterTable.Read(this, cluster, new ClusterSettings());
+            if (!IsHost(settings.Hostname))
+            {
+                cluster.Problem("hostname", $"must be a host name or IP address only (the port goes in 'port'), got '{settings.Hostname}'");
+            }
+
+            var bad = settings.SeedNodes.FirstOrDefault(n => SeedNodeProblem(n) is not null);
+            if (bad is not null)
+            {
+                cluster.Problem("seed-nodes", SeedNodeProblem(bad)!);
+            }
+            else if (settings.SeedNodes.GroupBy(n => n, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            {
+                cluster.Problem("seed-nodes", $"lists '{twice.Key}' twice");
+            }
+
+            if (settings.Enabled)
+            {
+                if (storage is { Provider: not StorageProvider.PostgreSql })
+                {
+                    cluster.Problem("enabled", "cluster mode needs storage provider postgresql, because every node shares the journal, the containers and the vault");
+                }
+
+                if (settings.SeedNodes.Count == 0)
+                {
+                    cluster.Problem("seed-nodes",
+                        "must list at least one seed node when the cluster is enabled: a node must know whom to join (a single-node cluster lists itself)");
+                }
+            }
+
+            return settings;
+        }
+
+        /// <summary>Why a seed node is not host:port, or null when it is.</summary>
+        private static string? SeedNodeProblem(string node)
+        {
+            if (node.Contains("://", StringComparison.Ordinal))
+            {
+                var hint = Uri.TryCreate(node, UriKind.Absolute, out var uri) && uri.Port > 0 ? $" ('{uri.Host}:{uri.Port}')" : "";
+                return $"'{node}' is an Akka address; list host:port{hint}, the engine builds the address";
+            }
+
+            // An IPv6 address is bracketed, as in a URI: [::1]:4053.
+            var colon = node.LastIndexOf(':');
+            var host = colon > 0 ? node[..colon] : "";
+            var hostOk = host.Length > 2 && host[0] == '[' && host[^1] == ']'
+                ? host[1..^1].Contains(':', StringComparison.Ordinal) && IsHost(host[1..^1])
+                : !host.Contains(':', StringComparison.Ordinal) && IsHost(host);
+            var portOk = int.TryParse(node[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 1 and <= 65535;
+            return hostOk && portOk ? null : $"'{node}' must be host:port with a port from 1 to 65535, such as '10.0.0.11:4053'";
+        }
+
+        /// <summary>A host name or an IP address (IPv6 unbracketed), without a port.</summary>
+        private static bool IsHost(string host) =>
+            host.Length > 0 && !host.Any(c => char.IsWhiteSpace(c) || c is '/' or '@' or '[' or ']')
+            && (!host.Contains(':', StringComparison.Ordinal) || IPAddress.TryParse(host, out _));
 
         private StorageSettings? ReadStorage(ConfigReader storage)
         {

@@ -35,6 +35,9 @@ public static partial class EngineConfig
         public SectionTable<T> NonNegativeInt(string name, Func<T, int> get, Func<T, int, T> set) =>
             Add(name, [name], (_, r) => r.NonNegativeInt(name), t => get(t), (t, v) => set(t, (int)v));
 
+        public SectionTable<T> Port(string name, Func<T, int> get, Func<T, int, T> set) =>
+            Add(name, [name], (_, r) => r.Port(name), t => get(t), (t, v) => set(t, (int)v));
+
         public SectionTable<T> Size(string name, Func<T, long> get, Func<T, long, T> set) =>
             Add(name, [name], (_, r) => r.Size(name), t => get(t), (t, v) => set(t, (long)v));
 
@@ -58,6 +61,10 @@ public static partial class EngineConfig
         /// <summary>An optional string with a record default.</summary>
         public SectionTable<T> String(string name, Func<T, string> get, Func<T, string, T> set) =>
             Add(name, [name], (_, r) => r.String(name), t => get(t), (t, v) => set(t, (string)v));
+
+        /// <summary>A list of strings with a record default.</summary>
+        public SectionTable<T> StringList(string name, Func<T, IReadOnlyList<string>> get, Func<T, IReadOnlyList<string>, T> set) =>
+            Add(name, [name], (_, r) => r.StringList(name), t => get(t), (t, v) => set(t, (IReadOnlyList<string>)v));
 
         /// <summary>One of the exact texts of <paramref name="choices"/>, in the order the error message lists them.</summary>
         public SectionTable<T> OneOf<TValue>(string name, (string Text, TValue Value)[] choices, Func<T, TValue, T> set)

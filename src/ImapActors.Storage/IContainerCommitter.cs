@@ -22,7 +22,11 @@ public enum CommitOutcome
 public sealed record CommitResult(EmailSource Source, long ContainerId, CommitOutcome Outcome);
 
 /// <summary>One email of a batch: its container, artifacts, vault files, and the vault id of its raw bytes.</summary>
-public sealed record EmailToCommit(ProcessedEmail Email, VaultId RawEmail);
+public sealed record EmailToCommit(ProcessedEmail Email, VaultId RawEmail)
+{
+    /// <summary>The node that ingested the email (<see cref="ClusterSettings.NodeName"/>), kept on a new container; null: not recorded.</summary>
+    public string? Node { get; init; }
+}
 
 /// <summary>
 /// Writes containers. Every commit is idempotent on (asset, folder, UIDVALIDITY, UID), so a batch re-delivered after a

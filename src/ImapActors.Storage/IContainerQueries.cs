@@ -13,7 +13,11 @@ public sealed record ContainerSummary(
     uint Uid,
     string? MessageId,
     int ArtifactCount,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt)
+{
+    /// <summary>The node that ingested the container; null for containers stored before nodes were recorded.</summary>
+    public string? Node { get; init; }
+}
 
 /// <summary>A stored container with everything needed to show it in the reference's shape.</summary>
 public sealed record StoredContainer(ContainerSummary Summary, string Label, string RawSha256, VaultId RawEmail,

@@ -49,6 +49,7 @@ public static class StoredContainerJson
             ["message_id"] = s.MessageId,
             ["raw_sha256"] = container.RawSha256,
             ["created"] = s.CreatedAt,
+            ["node"] = s.Node,
             ["data"] = new JsonObject { ["raw_email"] = ReadRawEmail(vault, container.RawEmail) },
             ["artifact_count"] = container.Artifacts.Count,
             ["artifacts"] = artifacts,
@@ -71,7 +72,7 @@ public static class StoredContainerJson
         return json.ToJsonString(Indented);
     }
 
-    /// <summary>One row of the container list: id, asset, folder, name, SDI, UIDVALIDITY, UID, Message-ID, artifact count, created.</summary>
+    /// <summary>One row of the container list: id, asset, folder, name, SDI, UIDVALIDITY, UID, Message-ID, artifact count, created, node.</summary>
     public static JsonObject Summary(ContainerSummary summary)
     {
         ArgumentNullException.ThrowIfNull(summary);
@@ -80,6 +81,7 @@ public static class StoredContainerJson
             ["id"] = summary.Id, ["asset"] = summary.Asset, ["folder"] = summary.Folder, ["name"] = summary.Name,
             ["source_data_identifier"] = summary.SourceDataIdentifier, ["uid_validity"] = summary.UidValidity, ["uid"] = summary.Uid,
             ["message_id"] = summary.MessageId, ["artifact_count"] = summary.ArtifactCount, ["created"] = summary.CreatedAt,
+            ["node"] = summary.Node,
         };
     }
 

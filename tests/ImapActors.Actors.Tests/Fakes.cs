@@ -348,6 +348,7 @@ internal sealed class FakeStore : IContainerStore
     private readonly Dictionary<(string, string, uint, uint), long> _keys = new();
     private readonly List<(long Id, EmailContainer Container)> _containers = new();
     private readonly List<QuarantinedEmail> _quarantine = new();
+    private readonly List<string?> _nodes = new();
 
     public int FailNextCommits { get; set; }
 
@@ -360,6 +361,18 @@ internal sealed class FakeStore : IContainerStore
             lock (_gate)
             {
                 return _containers.Select(c => c.Container).ToList();
+            }
+        }
+    }
+
+    /// <summary>The node each container was committed with, in the order of <see cref="Containers"/>.</summary>
+    public IReadOnlyList<string?> Nodes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _nodes.ToList();
             }
         }
     }
@@ -415,6 +428,7 @@ internal sealed class FakeStore : IContainerStore
 
                 var id = _containers.Count + 1;
                 _containers.Add((id, e.Email.Container));
+                _nodes.Add(e.Node);
                 _keys[key] = id;
                 results.Add(new CommitResult(s, id, CommitOutcome.Created));
             }

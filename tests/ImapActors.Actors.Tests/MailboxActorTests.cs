@@ -37,7 +37,8 @@ public sealed class MailboxActorTests : TestKit, IDisposable
         MaxEmails = max,
     };
 
-    private IActorRef Start(AssetSettings asset, bool once = true, int batch = 40, IMailboxConnector? connector = null)
+    private IActorRef Start(AssetSettings asset, bool once = true, int batch = 40, IMailboxConnector? connector = null,
+        ClusterSettings? cluster = null)
     {
         var settings = new EngineSettings
         {
@@ -47,14 +48,15 @@ public sealed class MailboxActorTests : TestKit, IDisposable
             FetchBatchSize = batch,
             ParserPoolSize = 2,
             ExtractorPoolSize = 2,
+            Cluster = cluster ?? new ClusterSettings(),
         };
         var services = new EngineServices(settings, _store, new FileVault(_vault), _processing, connector ?? new FakeConnector(_server), "test");
         return Sys.ActorOf(IngestionSupervisor.Props(services, once), "ingestion-" + _generation++);
     }
 
-    private async Task<List<MailboxStatus>> RunOnce(AssetSettings asset, int batch = 40)
+    private async Task<List<MailboxStatus>> RunOnce(AssetSettings asset, int batch = 40, ClusterSettings? cluster = null)
     {
-        var supervisor = Start(asset, once: true, batch: batch);
+        var supervisor = Start(asset, once: true, batch: batch, cluster: cluster);
         var statuses = await supervisor.Ask<List<MailboxStatus>>(new IngestionProtocol.WhenCaughtUp(), TimeSpan.FromSeconds(60));
         _admission = await supervisor.Ask<AdmissionStats>(new IngestionProtocol.GetAdmission(), TimeSpan.FromSeconds(5));
         await supervisor.Ask<IngestionProtocol.Stopped>(new IngestionProtocol.StopAll(), TimeSpan.FromSeconds(20));
@@ -76,6 +78,20 @@ public sealed class MailboxActorTests : TestKit, IDisposable
         Assert.All(_processing.Attempts.Values, n => Assert.Equal(1, n));
         Assert.True(_server.FetchCommands >= 250 / 40, "a batch is one fetch command");
         Assert.Equal(1, _server.Connects);
+    }
+
+    [Fact]
+    public async Task Every_container_records_the_node_that_ingested_it()
+    {
+        _server.Add(50);
+        await RunOnce(Asset(), cluster: new ClusterSettings { Enabled = true, Hostname = "10.0.0.11", Port = 4054, SeedNodes = ["10.0.0.11:4054"] });
+        Assert.Equal(50, _store.Nodes.Count);
+        Assert.All(_store.Nodes, n => Assert.Equal("10.0.0.11:4054", n));
+
+        // Out of a cluster the node is the machine.
+        _server.Add(5);
+        await RunOnce(Asset());
+        Assert.Equal(Enumerable.Repeat(Environment.MachineName, 5), _store.Nodes.Skip(50));
     }
 
     [Fact]

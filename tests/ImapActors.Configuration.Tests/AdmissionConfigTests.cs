@@ -9,7 +9,7 @@ public sealed class AdmissionConfigTests
         imapactors.assets.phish { server = "mail.example.org", username = "soc", password_env = "PHISH_PASSWORD" }
         """;
 
-    private static EngineSettings Parse(string hocon) => EngineConfig.Parse(hocon, Path.GetTempPath(), _ => "s3cret");
+    private static EngineSettings Parse(string hocon) => EngineConfig.Parse(hocon, Path.GetTempPath(), name => name == "PHISH_PASSWORD" ? "s3cret" : null);
 
     [Fact]
     public void Without_the_section_the_documented_defaults_apply()

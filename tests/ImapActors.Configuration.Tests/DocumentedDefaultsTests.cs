@@ -40,6 +40,7 @@ public sealed class DocumentedDefaultsTests
         Assert.Contains("imapactors.storage.connection-string", keys);
         Assert.Contains("imapactors.vault.path", keys);
         Assert.Contains("imapactors.fips", keys);
+        Assert.Contains("imapactors.cluster.seed-nodes", keys);
         Assert.Contains("imapactors.asset-defaults.poll_interval", keys);
         Assert.Contains("imapactors.asset-defaults.add_body_to_header_artifacts", keys);
     }

@@ -495,6 +495,37 @@ public abstract class ContainerStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_container_keeps_the_node_that_ingested_it_and_one_without_a_node_has_none()
+    {
+        var results = await Store.CommitAsync([Email(uid: 1, body: "a") with { Node = "10.0.0.11:4053" }, Email(uid: 2, body: "b")],
+            CancellationToken.None);
+
+        Assert.Equal("10.0.0.11:4053", (await Store.GetContainerAsync(results[0].ContainerId, CancellationToken.None))!.Summary.Node);
+        Assert.Null((await Store.GetContainerAsync(results[1].ContainerId, CancellationToken.None))!.Summary.Node);
+        Assert.Equal(["10.0.0.11:4053", null], (await Store.ListContainersAsync(null, CancellationToken.None)).Select(c => c.Node));
+
+        // The container belongs to the node that made it: committing the email again from another node changes nothing.
+        var again = await Store.CommitAsync([Email(uid: 1, body: "a") with { Node = "10.0.0.12:4053" }], CancellationToken.None);
+        Assert.Equal(CommitOutcome.AlreadyIngested, again[0].Outcome);
+        Assert.Equal("10.0.0.11:4053", (await Store.GetContainerAsync(results[0].ContainerId, CancellationToken.None))!.Summary.Node);
+    }
+
+    [Fact]
+    public async Task A_store_made_before_nodes_were_recorded_gains_the_column_with_no_node_on_its_containers()
+    {
+        var old = await Store.CommitAsync([Email(uid: 1, body: "old")], CancellationToken.None);
+        await ExecuteSqlAsync("ALTER TABLE containers DROP COLUMN node");
+
+        await Store.InitializeAsync(CancellationToken.None);
+        var made = await Store.CommitAsync([Email(uid: 2, body: "new") with { Node = "engine-2:4053" }], CancellationToken.None);
+
+        Assert.Null((await Store.GetContainerAsync(old[0].ContainerId, CancellationToken.None))!.Summary.Node);
+        Assert.Equal("engine-2:4053", (await Store.GetContainerAsync(made[0].ContainerId, CancellationToken.None))!.Summary.Node);
+        await Store.InitializeAsync(CancellationToken.None);
+        Assert.Equal([null, "engine-2:4053"], (await Store.ListContainersAsync(null, CancellationToken.None)).Select(c => c.Node));
+    }
+
+    [Fact]
     public async Task A_store_made_before_the_fetch_stage_keeps_its_quarantine_and_takes_rows_without_raw_bytes_once_initialized()
     {
         await ExecuteSqlAsync("DROP TABLE quarantine;" + LegacyQuarantineTable);

@@ -7,9 +7,9 @@ namespace ImapActors.Storage.Tests;
 
 /// <summary>
 /// Containers that exercise every branch of the SOAR JSON rendering (UTF-8 and Latin-1 raw emails, a raw email missing
-/// from the vault, long raw emails and header lists for <c>--brief</c>, null Message-ID and cef_types, non-ASCII text),
-/// committed with a fixed clock. The files under <c>Expected/</c> are what <c>imapactors containers</c> printed for them
-/// before the rendering moved out of the CLI.
+/// from the vault, long raw emails and header lists for <c>--brief</c>, null Message-ID, cef_types and node, non-ASCII
+/// text), committed with a fixed clock. The files under <c>Expected/</c> are what <c>imapactors containers</c> printed
+/// for them before the rendering moved out of the CLI, with the node each container records added since.
 /// </summary>
 internal static class SoarJsonFixture
 {
@@ -63,7 +63,9 @@ internal static class SoarJsonFixture
         var exact = Encoding.UTF8.GetBytes("Subject: edge\r\n\r\n" + new string('x', 300 - 17));
         emails.Add(Email(vault, 5, "INBOX", exact, "edge", "<edge@example.org>", "imap", [], []));
 
-        return await store.CommitAsync(emails, CancellationToken.None);
+        // Two nodes of a cluster made these, and container 3 stands for one stored before nodes were recorded.
+        string?[] nodes = ["10.0.0.11:4053", "engine-2.internal:4053", null, "10.0.0.11:4053", "10.0.0.11:4053"];
+        return await store.CommitAsync([.. emails.Select((e, i) => e with { Node = nodes[i] })], CancellationToken.None);
     }
 
     private static EmailToCommit Email(IVault? vault, uint uid, string folder, byte[] raw, string name, string? messageId, string label,

@@ -7,7 +7,8 @@ namespace ImapActors.Storage.Tests;
 /// <summary>
 /// The renderer writes the bytes <c>imapactors containers show</c> and <c>containers list --format json</c> printed
 /// before it existed: <c>Expected/</c> holds that output for <see cref="SoarJsonFixture"/>, made by the CLI of the
-/// commit before the rendering moved (each line ends as <c>Console.WriteLine</c> ended it on Linux).
+/// commit before the rendering moved (each line ends as <c>Console.WriteLine</c> ended it on Linux), with the <c>node</c>
+/// key and column added since.
 /// </summary>
 public sealed class StoredContainerJsonTests : IAsyncLifetime, IDisposable
 {

@@ -202,7 +202,7 @@ public sealed class IngestionSupervisor : ReceiveActor
         var cores = Environment.ProcessorCount;
         var settings = _services.Settings;
         // The sink first: extractors stage their results in it, and the mailboxes only hear that they are staged.
-        _sink = Context.ActorOf(SinkActor.Props(_services.Store, _services.Vault), "sink");
+        _sink = Context.ActorOf(SinkActor.Props(_services.Store, _services.Vault, settings.Cluster.NodeName), "sink");
         _admission = Context.ActorOf(AdmissionGateActor.Props(settings.Admission), "admission");
         var extractors = Context.ActorOf(
             ExtractorActor.PoolProps(_services.Processing, _services.Vault, _sink, settings.ExtractorPoolSize > 0 ? settings.ExtractorPoolSize : cores),

@@ -56,18 +56,21 @@ public sealed class SinkActor : ReceiveActor
     private readonly IContainerStore _store;
     private readonly IVault _vault;
     private readonly StagingArea _staging;
+    private readonly string _node;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly CancellationTokenSource _stopping = new();
 
-    public SinkActor(IContainerStore store, IVault vault, StagingArea staging)
+    public SinkActor(IContainerStore store, IVault vault, StagingArea staging, string node)
     {
         _store = store;
         _vault = vault;
         _staging = staging;
+        _node = node;
 
         Receive<SinkProtocol.StageEmail>(msg =>
         {
-            if (_staging.Stage(msg.Owner, msg.Ticket, msg.Uid, msg.Email))
+            // The sink names the node on every email it stages: it is the one writer of this node's containers.
+            if (_staging.Stage(msg.Owner, msg.Ticket, msg.Uid, msg.Email with { Node = _node }))
             {
                 Context.Watch(msg.Owner);
             }
@@ -146,11 +149,11 @@ public sealed class SinkActor : ReceiveActor
         base.PostStop();
     }
 
-    /// <summary>A sink whose staged emails survive its restarts.</summary>
-    public static Props Props(IContainerStore store, IVault vault)
+    /// <summary>A sink whose staged emails survive its restarts; <paramref name="node"/> is recorded on each container it makes.</summary>
+    public static Props Props(IContainerStore store, IVault vault, string node)
     {
         var staging = new StagingArea();
-        return Akka.Actor.Props.Create(() => new SinkActor(store, vault, staging));
+        return Akka.Actor.Props.Create(() => new SinkActor(store, vault, staging, node));
     }
 }
 

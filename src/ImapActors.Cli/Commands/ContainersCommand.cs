@@ -19,7 +19,7 @@ internal static class ContainersCommand
         var limit = new Option<int?>("--limit") { Description = "At most this many containers, in id order; the next page's --after-id goes to standard error." };
         var format = new Option<string>("--format") { Description = "table or json.", DefaultValueFactory = _ => "table" };
         format.AcceptOnlyFromAmong("table", "json");
-        var list = new Command("list", "List containers: id, asset, folder, name, SDI, UIDVALIDITY, UID, Message-ID, artifacts, created.")
+        var list = new Command("list", "List containers: id, asset, folder, name, SDI, UIDVALIDITY, UID, Message-ID, artifacts, created, node.")
         {
             config, asset, folder, label, afterId, limit, format,
         };
@@ -67,11 +67,11 @@ internal static class ContainersCommand
         else
         {
             Console.Write(Table(
-                ["ID", "ASSET", "FOLDER", "NAME", "SDI", "UIDVALIDITY", "UID", "MESSAGE-ID", "ARTIFACTS", "CREATED"],
+                ["ID", "ASSET", "FOLDER", "NAME", "SDI", "UIDVALIDITY", "UID", "MESSAGE-ID", "ARTIFACTS", "CREATED", "NODE"],
                 rows.Select(c => new[]
                 {
                     c.Id.ToString(), c.Asset, c.Folder, Clip(c.Name, 50), c.SourceDataIdentifier, c.UidValidity.ToString(), c.Uid.ToString(),
-                    Clip(c.MessageId ?? "", 40), c.ArtifactCount.ToString(), c.CreatedAt.ToString("yyyy-MM-dd HH:mm:ss"),
+                    Clip(c.MessageId ?? "", 40), c.ArtifactCount.ToString(), c.CreatedAt.ToString("yyyy-MM-dd HH:mm:ss"), c.Node ?? "",
                 })));
             Console.WriteLine($"{rows.Count} containers");
         }

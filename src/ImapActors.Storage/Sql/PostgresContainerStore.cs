@@ -33,6 +33,7 @@ public sealed class PostgresContainerStore : SqlContainerStore
         await SqlCommands.ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(@key)", cancellationToken, ("key", SchemaLockKey));
         await SqlCommands.ExecuteAsync(connection, transaction, StoreSchema.PostgreSql, cancellationToken);
         await SqlCommands.ExecuteAsync(connection, transaction, StoreSchema.PostgreSqlQuarantineRawNullable, cancellationToken);
+        await SqlCommands.ExecuteAsync(connection, transaction, StoreSchema.PostgreSqlContainersAddNode, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
 

@@ -122,15 +122,15 @@ internal sealed class SqlContainerCommitter(ISqlConnector database, TimeProvider
 
         var containerId = Convert.ToInt64(await s.ScalarAsync("""
             INSERT INTO containers (asset, folder, uid_validity, uid, name, sdi, label, message_id, date, internal_date,
-                                    raw_sha256, raw_size, raw_vault_id, created_at)
+                                    raw_sha256, raw_size, raw_vault_id, created_at, node)
             VALUES (@asset, @folder, @uid_validity, @uid, @name, @sdi, @label, @message_id, @date, @internal_date,
-                    @raw_sha256, @raw_size, @raw_vault_id, @created_at)
+                    @raw_sha256, @raw_size, @raw_vault_id, @created_at, @node)
             RETURNING id
             """, ct, [
                 .. key, ("name", container.Name), ("sdi", container.SourceDataIdentifier), ("label", container.Label),
                 ("message_id", container.MessageId), ("date", container.Date), ("internal_date", source.InternalDate),
                 ("raw_sha256", container.RawSha256), ("raw_size", container.RawSize), ("raw_vault_id", item.RawEmail.Value),
-                ("created_at", now),
+                ("created_at", now), ("node", item.Node),
             ]));
 
         // A concurrent commit of the same key won the race: drop the container just made and report the winner's.

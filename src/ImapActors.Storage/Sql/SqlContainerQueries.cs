@@ -15,7 +15,7 @@ internal sealed class SqlContainerQueries(ISqlConnector database) : IContainerQu
     /// </summary>
     private const string SummarySelect = """
         SELECT c.id, c.asset, c.folder, c.name, c.sdi, c.uid_validity, c.uid, c.message_id, c.created_at,
-               COUNT(a.container_id), c.label, c.raw_sha256, c.raw_vault_id
+               COUNT(a.container_id), c.label, c.raw_sha256, c.raw_vault_id, c.node
         FROM containers c
         LEFT JOIN artifacts a ON a.container_id = c.id
         """;
@@ -125,5 +125,8 @@ internal sealed class SqlContainerQueries(ISqlConnector database) : IContainerQu
     private static ContainerSummary ReadSummary(DbDataReader r) => new(
         r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), checked((uint)r.GetInt64(5)),
         checked((uint)r.GetInt64(6)), r.IsDBNull(7) ? null : r.GetString(7), Convert.ToInt32(r.GetValue(9)),
-        r.GetFieldValue<DateTimeOffset>(8));
+        r.GetFieldValue<DateTimeOffset>(8))
+    {
+        Node = r.IsDBNull(13) ? null : r.GetString(13),
+    };
 }

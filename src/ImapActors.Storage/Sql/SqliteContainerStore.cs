@@ -45,6 +45,12 @@ public sealed class SqliteContainerStore : SqlContainerStore
             await SqlCommands.ExecuteAsync(connection, transaction, StoreSchema.SqliteQuarantineRawNullable, cancellationToken);
         }
 
+        if (Convert.ToInt64(await SqlCommands.ScalarAsync(connection, transaction, StoreSchema.SqliteContainersHaveNode, cancellationToken),
+            System.Globalization.CultureInfo.InvariantCulture) == 0)
+        {
+            await SqlCommands.ExecuteAsync(connection, transaction, StoreSchema.SqliteContainersAddNode, cancellationToken);
+        }
+
         await transaction.CommitAsync(cancellationToken);
     }
 

@@ -28,7 +28,8 @@ internal static class StoreSchema
             raw_sha256 TEXT NOT NULL,
             raw_size {big} NOT NULL,
             raw_vault_id TEXT NOT NULL,
-            created_at {time} NOT NULL
+            created_at {time} NOT NULL,
+            node TEXT NULL
         );
         CREATE INDEX IF NOT EXISTS ix_containers_content ON containers (asset, folder, raw_sha256);
         CREATE INDEX IF NOT EXISTS ix_containers_message_id ON containers (message_id);
@@ -126,6 +127,18 @@ internal static class StoreSchema
             END IF;
         END $$;
         """;
+
+    /// <summary>1 when <c>containers</c> has its <c>node</c> column; stores made before cluster mode lack it.</summary>
+    public const string SqliteContainersHaveNode = "SELECT COUNT(*) FROM pragma_table_info('containers') WHERE name = 'node'";
+
+    /// <summary>
+    /// Adds <c>containers.node</c> to a store made before cluster mode; its containers keep a null node (which node made
+    /// them was never recorded).
+    /// </summary>
+    public const string SqliteContainersAddNode = "ALTER TABLE containers ADD COLUMN node TEXT NULL";
+
+    /// <summary>The same for PostgreSQL, which checks for the column itself.</summary>
+    public const string PostgreSqlContainersAddNode = "ALTER TABLE containers ADD COLUMN IF NOT EXISTS node TEXT NULL";
 
     private static string ForSqlite(string template) => template
         .Replace("{id}", "INTEGER PRIMARY KEY AUTOINCREMENT", StringComparison.Ordinal)

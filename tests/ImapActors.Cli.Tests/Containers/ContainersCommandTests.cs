@@ -10,7 +10,7 @@ namespace ImapActors.Cli.Tests.Containers;
 /// <summary>
 /// <c>imapactors containers list|show</c> over the store of <see cref="SoarJsonFixture"/>: the output is byte for byte
 /// what the command printed before its rendering moved into the storage library (tests/ImapActors.Storage.Tests/Expected),
-/// and the filter and paging options select what they say.
+/// with the node of each container added since, and the filter and paging options select what they say.
 /// </summary>
 public sealed class ContainersCommandTests : IAsyncLifetime, IDisposable
 {
