@@ -44,6 +44,9 @@ public sealed record MailboxStatus(
 
     /// <summary>When a poll last went through; null before the first.</summary>
     public DateTimeOffset? LastPoll { get; init; }
+
+    /// <summary>Whether the mailbox runs on this node now (false once it stopped, or in cluster mode moved to another node).</summary>
+    public bool Running { get; init; }
 }
 
 /// <summary>Queries and commands of the ingestion supervisor.</summary>
@@ -346,6 +349,7 @@ public sealed class IngestionSupervisor : ReceiveActor
             FailuresInARow = kv.Value.FailuresInARow,
             Failures = kv.Value.Failures,
             LastPoll = kv.Value.LastPoll,
+            Running = !kv.Value.Child.IsNobody(),
         }).ToList();
 
     public static Props Props(EngineServices services, bool once, bool clustered = false) =>
