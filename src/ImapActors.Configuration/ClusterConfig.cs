@@ -52,6 +52,7 @@ public static class ClusterConfig
               cluster {
                 seed-nodes = [{{seeds}}]
                 roles = [{{Q(Role)}}]
+                min-nr-of-members = {{cluster.MinMembers.ToString(CultureInfo.InvariantCulture)}}
                 # A node that stops answering is downed by the side that keeps the majority of the members; run three
                 # nodes or more, so that one lost node is always a minority.
                 downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"

@@ -65,7 +65,8 @@ public static partial class EngineConfig
         .Bool("enabled", c => c.Enabled, (c, v) => c with { Enabled = v })
         .String("hostname", c => c.Hostname, (c, v) => c with { Hostname = v })
         .Port("port", c => c.Port, (c, v) => c with { Port = v })
-        .StringList("seed-nodes", c => c.SeedNodes, (c, v) => c with { SeedNodes = v });
+        .StringList("seed-nodes", c => c.SeedNodes, (c, v) => c with { SeedNodes = v })
+        .PositiveInt("min-members", c => c.MinMembers, (c, v) => c with { MinMembers = v });
 
     /// <summary>
     /// The cluster keys an environment variable sets over the file, so every node reads the same file and each says

@@ -235,13 +235,17 @@ public sealed record ClusterSettings
     /// <summary>host:port of each seed node.</summary>
     public IReadOnlyList<string> SeedNodes { get; init; } = [];
 
+    /// <summary>The members that must be up before the mailboxes start (Akka's min-nr-of-members).</summary>
+    public int MinMembers { get; init; } = 1;
+
     /// <summary>
     /// How the node that ingested a container is named on it: host:port when clustered, the machine's name otherwise.
     /// </summary>
     public string NodeName => Enabled ? $"{Hostname}:{Port}" : Environment.MachineName;
 
     public bool Equals(ClusterSettings? other) =>
-        other is not null && Enabled == other.Enabled && Hostname == other.Hostname && Port == other.Port && SeedNodes.SequenceEqual(other.SeedNodes);
+        other is not null && Enabled == other.Enabled && Hostname == other.Hostname && Port == other.Port &&
+        MinMembers == other.MinMembers && SeedNodes.SequenceEqual(other.SeedNodes);
 
     public override int GetHashCode() => HashCode.Combine(Enabled, Hostname, Port, SeedNodes.Count);
 }

@@ -1,0 +1,145 @@
+using System.Diagnostics;
+using ImapActors.Cli.Samples;
+using ImapActors.Cli.Tests.Integration;
+using ImapActors.Domain;
+using ImapActors.Testing;
+using Xunit.Abstractions;
+
+namespace ImapActors.Cli.Tests.Cluster;
+
+/// <summary>
+/// Three <c>imapactors run</c> processes clustered on loopback over one PostgreSQL and the real Dovecot, as an operator
+/// runs them: a node SIGKILLed while it ingests is downed, its mailboxes resume on the others from their persisted
+/// cursors, and every email is a container exactly once.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class ClusterProcessTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly List<Process> _nodes = [];
+
+    [Fact]
+    public async Task A_killed_node_s_mailboxes_resume_on_the_others_and_every_email_is_one_container()
+    {
+        const int users = 8, perFolder = 375;
+        string[] folders = ["INBOX", "Reported"];
+        var dovecot = TestServices.Dovecot;
+        var assets = new List<AssetSettings>();
+        var generator = new SampleMail(11);
+        for (var u = 0; u < users; u++)
+        {
+            var user = dovecot.CreateUser("nodes");
+            foreach (var folder in folders)
+            {
+                dovecot.LoadMessages(user.Name, folder, Enumerable.Range(0, perFolder).Select(n => generator.Make(u * 1000 + n)));
+            }
+
+            assets.Add(dovecot.Asset(user, true, folders) with { MaxEmails = 20 });
+        }
+
+        var total = users * folders.Length * perFolder;
+        using var harness = new EngineHarness(Store.PostgreSql, assets, fetchBatchSize: 10);
+        var (config, environment) = CliProcess.WriteConfig(harness.Directory, harness.Settings);
+        var ports = Enumerable.Range(0, 3).Select(_ => LoopbackPorts.Unused()).ToList();
+        File.AppendAllText(config, $$"""
+            imapactors.cluster {
+              enabled = true
+              min-members = 3
+              seed-nodes = [{{string.Join(", ", ports.Select(p => $"\"127.0.0.1:{p}\""))}}]
+            }
+            imapactors.engine.shutdown-timeout = 20s
+            """);
+        var logs = ports.Select((_, i) => Path.Combine(harness.Directory, $"node-{i + 1}.log")).ToList();
+        for (var i = 0; i < ports.Count; i++)
+        {
+            _nodes.Add(StartNode(config, environment, ports[i], logs[i]));
+        }
+
+        // Node 2 is killed once about 30 % of the emails are containers.
+        await WaitForAsync(async () => (await harness.ContainersAsync()).Count >= total * 3 / 10, TimeSpan.FromMinutes(3), 200);
+        _nodes[1].Kill();
+        var before = (await harness.ContainersAsync()).Count;
+        Assert.True(before < total * 9 / 10, $"the node was killed after {before} of {total} containers: too late to show anything");
+        var killedAt = Stopwatch.StartNew();
+        output.WriteLine($"node 2 killed at {before} of {total} containers");
+
+        await WaitForAsync(async () => (await harness.ContainersAsync()).Count >= total, TimeSpan.FromMinutes(4));
+        output.WriteLine($"all {total} containers {killedAt.Elapsed.TotalSeconds:0} s after the kill");
+        await Task.Delay(TimeSpan.FromSeconds(3));
+
+        var containers = await harness.ContainersAsync();
+        Assert.Equal(total, containers.Count);
+        Assert.Equal(total, containers.Select(c => (c.Asset, c.Folder, c.UidValidity, c.Uid)).Distinct().Count());
+        Assert.Equal(total, containers.Select(c => (c.Asset, c.SourceDataIdentifier)).Distinct().Count());
+
+        // Every node took part, and the survivors stop cleanly on SIGTERM.
+        var byNode = containers.GroupBy(c => c.Node ?? "").ToDictionary(g => g.Key, g => g.Count());
+        output.WriteLine(string.Join(", ", byNode.Select(kv => $"{kv.Key}: {kv.Value}")));
+        Assert.Equal(3, byNode.Count);
+        foreach (var i in new[] { 0, 2 })
+        {
+            Terminate(_nodes[i]);
+            Assert.True(_nodes[i].WaitForExit(TimeSpan.FromSeconds(40)), $"node {i + 1} did not stop within 40 s");
+            Assert.Equal(0, _nodes[i].ExitCode);
+        }
+
+        foreach (var log in logs)
+        {
+            var text = File.ReadAllText(log);
+            Assert.DoesNotContain("duplicate key", text, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("Failed to persist", text, StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
+    private static Process StartNode(string config, Dictionary<string, string> environment, int port, string log)
+    {
+        var env = new Dictionary<string, string>(environment) { ["IMAPACTORS_CLUSTER_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        var process = CliProcess.Start(env, "run", "--config", config);
+        var writer = new StreamWriter(log) { AutoFlush = true };
+        process.OutputDataReceived += (_, e) => Write(writer, e.Data);
+        process.ErrorDataReceived += (_, e) => Write(writer, e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static void Write(StreamWriter writer, string? line)
+    {
+        if (line is not null)
+        {
+            lock (writer)
+            {
+                writer.WriteLine(line);
+            }
+        }
+    }
+
+    private static void Terminate(Process process)
+    {
+        if (!process.HasExited)
+        {
+            Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+        }
+    }
+
+    private static async Task WaitForAsync(Func<Task<bool>> condition, TimeSpan timeout, int everyMs = 1000)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        while (!await condition())
+        {
+            await Task.Delay(everyMs, cts.Token);
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var node in _nodes)
+        {
+            if (!node.HasExited)
+            {
+                node.Kill(entireProcessTree: true);
+            }
+
+            node.Dispose();
+        }
+    }
+}
