@@ -82,11 +82,43 @@ public sealed class ClusterProcessTests(ITestOutputHelper output) : IDisposable
             Assert.Equal(0, _nodes[i].ExitCode);
         }
 
+        // The killed node's mailboxes started again on the survivors within 30 s of its being downed.
+        var lost = Lines(logs[1]).Where(l => l.Template == "Mailbox {Mailbox} runs on this node").Select(l => l.Mailbox).ToHashSet();
+        var survivors = logs.Where((_, i) => i != 1).SelectMany(Lines).ToList();
+        var downed = survivors.Where(l => l.Template.StartsWith("SBR took decision", StringComparison.Ordinal)).Min(l => l.At);
+        var resumed = survivors.Where(l => l.Template == "Mailbox {Mailbox} runs on this node" && l.At > downed && lost.Contains(l.Mailbox))
+            .GroupBy(l => l.Mailbox).ToDictionary(g => g.Key!, g => g.Min(l => l.At));
+        output.WriteLine($"node 2 downed {downed:HH:mm:ss.f}; its {lost.Count} mailboxes resumed " +
+            string.Join(", ", resumed.Select(kv => $"{kv.Key} +{(kv.Value - downed).TotalSeconds:0.0} s")));
+        Assert.NotEmpty(lost);
+        Assert.Equal(lost.Count, resumed.Count);
+        Assert.All(resumed.Values, at => Assert.True(at - downed <= TimeSpan.FromSeconds(30), $"resumed {(at - downed).TotalSeconds:0} s after the downing"));
+
         foreach (var log in logs)
         {
             var text = File.ReadAllText(log);
             Assert.DoesNotContain("duplicate key", text, StringComparison.OrdinalIgnoreCase);
             Assert.DoesNotContain("Failed to persist", text, StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
+    /// <summary>The JSON log lines of a node: when, the message template, and the mailbox it names.</summary>
+    private static IEnumerable<(DateTimeOffset At, string Template, string? Mailbox)> Lines(string log)
+    {
+        foreach (var line in File.ReadLines(log))
+        {
+            if (!line.StartsWith('{'))
+            {
+                continue;
+            }
+
+            using var json = System.Text.Json.JsonDocument.Parse(line);
+            var root = json.RootElement;
+            if (root.TryGetProperty("@t", out var t) && root.TryGetProperty("@mt", out var mt))
+            {
+                yield return (t.GetDateTimeOffset(), mt.GetString() ?? "",
+                    root.TryGetProperty("Mailbox", out var m) ? m.GetString() : null);
+            }
         }
     }
 
