@@ -30,6 +30,12 @@ internal static class RunCommand
         }
 
         var settings = configuration.Engine;
+        if (once && settings.Cluster.Enabled)
+        {
+            // A pass outside the cluster would move the cursors the cluster's nodes own.
+            Console.Error.WriteLine("run: --once is not available in cluster mode: the cluster's nodes poll the mailboxes (run without --once to start a node)");
+            return CliSupport.UsageError;
+        }
 
         CliSupport.ConfigureLogging(verbose ? LogEventLevel.Debug : LogEventLevel.Information);
         var clock = Stopwatch.StartNew();

@@ -69,6 +69,37 @@ public sealed class InProcessClusterTests(ITestOutputHelper output)
         Assert.Equal(84, containers.Select(c => (c.Folder, c.Uid)).Distinct().Count());
     }
 
+    [Fact]
+    public async Task Run_once_is_refused_in_cluster_mode_with_one_line()
+    {
+        using var dir = new TempDir();
+        var config = Path.Combine(dir.Path, "imapactors.conf");
+        File.WriteAllText(config, """
+            imapactors {
+              storage { provider = postgresql, connection-string-env = "IMAPACTORS_TEST_DB" }
+              vault.path = "vault"
+              cluster { enabled = true, seed-nodes = ["127.0.0.1:4053"] }
+              assets.a { server = "127.0.0.1", username = "u", password_env = "IMAPACTORS_TEST_PASSWORD" }
+            }
+            """);
+        var environment = new Dictionary<string, string>
+        {
+            ["IMAPACTORS_TEST_DB"] = "Host=127.0.0.1;Port=1;Username=u;Password=p;Database=d",
+            ["IMAPACTORS_TEST_PASSWORD"] = "p",
+        };
+        var (exit, _, stderr) = await CliProcess.RunAsync(environment, TimeSpan.FromMinutes(1), "run", "--once", "--config", config);
+        Assert.Equal(2, exit);
+        Assert.Contains("--once is not available in cluster mode", stderr, StringComparison.Ordinal);
+        Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    private sealed class TempDir : IDisposable
+    {
+        public string Path { get; } = Directory.CreateTempSubdirectory("imapactors-cluster-").FullName;
+
+        public void Dispose() => Directory.Delete(Path, recursive: true);
+    }
+
     /// <summary>The mailboxes whose entity runs on the node now (a handed-over mailbox stays in its status list, stopped).</summary>
     private static async Task<IEnumerable<MailboxId>> Running(IngestionEngine node) =>
         (await node.GetStatusAsync()).Where(s => s.Running).Select(s => s.Mailbox);
