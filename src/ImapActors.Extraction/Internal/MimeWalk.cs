@@ -323,6 +323,19 @@ internal sealed class MimeWalk(MessageContext context, BodyTexts bodies, EmailAr
         var spool = new SpoolStream();
         context.Resources.Add(spool);
         spool.Write(signed);
+        var message = ParseSpooled(spool);
+        if (message is not null)
+        {
+            context.Resources.Add(message);
+        }
+
+        // The signed bytes are one entity (its Content-* fields, then its content): parsed as a message, that entity is the body.
+        return message?.Body;
+    }
+
+    /// <summary>A spooled message parsed through the guard; the guard's cut copy, if any, lives until the extraction ends.</summary>
+    private MimeMessage? ParseSpooled(SpoolStream spool)
+    {
         var (input, message, issues) = EmailProcessor.GuardedParse(spool, 0, GuardLimits.From(context.Limits), context.Budget);
         if (input != spool)
         {
@@ -334,13 +347,7 @@ internal sealed class MimeWalk(MessageContext context, BodyTexts bodies, EmailAr
             context.AddIssue(issue.Code, issue.Detail);
         }
 
-        if (message is not null)
-        {
-            context.Resources.Add(message);
-        }
-
-        // The signed bytes are one entity (its Content-* fields, then its content): parsed as a message, that entity is the body.
-        return message?.Body;
+        return message;
     }
 
     /// <summary>
@@ -356,17 +363,7 @@ internal sealed class MimeWalk(MessageContext context, BodyTexts bodies, EmailAr
             content.CopyTo(spool);
         }
 
-        var (input, message, issues) = EmailProcessor.GuardedParse(spool, 0, GuardLimits.From(context.Limits), context.Budget);
-        if (input != spool)
-        {
-            context.Resources.Add(input);
-        }
-
-        foreach (var issue in issues)
-        {
-            context.AddIssue(issue.Code, issue.Detail);
-        }
-
+        var message = ParseSpooled(spool);
         if (message is null)
         {
             context.AddIssue(IssueCodes.PartFailed, "an attached message could not be parsed");

@@ -68,35 +68,11 @@ public sealed class HostileEmailTests(ITestOutputHelper output) : IDisposable
     /// <c>imapactors parse --stats FILE</c> of this build, or of the build whose imapactors.dll IMAPACTORS_HOSTILE_CLI
     /// names (to measure an earlier build on the same cases: docs/hostile-input.md).
     /// </summary>
-    private static async Task<(int Exit, string Out, string Err)> RunParseAsync(string path, TimeSpan timeout)
+    private static Task<(int Exit, string Out, string Err)> RunParseAsync(string path, TimeSpan timeout)
     {
         var other = Environment.GetEnvironmentVariable("IMAPACTORS_HOSTILE_CLI");
-        if (string.IsNullOrEmpty(other))
-        {
-            return await CliProcess.RunAsync(new Dictionary<string, string>(), timeout, "parse", "--stats", path);
-        }
-
-        var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { other, "parse", "--stats", path })
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using var process = System.Diagnostics.Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{other} parse did not finish within {timeout}");
-        }
-
-        return (process.ExitCode, await stdout, await stderr);
+        return CliProcess.RunDllAsync(string.IsNullOrEmpty(other) ? CliProcess.Dll : other, new Dictionary<string, string>(), timeout,
+            "parse", "--stats", path);
     }
 }
 

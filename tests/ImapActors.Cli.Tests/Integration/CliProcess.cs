@@ -10,7 +10,11 @@ internal static class CliProcess
     /// <summary>The CLI assembly next to the test assembly (the project reference copies it).</summary>
     public static string Dll => Path.Combine(AppContext.BaseDirectory, "imapactors.dll");
 
-    public static Process Start(IReadOnlyDictionary<string, string> environment, params string[] args)
+    public static Process Start(IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        StartDll(Dll, environment, args);
+
+    /// <summary>Starts the <c>imapactors</c> of <paramref name="dll"/> (another build, to compare with).</summary>
+    public static Process StartDll(string dll, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -18,7 +22,7 @@ internal static class CliProcess
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(Dll);
+        info.ArgumentList.Add(dll);
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
@@ -34,10 +38,14 @@ internal static class CliProcess
     }
 
     /// <summary>Runs to the end and returns the exit code, standard output and standard error.</summary>
-    public static async Task<(int Exit, string Out, string Err)> RunAsync(IReadOnlyDictionary<string, string> environment, TimeSpan timeout,
-        params string[] args)
+    public static Task<(int Exit, string Out, string Err)> RunAsync(IReadOnlyDictionary<string, string> environment, TimeSpan timeout,
+        params string[] args) => RunDllAsync(Dll, environment, timeout, args);
+
+    /// <summary><see cref="RunAsync"/> with the <c>imapactors</c> of <paramref name="dll"/>.</summary>
+    public static async Task<(int Exit, string Out, string Err)> RunDllAsync(string dll, IReadOnlyDictionary<string, string> environment,
+        TimeSpan timeout, params string[] args)
     {
-        using var process = Start(environment, args);
+        using var process = StartDll(dll, environment, args);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var cts = new CancellationTokenSource(timeout);
