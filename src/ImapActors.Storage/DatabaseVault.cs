@@ -159,6 +159,12 @@ public sealed class DatabaseVault : IVault, IDisposable
         }
     }
 
+    /// <inheritdoc />
+    public string Location => _location;
+
+    /// <inheritdoc />
+    public string Describe(VaultId id) => _location;
+
     /// <summary>Inserts the content row and its chunks in one transaction, unless a row of its id exists (or is being written).</summary>
     private void Insert(VaultFile file, Stream content)
     {

@@ -25,6 +25,9 @@ public sealed class FileVault : IVault
 
     public string Root => _root;
 
+    /// <inheritdoc />
+    public string Location => _root;
+
     public VaultFile Store(Stream content, string fileName)
     {
         ArgumentNullException.ThrowIfNull(content);
@@ -141,4 +144,8 @@ public sealed class FileVault : IVault
     }
 
     public string PathOf(VaultId id) => Path.Combine(_root, id.Value[..2], id.Value);
+
+    /// <inheritdoc />
+    /// <returns>The file's path.</returns>
+    public string Describe(VaultId id) => PathOf(id);
 }

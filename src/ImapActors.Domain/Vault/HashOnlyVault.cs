@@ -31,4 +31,10 @@ public sealed class HashOnlyVault : IVault
 
     /// <summary>Always null: nothing is kept.</summary>
     public Stream? OpenRead(VaultId id) => null;
+
+    /// <inheritdoc />
+    public string Location => "nowhere (hashes only)";
+
+    /// <inheritdoc />
+    public string Describe(VaultId id) => Location;
 }
