@@ -9,8 +9,8 @@
 #   bash scripts/cluster.sh down                                           SIGTERM every node, wait for each to exit
 #
 # Node I listens on 127.0.0.1:(4052+I) (IMAPACTORS_CLUSTER_PORT); the first three are the seed nodes. Everything
-# lives in .state/cluster: the configuration, one log per node, the database `imapactors_cluster` of the private
-# PostgreSQL, the shared vault folder.
+# lives in .state/cluster: the configuration, one log per node, and the database `imapactors_cluster` of the private
+# PostgreSQL, which holds the containers, the journals and the vault.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -87,10 +87,10 @@ up() {
     local seeds=""
     for ((i = 1; i <= nodes && i <= 3; i++)); do seeds+="\"127.0.0.1:$((BASE_PORT + i))\", "; done
     cat > "$CL/imapactors.conf" <<CONF
-# Written by scripts/cluster.sh: $nodes nodes on loopback over the private PostgreSQL, a shared vault folder.
+# Written by scripts/cluster.sh: $nodes nodes on loopback over the private PostgreSQL, the vault in its database.
 imapactors {
   storage { provider = postgresql, connection-string = \${?IMAPACTORS_CLUSTER_DB} }
-  vault { path = "$CL/vault" }
+  vault { store = database, path = "$CL/vault" }
   cluster {
     enabled = true
     seed-nodes = [${seeds%, }]

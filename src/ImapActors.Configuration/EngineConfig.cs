@@ -32,7 +32,10 @@ public static partial class EngineConfig
             literalIsSecret: Loader.HasPassword, (s, v) => s with { ConnectionString = v });
 
     private static readonly SectionTable<VaultSection> VaultTable = new SectionTable<VaultSection>()
-        .String("path", required: true, (s, v) => s with { Path = v });
+        .OneOf("store", [("file", VaultStore.File), ("database", VaultStore.Database)], s => s.Vault.Store,
+            (s, v) => s with { Vault = s.Vault with { Store = v } })
+        .String("path", required: true, (s, v) => s with { Path = v })
+        .Bool("shared", s => s.Vault.Shared, (s, v) => s with { Vault = s.Vault with { Shared = v } });
 
     private static readonly SectionTable<EngineSettings> EngineTable = new SectionTable<EngineSettings>()
         .PositiveInt("poison-max-attempts", s => s.PoisonMaxAttempts, (s, v) => s with { PoisonMaxAttempts = v })
@@ -89,7 +92,7 @@ public static partial class EngineConfig
 
     private sealed record StorageSection(StorageProvider? Provider, Secret? ConnectionString);
 
-    private sealed record VaultSection(string? Path);
+    private sealed record VaultSection(string? Path, VaultSettings Vault);
 
     private sealed record OAuthStoreSection(string? TokenStore, Secret? Key);
 
@@ -197,7 +200,32 @@ public static partial class EngineConfig
             throw new ConfigurationException(problems.List.Count > 0 ? problems.List : ["the configuration is incomplete"]);
         }
 
+        if (Validate(settings) is { Count: > 0 } conflicts)
+        {
+            throw new ConfigurationException(conflicts);
+        }
+
         return new LoadedConfiguration(settings, loader.OAuthStore!);
+    }
+
+    /// <summary>
+    /// The problems of settings whose sections are each right but do not fit together, in the words of the configuration
+    /// file; empty when there are none. Loading runs it on what it read; a host given settings made in code may too.
+    /// </summary>
+    public static IReadOnlyList<string> Validate(EngineSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var problems = new List<string>();
+
+        // Another node must be able to read every file this one stores (get-email --container-id, quarantine retry): a
+        // folder only does that when every node mounts the same one, which the engine cannot check.
+        if (settings.Cluster.Enabled && settings.Vault.Store == VaultStore.File && !settings.Vault.Shared)
+        {
+            problems.Add("key 'imapactors.vault.store': a clustered node cannot keep the vault in a folder of its own; set store = database, "
+                + "or shared = true when every node mounts the same folder at vault.path");
+        }
+
+        return problems;
     }
 
     /// <summary>A key of a table as the documented defaults file sets it, beside the default the settings record holds.</summary>
@@ -231,7 +259,7 @@ public static partial class EngineConfig
 
         Add("imapactors", TopTable, new TopSection(ExtractionSettings.Default.Fips));
         Add("imapactors.storage", StorageTable, new StorageSection(null, null));
-        Add("imapactors.vault", VaultTable, new VaultSection(null));
+        Add("imapactors.vault", VaultTable, new VaultSection(null, new VaultSettings()));
         Add("imapactors.engine", EngineTable, new EngineSettings { Storage = new StorageSettings(StorageProvider.Sqlite, ""), VaultPath = "", Assets = [] });
         Add("imapactors.engine.admission", AdmissionTable, new AdmissionSettings());
         Add("imapactors.engine.limits", LimitsTable, new ExtractionLimits());
@@ -279,7 +307,8 @@ public static partial class EngineConfig
             var storage = ReadStorage(Child(top, "storage", "imapactors.storage."));
             var vault = Child(top, "vault", "imapactors.vault.");
             vault.RejectUnknownKeys(VaultTable.Names);
-            var vaultPath = VaultTable.Read(this, vault, new VaultSection(null)).Path is { } v ? ResolvePath(v) : null;
+            var vaultSection = VaultTable.Read(this, vault, new VaultSection(null, new VaultSettings()));
+            var vaultPath = vaultSection.Path is { } v ? ResolvePath(v) : null;
             var fips = TopTable.Read(this, top, new TopSection(ExtractionSettings.Default.Fips)).Fips;
 
             var engine = Child(top, "engine", "imapactors.engine.");
@@ -336,7 +365,8 @@ public static partial class EngineConfig
             // Read last, as always: a broken storage or vault section leaves nothing to apply these to.
             return EngineTable.Read(this, engine, new EngineSettings
             {
-                Storage = storage, VaultPath = vaultPath, Assets = assets, Admission = admission, Cluster = cluster,
+                Storage = storage, VaultPath = vaultPath, Vault = vaultSection.Vault, Assets = assets, Admission = admission,
+                Cluster = cluster,
             });
         }
 

@@ -75,6 +75,15 @@ public static partial class EngineConfig
                 (t, v) => set(t, (TValue)v));
         }
 
+        /// <summary>One of the exact texts of <paramref name="choices"/>, with a record default.</summary>
+        public SectionTable<T> OneOf<TValue>(string name, (string Text, TValue Value)[] choices, Func<T, TValue> get, Func<T, TValue, T> set)
+            where TValue : notnull
+        {
+            var texts = choices.Select(c => c.Text).ToArray();
+            return Add(name, [name], (_, r) => r.OneOf(name, texts) is { } text ? choices.First(c => c.Text == text).Value : null, t => get(t),
+                (t, v) => set(t, (TValue)v));
+        }
+
         /// <summary>A secret taking one of <c>name</c>, <c>name_env</c> or <c>name_file</c> (spelled as the section spells them).</summary>
         public SectionTable<T> Secret(string name, string envName, string fileName, bool required, Func<string, bool> literalIsSecret,
             Func<T, Domain.Secret, T> set) =>

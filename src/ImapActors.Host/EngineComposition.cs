@@ -60,13 +60,15 @@ public static class EngineComposition
         return builder;
     }
 
-    /// <summary>The container store (initialized when the host starts) and the vault.</summary>
+    /// <summary>
+    /// The container store (initialized when the host starts) and the vault <c>vault.store</c> names, as <see cref="IVault"/>:
+    /// consumers never depend on where the files are kept.
+    /// </summary>
     public static IServiceCollection AddStorage(this IServiceCollection services, EngineSettings settings)
     {
         services.AddSingleton(settings);
         services.AddSingleton(_ => ContainerStoreFactory.Create(settings.Storage));
-        services.AddSingleton(new FileVault(settings.VaultPath));
-        services.AddSingleton<IVault>(sp => sp.GetRequiredService<FileVault>());
+        services.AddSingleton(_ => VaultFactory.Create(settings));
         services.AddHostedService<StoreInitializer>();
         return services;
     }

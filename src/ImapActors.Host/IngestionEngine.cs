@@ -31,7 +31,7 @@ public sealed class IngestionEngine : IAsyncDisposable
 
     public IContainerStore Store => Services.GetRequiredService<IContainerStore>();
 
-    public FileVault Vault => Services.GetRequiredService<FileVault>();
+    public IVault Vault => Services.GetRequiredService<IVault>();
 
     public IngestionService Ingestion => Services.GetRequiredService<IngestionService>();
 

@@ -102,7 +102,12 @@ internal static class ContainersCommand
             return 1;
         }
 
-        Console.WriteLine(StoredContainerJson.ToIndentedJson(container, new FileVault(settings.VaultPath), brief));
+        var vault = VaultFactory.Create(settings);
+        using (vault as IDisposable)
+        {
+            Console.WriteLine(StoredContainerJson.ToIndentedJson(container, vault, brief));
+        }
+
         return 0;
     }
 

@@ -83,8 +83,10 @@ internal static class QuarantineCommand
             return 1;
         }
 
+        var vault = VaultFactory.Create(settings);
+        using var owned = vault as IDisposable;
         var raw = q.RawEmail is { } vaultId
-            ? $"{vaultId.Value} ({new FileVault(settings.VaultPath).PathOf(vaultId)})"
+            ? $"{vaultId.Value} ({vault.Describe(vaultId)})"
             : "none: the server would not serve the email; quarantine retry fetches it from the server again";
         (string Name, string Value)[] fields =
         [

@@ -58,4 +58,10 @@ public interface IVault
 
     /// <summary>Opens a stored file, or returns null when the vault does not hold it.</summary>
     Stream? OpenRead(VaultId id);
+
+    /// <summary>Where the vault keeps its files, for people: a folder, a database table.</summary>
+    string Location { get; }
+
+    /// <summary>Where the vault keeps (or would keep) the file <paramref name="id"/>, for people: a path, a database table.</summary>
+    string Describe(VaultId id);
 }

@@ -33,6 +33,50 @@ public sealed class RawEmail : IDisposable
     public static RawEmail FromFile(string path, bool deleteOnDispose) =>
         new(null, path, new FileInfo(path).Length, deleteOnDispose);
 
+    /// <summary>
+    /// Reads <paramref name="content"/> to its end: into memory when it holds at most <paramref name="memoryLimit"/>
+    /// bytes, else into a temporary file in <paramref name="folder"/> that disposing the result deletes.
+    /// </summary>
+    public static RawEmail FromStream(Stream content, long memoryLimit, string folder)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        using var memory = new MemoryStream();
+        var buffer = new byte[81920];
+        int read;
+        while ((read = content.Read(buffer, 0, buffer.Length)) > 0)
+        {
+            memory.Write(buffer, 0, read);
+            if (memory.Length > memoryLimit)
+            {
+                return Spill(memory, content, folder);
+            }
+        }
+
+        return FromBytes(memory.ToArray());
+    }
+
+    private static RawEmail Spill(MemoryStream head, Stream rest, string folder)
+    {
+        Directory.CreateDirectory(folder);
+        var path = Path.Combine(folder, Guid.NewGuid().ToString("N") + ".eml");
+        try
+        {
+            using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920))
+            {
+                head.Position = 0;
+                head.CopyTo(file);
+                rest.CopyTo(file);
+            }
+
+            return FromFile(path, deleteOnDispose: true);
+        }
+        catch
+        {
+            File.Delete(path);
+            throw;
+        }
+    }
+
     /// <summary>Opens a new read-only stream over the bytes; each call gives an independent stream.</summary>
     public Stream OpenRead() =>
         _bytes is not null

@@ -168,6 +168,28 @@ public enum StorageProvider
 /// <summary>The store's provider and connection string.</summary>
 public sealed record StorageSettings(StorageProvider Provider, string ConnectionString);
 
+/// <summary>Where the vault keeps attachments and raw emails.</summary>
+public enum VaultStore
+{
+    /// <summary>A folder (<see cref="EngineSettings.VaultPath"/>).</summary>
+    File,
+
+    /// <summary>The store's database, beside the containers.</summary>
+    Database,
+}
+
+/// <summary><c>imapactors.vault</c> but its path (<see cref="EngineSettings.VaultPath"/>).</summary>
+public sealed record VaultSettings
+{
+    public VaultStore Store { get; init; } = VaultStore.File;
+
+    /// <summary>
+    /// The operator's word that the vault folder is one folder shared by every node of the cluster (NFS and the like);
+    /// without it a clustered node refuses a folder vault.
+    /// </summary>
+    public bool Shared { get; init; }
+}
+
 /// <summary>
 /// The node-wide bounds on emails fetched and not yet settled (committed, quarantined or gone), across every mailbox of
 /// the process; each mailbox also keeps at most two batches of its own in flight.
@@ -192,8 +214,13 @@ public sealed record AdmissionSettings
 public sealed record EngineSettings
 {
     public required StorageSettings Storage { get; init; }
+    /// <summary>The folder of the file vault; unused when <see cref="Vault"/> keeps files in the database.</summary>
     public required string VaultPath { get; init; }
+
     public required IReadOnlyList<AssetSettings> Assets { get; init; }
+
+    /// <summary>Which vault keeps the files; a folder by default.</summary>
+    public VaultSettings Vault { get; init; } = new();
 
     /// <summary>Attempts for a message that fails to parse, extract or store before it is quarantined.</summary>
     public int PoisonMaxAttempts { get; init; } = 3;

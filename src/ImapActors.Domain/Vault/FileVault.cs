@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
 
 namespace ImapActors.Domain;
 
@@ -26,6 +25,9 @@ public sealed class FileVault : IVault
 
     public string Root => _root;
 
+    /// <inheritdoc />
+    public string Location => _root;
+
     public VaultFile Store(Stream content, string fileName)
     {
         ArgumentNullException.ThrowIfNull(content);
@@ -35,10 +37,7 @@ public sealed class FileVault : IVault
             return StoreBuffered(memory, buffered, tmp, fileName);
         }
 
-        using var sha1 = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
-        using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
-        long size = 0;
+        using var hashes = new VaultHashes();
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
         try
         {
@@ -48,18 +47,14 @@ public sealed class FileVault : IVault
                 int read;
                 while ((read = content.Read(buffer, 0, buffer.Length)) > 0)
                 {
-                    sha1.AppendData(buffer, 0, read);
-                    sha256.AppendData(buffer, 0, read);
-                    md5.AppendData(buffer, 0, read);
+                    hashes.Append(buffer.AsSpan(0, read));
                     output.Write(buffer, 0, read);
-                    size += read;
                 }
             }
 
-            var id = new VaultId(Convert.ToHexStringLower(sha1.GetHashAndReset()));
-            Publish(tmp, id);
-            return new VaultFile(id, fileName, size,
-                Convert.ToHexStringLower(sha256.GetHashAndReset()), Convert.ToHexStringLower(md5.GetHashAndReset()));
+            var file = hashes.Finish(fileName);
+            Publish(tmp, file.VaultId);
+            return file;
         }
         catch
         {
@@ -80,12 +75,7 @@ public sealed class FileVault : IVault
     {
         var bytes = buffered.AsSpan((int)memory.Position);
         memory.Seek(0, SeekOrigin.End);
-        Span<byte> sha1 = stackalloc byte[SHA1.HashSizeInBytes];
-        Span<byte> sha256 = stackalloc byte[SHA256.HashSizeInBytes];
-        Span<byte> md5 = stackalloc byte[MD5.HashSizeInBytes];
-        SHA1.HashData(bytes, sha1);
-        SHA256.HashData(bytes, sha256);
-        MD5.HashData(bytes, md5);
+        var file = VaultHashes.Of(bytes, fileName);
         try
         {
             using (var output = OpenTemporary(tmp))
@@ -93,9 +83,8 @@ public sealed class FileVault : IVault
                 output.Write(bytes);
             }
 
-            var id = new VaultId(Convert.ToHexStringLower(sha1));
-            Publish(tmp, id);
-            return new VaultFile(id, fileName, bytes.Length, Convert.ToHexStringLower(sha256), Convert.ToHexStringLower(md5));
+            Publish(tmp, file.VaultId);
+            return file;
         }
         catch
         {
@@ -155,4 +144,8 @@ public sealed class FileVault : IVault
     }
 
     public string PathOf(VaultId id) => Path.Combine(_root, id.Value[..2], id.Value);
+
+    /// <inheritdoc />
+    /// <returns>The file's path.</returns>
+    public string Describe(VaultId id) => PathOf(id);
 }

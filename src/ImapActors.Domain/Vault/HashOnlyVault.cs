@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Security.Cryptography;
 
 namespace ImapActors.Domain;
 
@@ -12,21 +11,14 @@ public sealed class HashOnlyVault : IVault
     public VaultFile Store(Stream content, string fileName)
     {
         ArgumentNullException.ThrowIfNull(content);
-        using var sha1 = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
-        using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+        using var hashes = new VaultHashes();
         var buffer = ArrayPool<byte>.Shared.Rent(81920);
-        long size = 0;
         try
         {
             int read;
             while ((read = content.Read(buffer, 0, buffer.Length)) > 0)
             {
-                var chunk = buffer.AsSpan(0, read);
-                sha1.AppendData(chunk);
-                sha256.AppendData(chunk);
-                md5.AppendData(chunk);
-                size += read;
+                hashes.Append(buffer.AsSpan(0, read));
             }
         }
         finally
@@ -34,10 +26,15 @@ public sealed class HashOnlyVault : IVault
             ArrayPool<byte>.Shared.Return(buffer);
         }
 
-        return new VaultFile(new VaultId(Convert.ToHexStringLower(sha1.GetHashAndReset())), fileName, size,
-            Convert.ToHexStringLower(sha256.GetHashAndReset()), Convert.ToHexStringLower(md5.GetHashAndReset()));
+        return hashes.Finish(fileName);
     }
 
     /// <summary>Always null: nothing is kept.</summary>
     public Stream? OpenRead(VaultId id) => null;
+
+    /// <inheritdoc />
+    public string Location => "nowhere (hashes only)";
+
+    /// <inheritdoc />
+    public string Describe(VaultId id) => Location;
 }

@@ -114,5 +114,16 @@ public static class ActionSupport
     }
 
     /// <summary>Where fetched messages too large for memory are written.</summary>
+    /// <summary>
+    /// A raw email read back from the vault, whichever keeps it: in memory up to <c>large-message-bytes</c>, as fetching
+    /// keeps it, else in a temporary file disposing it deletes; null when the vault does not hold it.
+    /// </summary>
+    internal static RawEmail? ReadRawEmail(IVault vault, VaultId id, EngineSettings settings)
+    {
+        // Copied out and closed at once: a database vault's stream holds a connection while it is open.
+        using var stream = vault.OpenRead(id);
+        return stream is null ? null : RawEmail.FromStream(stream, settings.LargeMessageBytes, TempDirectory);
+    }
+
     internal static string TempDirectory => Path.Combine(Path.GetTempPath(), "imapactors-fetch");
 }

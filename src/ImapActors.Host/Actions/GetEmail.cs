@@ -35,7 +35,7 @@ public sealed record GetEmailResult(JsonObject Data, string Message, long? Conta
 /// id (from the store and the vault, no IMAP at all), optionally ingested through the same pipeline and idempotent sink
 /// as polling, so it lands in the container a poll makes or made for it.
 /// </summary>
-public sealed class GetEmail(EngineSettings settings, IContainerStore store, FileVault vault, AccessTokens tokens, IImapSessionFactory sessions,
+public sealed class GetEmail(EngineSettings settings, IContainerStore store, IVault vault, AccessTokens tokens, IImapSessionFactory sessions,
     IngestionService ingestion)
 {
     public const string NotIngestedMessage = "Email not ingested.";
@@ -125,17 +125,12 @@ public sealed class GetEmail(EngineSettings settings, IContainerStore store, Fil
             throw new ActionFailedException(BadSdiMessage);
         }
 
-        var path = vault.PathOf(container.RawEmail);
-        if (!File.Exists(path))
-        {
-            throw new ActionFailedException(NoRawEmailMessage);
-        }
+        using var raw = ActionSupport.ReadRawEmail(vault, container.RawEmail, settings) ?? throw new ActionFailedException(NoRawEmailMessage);
 
         // Re-ingesting reuses the original key, so the email lands in this same container.
         var summary = container.Summary;
         var source = new EmailSource(new AssetName(summary.Asset), new FolderName(summary.Folder), summary.Uid, summary.UidValidity, null);
         var owner = settings.Assets.FirstOrDefault(a => a.Name == source.Asset) ?? asset;
-        using var raw = RawEmail.FromFile(path, deleteOnDispose: false);
         return await ResultAsync(owner, raw, source, ingest, ct);
     }
 

@@ -16,7 +16,7 @@ public sealed record RetryOutcome(QuarantinedEmail Email, CommitResult? Result, 
 /// the UIDVALIDITY it was quarantined with. A success marks the quarantine entry resolved; the sink's idempotent key makes
 /// a second retry change nothing. A failure leaves the entry in quarantine and says why.
 /// </summary>
-public sealed class QuarantineRetry(EngineSettings settings, IContainerStore store, FileVault vault, IngestionService ingestion,
+public sealed class QuarantineRetry(EngineSettings settings, IContainerStore store, IVault vault, IngestionService ingestion,
     AccessTokens tokens, IImapSessionFactory sessions)
 {
     public async Task<RetryOutcome> RetryAsync(QuarantinedEmail email, CancellationToken cancellationToken)
@@ -30,13 +30,12 @@ public sealed class QuarantineRetry(EngineSettings settings, IContainerStore sto
             return await FromServerAsync(email, asset, cancellationToken);
         }
 
-        var path = vault.PathOf(email.RawEmail);
-        if (!File.Exists(path))
+        using var raw = ActionSupport.ReadRawEmail(vault, email.RawEmail, settings);
+        if (raw is null)
         {
-            return new RetryOutcome(email, null, $"the raw email {email.RawEmail} is missing from the vault {vault.Root}");
+            return new RetryOutcome(email, null, $"the raw email {email.RawEmail} is missing from the vault {vault.Location}");
         }
 
-        using var raw = RawEmail.FromFile(path, deleteOnDispose: false);
         return await IngestAsync(email, raw, email.Source, asset, cancellationToken);
     }
 

@@ -14,13 +14,15 @@ public sealed class GetEmailTests(ITestOutputHelper output)
 {
     private static DovecotInstance Dovecot => TestServices.Dovecot;
 
-    [Fact]
-    public async Task By_uid_then_ingested_then_by_container_id_without_any_server_through_the_cli()
+    [Theory]
+    [InlineData(Store.Sqlite, VaultStore.File)]
+    [InlineData(Store.PostgreSql, VaultStore.Database)]
+    public async Task By_uid_then_ingested_then_by_container_id_without_any_server_through_the_cli(Store store, VaultStore vault)
     {
         var user = Dovecot.CreateUser("get");
         var messages = ActionsFixture.Samples(7, 3).ToList();
         Dovecot.LoadMessages(user.Name, "INBOX", messages);
-        using var harness = new EngineHarness(Store.Sqlite, [Dovecot.Asset(user)]);
+        using var harness = new EngineHarness(store, [Dovecot.Asset(user)], vault: vault);
         var asset = harness.Settings.Assets[0].Name.Value;
         using var expectedRaw = RawEmail.FromBytes(MessageBytes.ToCrlf(messages[1]));
         var expected = EmailHeaders.TopLevel(expectedRaw);
@@ -42,8 +44,15 @@ public sealed class GetEmailTests(ITestOutputHelper output)
         var container = Assert.Single(await harness.ContainersAsync());
         Assert.Equal((containerId, 2u), (container.Id, container.Uid));
 
-        // The server is out of reach from here on: the configuration points at a port nobody listens on.
+        // The server is out of reach from here on: the configuration points at a port nobody listens on. With the vault in
+        // the database, the rest runs as another node would, whose folder holds nothing.
         harness.Settings = harness.Settings with { Assets = [harness.Settings.Assets[0] with { Port = LoopbackPorts.Unused() }] };
+        if (vault == VaultStore.Database)
+        {
+            Assert.False(Directory.Exists(harness.Settings.VaultPath));
+            harness.Settings = harness.Settings with { VaultPath = Path.Combine(harness.Directory, "another-node-vault") };
+        }
+
         var id = containerId.ToString(System.Globalization.CultureInfo.InvariantCulture);
         (exit, stdout, stderr) = await ActionsFixture.RunCliAsync(harness, "get-email", "--asset", asset, "--container-id", id, "--id", "3", "--json");
         output.WriteLine(stdout + stderr);
@@ -105,18 +114,32 @@ public sealed class GetEmailTests(ITestOutputHelper output)
         Assert.Contains("No email with UID 999", stderr, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Container_whose_raw_email_is_gone_from_the_vault_gives_the_reference_message()
+    [Theory]
+    [InlineData(Store.Sqlite, VaultStore.File)]
+    [InlineData(Store.PostgreSql, VaultStore.Database)]
+    public async Task Container_whose_raw_email_is_gone_from_the_vault_gives_the_reference_message(Store database, VaultStore vault)
     {
         var user = Dovecot.CreateUser("getraw");
         Dovecot.LoadMessages(user.Name, "INBOX", ActionsFixture.Samples(4, 1));
-        using var harness = new EngineHarness(Store.Sqlite, [Dovecot.Asset(user)]);
+        using var harness = new EngineHarness(database, [Dovecot.Asset(user)], vault: vault);
         var asset = harness.Settings.Assets[0];
         var ingested = await harness.GetEmailAsync(asset, new GetEmailRequest { Id = "1", Ingest = true });
         await using (var store = ImapActors.Storage.ContainerStoreFactory.Create(harness.Settings.Storage))
         {
             var container = await store.GetContainerAsync(ingested.ContainerId!.Value, CancellationToken.None);
-            File.Delete(new FileVault(harness.Settings.VaultPath).PathOf(container!.RawEmail));
+            if (vault == VaultStore.File)
+            {
+                File.Delete(new FileVault(harness.Settings.VaultPath).PathOf(container!.RawEmail));
+            }
+            else
+            {
+                await using var connection = new Npgsql.NpgsqlConnection(harness.Settings.Storage.ConnectionString);
+                await connection.OpenAsync();
+                await using var delete = new Npgsql.NpgsqlCommand(
+                    "DELETE FROM vault_chunks WHERE vault_id = @id; DELETE FROM vault_content WHERE vault_id = @id", connection);
+                delete.Parameters.AddWithValue("id", container!.RawEmail.Value);
+                await delete.ExecuteNonQueryAsync();
+            }
         }
 
         var ex = await Assert.ThrowsAsync<ActionFailedException>(() => harness.GetEmailAsync(asset,

@@ -47,6 +47,7 @@ public sealed class ClusterProcessTests(ITestOutputHelper output) : IDisposable
               seed-nodes = [{{string.Join(", ", ports.Select(p => $"\"127.0.0.1:{p}\""))}}]
             }
             imapactors.engine.shutdown-timeout = 20s
+            imapactors.vault.store = database
             """);
         var logs = ports.Select((_, i) => Path.Combine(harness.Directory, $"node-{i + 1}.log")).ToList();
         for (var i = 0; i < ports.Count; i++)
@@ -93,6 +94,13 @@ public sealed class ClusterProcessTests(ITestOutputHelper output) : IDisposable
         Assert.NotEmpty(lost);
         Assert.Equal(lost.Count, resumed.Count);
         Assert.All(resumed.Values, at => Assert.True(at - downed <= TimeSpan.FromSeconds(30), $"resumed {(at - downed).TotalSeconds:0} s after the downing"));
+
+        // The vault is the database's: a container node 2 ingested before it was killed is read from another process.
+        var fromKilled = containers.First(c => c.Node == $"127.0.0.1:{ports[1]}");
+        var (exit, json, errors) = await CliProcess.RunAsync(environment, TimeSpan.FromMinutes(1), "get-email", "--config", config,
+            "--asset", fromKilled.Asset, "--container-id", fromKilled.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), "--json");
+        Assert.True(exit == 0, errors);
+        Assert.Contains(fromKilled.MessageId!, json, StringComparison.Ordinal);
 
         foreach (var log in logs)
         {

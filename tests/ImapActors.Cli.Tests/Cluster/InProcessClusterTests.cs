@@ -34,6 +34,7 @@ public sealed class InProcessClusterTests(ITestOutputHelper output)
         EngineSettings Node(int port) => harness.Settings with
         {
             Cluster = new ClusterSettings { Enabled = true, Hostname = "127.0.0.1", Port = port, SeedNodes = seeds },
+            Vault = new VaultSettings { Store = VaultStore.Database },
             ShutdownTimeout = TimeSpan.FromSeconds(10),
         };
 

@@ -10,32 +10,48 @@ namespace ImapActors.Cli.Tests.Containers;
 /// <summary>
 /// <c>imapactors containers list|show</c> over the store of <see cref="SoarJsonFixture"/>: the output is byte for byte
 /// what the command printed before its rendering moved into the storage library (tests/ImapActors.Storage.Tests/Expected),
-/// with the node of each container added since, and the filter and paging options select what they say.
+/// with the node of each container added since, and the filter and paging options select what they say, whichever store
+/// and vault hold the containers.
 /// </summary>
-public sealed class ContainersCommandTests : IAsyncLifetime, IDisposable
+public abstract class ContainersCommandContract : IAsyncLifetime, IDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
     private readonly string _folder = Directory.CreateTempSubdirectory("imapactors-containers-cli-").FullName;
     private readonly Dictionary<string, string> _environment = new() { ["CONTAINERS_TEST_PASSWORD"] = "unused" };
     private string _config = "";
 
+    protected string Folder => _folder;
+
+    /// <summary>The store the fixture is seeded into.</summary>
+    protected abstract StorageSettings CreateStorage();
+
+    /// <summary>The vault's section of the configuration.</summary>
+    protected abstract VaultSettings Vault { get; }
+
     public async Task InitializeAsync()
     {
-        var database = Path.Combine(_folder, "store.db");
+        var storage = CreateStorage();
         var vault = Path.Combine(_folder, "vault");
-        await using (var store = ContainerStoreFactory.Create(new StorageSettings(StorageProvider.Sqlite, $"Data Source={database}"),
-            new FixedTime(SoarJsonFixture.CreatedAt)))
+        var settings = new EngineSettings { Storage = storage, VaultPath = vault, Vault = Vault, Assets = [] };
+        await using (var store = ContainerStoreFactory.Create(storage, new FixedTime(SoarJsonFixture.CreatedAt)))
         {
             await store.InitializeAsync(CancellationToken.None);
-            await SoarJsonFixture.SeedAsync(store, new FileVault(vault));
+            var files = VaultFactory.Create(settings);
+            using (files as IDisposable)
+            {
+                await SoarJsonFixture.SeedAsync(store, files);
+            }
         }
 
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        _environment["CONTAINERS_TEST_DB"] = storage.ConnectionString;
+        var provider = storage.Provider == StorageProvider.Sqlite ? "sqlite" : "postgresql";
+        var vaultStore = Vault.Store == VaultStore.Database ? "database" : "file";
         _config = Path.Combine(_folder, "imapactors.conf");
         await File.WriteAllTextAsync(_config, $$"""
             imapactors {
-              storage { provider = sqlite, connection-string = "Data Source={{database}}" }
-              vault { path = "{{vault}}" }
+              storage { provider = {{provider}}, connection-string = ${?CONTAINERS_TEST_DB} }
+              vault { store = {{vaultStore}}, path = "{{vault}}" }
               assets {
                 phish { server = "127.0.0.1", port = 993, use_ssl = true, username = "soc", password = ${?CONTAINERS_TEST_PASSWORD}, folder = "INBOX" }
               }
@@ -45,7 +61,11 @@ public sealed class ContainersCommandTests : IAsyncLifetime, IDisposable
 
     public Task DisposeAsync() => Task.CompletedTask;
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
+    public void Dispose()
+    {
+        Directory.Delete(_folder, recursive: true);
+        GC.SuppressFinalize(this);
+    }
 
     [Fact]
     public async Task List_show_and_brief_print_what_they_printed_before()
@@ -97,6 +117,31 @@ public sealed class ContainersCommandTests : IAsyncLifetime, IDisposable
     private static List<long> Ids(string jsonLines) =>
         [.. jsonLines.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("id").GetInt64())];
 
-    private static string Expected(string name) =>
-        Encoding.UTF8.GetString(File.ReadAllBytes(Path.Combine(RepoPaths.Root, "tests", "ImapActors.Storage.Tests", "Expected", name)));
+    private string Expected(string name) =>
+        AsStored(Encoding.UTF8.GetString(File.ReadAllBytes(Path.Combine(RepoPaths.Root, "tests", "ImapActors.Storage.Tests", "Expected", name))));
+
+    /// <summary>The expected output as this store keeps the fixture's values.</summary>
+    protected virtual string AsStored(string expected) => expected;
+}
+
+/// <summary>The store and vault of one node: SQLite and a folder.</summary>
+public sealed class ContainersCommandTests : ContainersCommandContract
+{
+    protected override VaultSettings Vault => new();
+
+    protected override StorageSettings CreateStorage() => new(StorageProvider.Sqlite, $"Data Source={Path.Combine(Folder, "store.db")}");
+}
+
+/// <summary>The store and vault of a cluster: PostgreSQL holding the vault files too; the folder stays empty.</summary>
+public sealed class ContainersCommandOnPostgresDatabaseVaultTests : ContainersCommandContract
+{
+    protected override VaultSettings Vault => new() { Store = VaultStore.Database };
+
+    protected override StorageSettings CreateStorage() => new(StorageProvider.PostgreSql, PostgresServices.CreateDatabase("containers"));
+
+    /// <summary>PostgreSQL keeps instants to the microsecond; the fixture's creation time has seven decimals.</summary>
+    protected override string AsStored(string expected) => expected.Replace("07.1234567+", "07.123456+", StringComparison.Ordinal);
+
+    [Fact]
+    public void The_vault_folder_holds_nothing() => Assert.False(Directory.Exists(Path.Combine(Folder, "vault")));
 }

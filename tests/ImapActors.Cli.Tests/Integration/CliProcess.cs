@@ -69,7 +69,8 @@ internal static class CliProcess
         var text = new StringBuilder();
         text.AppendLine("imapactors {");
         text.AppendLine($"  storage {{ provider = {(settings.Storage.Provider == StorageProvider.Sqlite ? "sqlite" : "postgresql")}, connection-string = ${{?IMAPACTORS_TEST_DB}} }}");
-        text.AppendLine($"  vault {{ path = {Quote(settings.VaultPath)} }}");
+        var store = settings.Vault.Store == VaultStore.Database ? "database" : "file";
+        text.AppendLine($"  vault {{ store = {store}, path = {Quote(settings.VaultPath)} }}");
         text.AppendLine($"  engine {{ fetch-batch-size = {settings.FetchBatchSize} }}");
         text.AppendLine("  assets {");
         var n = 0;

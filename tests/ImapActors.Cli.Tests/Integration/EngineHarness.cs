@@ -21,7 +21,7 @@ internal sealed class EngineHarness : IDisposable
 {
     private readonly string _dir = System.IO.Directory.CreateTempSubdirectory("imapactors-it-").FullName;
 
-    public EngineHarness(Store store, IReadOnlyList<AssetSettings> assets, int fetchBatchSize = 50)
+    public EngineHarness(Store store, IReadOnlyList<AssetSettings> assets, int fetchBatchSize = 50, VaultStore vault = VaultStore.File)
     {
         var storage = store == Store.Sqlite
             ? new StorageSettings(StorageProvider.Sqlite, $"Data Source={Path.Combine(_dir, "imapactors.db")}")
@@ -30,6 +30,7 @@ internal sealed class EngineHarness : IDisposable
         {
             Storage = storage,
             VaultPath = Path.Combine(_dir, "vault"),
+            Vault = new VaultSettings { Store = vault },
             Assets = assets,
             FetchBatchSize = fetchBatchSize,
         };
@@ -66,6 +67,9 @@ internal sealed class EngineHarness : IDisposable
         await store.InitializeAsync(CancellationToken.None);
         return await store.ListContainersAsync(null, CancellationToken.None);
     }
+
+    /// <summary>The vault of <see cref="Settings"/>, opened on its own, as another node (or a CLI verb) would open it.</summary>
+    public IVault OpenVault() => VaultFactory.Create(Settings);
 
     public static string FolderHash(string folder) =>
         Convert.ToHexStringLower(MD5.HashData(Encoding.UTF8.GetBytes(folder)));

@@ -175,8 +175,10 @@ public sealed class IngestionIntegrationTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
-    public async Task Poison_email_is_quarantined_the_rest_ingested_and_a_retry_after_the_fix_ingests_it_once()
+    [Theory]
+    [InlineData(Store.Sqlite, VaultStore.File)]
+    [InlineData(Store.PostgreSql, VaultStore.Database)]
+    public async Task Poison_email_is_quarantined_the_rest_ingested_and_a_retry_after_the_fix_ingests_it_once(Store store, VaultStore vault)
     {
         var dovecot = TestServices.Dovecot;
         var user = dovecot.CreateUser("poison");
@@ -184,7 +186,7 @@ public sealed class IngestionIntegrationTests(ITestOutputHelper output)
         var messages = Enumerable.Range(0, 30).Select(n => generator.Make(n)).ToList();
         messages.Insert(12, Encoding.ASCII.GetBytes("From: x@example.org\r\nSubject: POISON-PILL\r\nMessage-ID: <poison@example.org>\r\n\r\nbad\r\n"));
         dovecot.LoadMessages(user.Name, "INBOX", messages);
-        using var harness = new EngineHarness(Store.Sqlite, [dovecot.Asset(user)]);
+        using var harness = new EngineHarness(store, [dovecot.Asset(user)], vault: vault);
         var faulty = new FaultyProcessing();
 
         var status = Assert.Single(await harness.RunOnceAsync(Generous, vault => faulty.Wrap(vault)));
@@ -196,7 +198,13 @@ public sealed class IngestionIntegrationTests(ITestOutputHelper output)
         await using var engine = await harness.StartAsync(once: true, vault => faulty.Wrap(vault));
         var q = Assert.Single(await engine.Store.ListQuarantineAsync(false, CancellationToken.None));
         Assert.Equal((13u, "parse"), (q.Source.Uid, q.Stage));
-        Assert.Contains("POISON-PILL", Encoding.ASCII.GetString(File.ReadAllBytes(engine.Vault.PathOf(q.RawEmail!))), StringComparison.Ordinal);
+        using (var raw = engine.Vault.OpenRead(q.RawEmail!)!)
+        using (var reader = new StreamReader(raw, Encoding.ASCII))
+        {
+            Assert.Contains("POISON-PILL", reader.ReadToEnd(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(vault == VaultStore.File, Directory.Exists(Path.Combine(harness.Settings.VaultPath, q.RawEmail!.Value[..2])));
         Assert.False(string.IsNullOrEmpty(q.ParserVersion));
         await engine.WhenCaughtUpAsync(new CancellationTokenSource(Generous).Token);
         Assert.Equal(3, faulty.Attempts["POISON-PILL"]);
