@@ -13,8 +13,10 @@ public sealed class ClusterConfigTests
         imapactors.assets.phish { server = "mail.example.org", username = "soc", password_env = "PHISH_PASSWORD" }
         """;
 
+    // The shared store and a vault every node reads, as an enabled cluster needs.
     private const string PostgreSql = """
         imapactors.storage { provider = postgresql, connection-string-env = "DB" }
+        imapactors.vault.store = database
         """;
 
     private readonly Dictionary<string, string> _environment = new()

@@ -78,7 +78,7 @@ public sealed class InProcessClusterTests(ITestOutputHelper output)
         File.WriteAllText(config, """
             imapactors {
               storage { provider = postgresql, connection-string-env = "IMAPACTORS_TEST_DB" }
-              vault.path = "vault"
+              vault { path = "vault", store = database }
               cluster { enabled = true, seed-nodes = ["127.0.0.1:4053"] }
               assets.a { server = "127.0.0.1", username = "u", password_env = "IMAPACTORS_TEST_PASSWORD" }
             }
