@@ -142,6 +142,65 @@ public class CorpusTests(ITestOutputHelper output)
         Assert.Equal(names, sdiOk);
     }
 
+    private static readonly Regex Declaration = new(
+        """(?:\bxmlns(?::[\w.-]+)?|\b[\w.-]*:?schemaLocation)\s*=\s*(?:"[^"]*"|'[^']*')|<!DOCTYPE[^>]*>""",
+        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+
+    private static readonly Regex HttpUrl = new("""https?://[^\s"'<>]+""", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+
+    [CorpusFact]
+    public void No_url_or_domain_artifact_stands_only_for_a_namespace_or_dtd_identifier()
+    {
+        // The identifiers are found by this test's own pattern over the decoded texts: xmlns and schemaLocation values and
+        // DOCTYPE declarations. One that also stands in the message outside such a declaration may be an indicator.
+        var corpus = RepoPaths.RequiredCorpus;
+        var wrong = new List<string>();
+        var seen = 0;
+        foreach (var file in Directory.GetFiles(corpus, "*.eml", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            var bytes = MessageBytes.ToCrlf(File.ReadAllBytes(file));
+            var declared = new HashSet<string>(StringComparer.Ordinal);
+            var outside = new StringBuilder(Encoding.Latin1.GetString(bytes.AsSpan(0, Math.Min(bytes.Length, HeaderEnd(bytes)))));
+            foreach (var text in Texts(bytes))
+            {
+                outside.Append(Declaration.Replace(text, m =>
+                {
+                    foreach (Match url in HttpUrl.Matches(m.Value))
+                    {
+                        declared.Add(url.Value.TrimEnd('"', '\''));
+                    }
+
+                    return " ";
+                })).Append('\n');
+            }
+
+            if (declared.Count == 0)
+            {
+                continue;
+            }
+
+            seen++;
+            var rest = outside.ToString();
+            var email = TestMail.Process(bytes);
+            wrong.AddRange(email.Urls().Where(u => declared.Contains(u) && !rest.Contains(u, StringComparison.OrdinalIgnoreCase))
+                .Select(u => $"{Path.GetFileName(file)}: URL {u}"));
+            var hosts = declared.Select(u => new Uri(u, UriKind.Absolute).Host.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
+            wrong.AddRange(email.Domains().Where(d => hosts.Contains(d) && !rest.Contains(d, StringComparison.OrdinalIgnoreCase))
+                .Select(d => $"{Path.GetFileName(file)}: domain {d}"));
+        }
+
+        output.WriteLine($"{seen} messages declare namespaces or DTDs");
+        Assert.True(seen > 0, "the corpus has no namespace or DTD declaration: the test shows nothing");
+        Assert.Empty(wrong);
+    }
+
+    /// <summary>Where the top-level header block ends (its blank line), or the end of the message.</summary>
+    private static int HeaderEnd(byte[] bytes)
+    {
+        var end = bytes.AsSpan().IndexOf("\r\n\r\n"u8);
+        return end < 0 ? bytes.Length : end;
+    }
+
     [CorpusFact]
     public void No_url_artifact_is_a_cut_copy_of_a_link_of_the_same_message()
     {
