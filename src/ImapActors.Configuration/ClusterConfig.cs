@@ -22,6 +22,16 @@ public static class ClusterConfig
 
     private static readonly JsonSerializerOptions Quoting = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    /// <summary>The serializer of the messages that cross nodes, bound to their marker interface.</summary>
+    public static Config Serialization { get; } = ConfigurationFactory.ParseString("""
+        akka.actor {
+          serializers.imapactors-cluster = "ImapActors.Actors.Cluster.ClusterMessageSerializer, ImapActors.Actors"
+          serialization-bindings {
+            "ImapActors.Actors.Cluster.MailboxSharding+IMailboxShardMessage, ImapActors.Actors" = imapactors-cluster
+          }
+        }
+        """);
+
     /// <summary>The Akka address of a seed node given as host:port.</summary>
     public static string SeedAddress(string actorSystem, string hostPort) => $"akka.tcp://{actorSystem}@{hostPort}";
 
@@ -38,13 +48,7 @@ public static class ClusterConfig
         var handoff = ((int)Math.Ceiling(settings.ShutdownTimeout.TotalSeconds) + 10).ToString(CultureInfo.InvariantCulture);
         return ConfigurationFactory.ParseString($$"""
             akka {
-              actor {
-                provider = cluster
-                serializers.imapactors-cluster = "ImapActors.Actors.Cluster.ClusterMessageSerializer, ImapActors.Actors"
-                serialization-bindings {
-                  "ImapActors.Actors.Cluster.MailboxSharding+IMailboxShardMessage, ImapActors.Actors" = imapactors-cluster
-                }
-              }
+              actor.provider = cluster
               remote.dot-netty.tcp {
                 hostname = {{Q(cluster.Hostname)}}
                 port = {{cluster.Port.ToString(CultureInfo.InvariantCulture)}}
@@ -82,6 +86,6 @@ public static class ClusterConfig
                 }
               }
             }
-            """);
+            """).WithFallback(Serialization);
     }
 }
