@@ -110,6 +110,74 @@ public sealed class ClusterProcessTests(ITestOutputHelper output) : IDisposable
         }
     }
 
+    [Fact]
+    public async Task A_rolling_restart_while_ingesting_loses_and_duplicates_nothing()
+    {
+        const int users = 4, perFolder = 500;
+        string[] folders = ["INBOX", "Reported"];
+        var dovecot = TestServices.Dovecot;
+        var assets = new List<AssetSettings>();
+        var generator = new SampleMail(23);
+        for (var u = 0; u < users; u++)
+        {
+            var user = dovecot.CreateUser("roll");
+            foreach (var folder in folders)
+            {
+                dovecot.LoadMessages(user.Name, folder, Enumerable.Range(0, perFolder).Select(n => generator.Make(u * 1000 + n)));
+            }
+
+            assets.Add(dovecot.Asset(user, true, folders) with { MaxEmails = 20 });
+        }
+
+        using var harness = new EngineHarness(Store.PostgreSql, assets, fetchBatchSize: 10);
+        var (config, environment) = CliProcess.WriteConfig(harness.Directory, harness.Settings);
+        var ports = Enumerable.Range(0, 3).Select(_ => LoopbackPorts.Unused()).ToList();
+        File.AppendAllText(config, $$"""
+            imapactors.cluster {
+              enabled = true
+              min-members = 3
+              seed-nodes = [{{string.Join(", ", ports.Select(p => $"\"127.0.0.1:{p}\""))}}]
+            }
+            imapactors.engine.shutdown-timeout = 20s
+            imapactors.vault.store = database
+            """);
+        for (var i = 0; i < ports.Count; i++)
+        {
+            _nodes.Add(StartNode(config, environment, ports[i], Path.Combine(harness.Directory, $"node-{i + 1}.log")));
+        }
+
+        var total = users * folders.Length * perFolder;
+        await WaitForAsync(async () => (await harness.ContainersAsync()).Count >= total / 10, TimeSpan.FromMinutes(3), 200);
+
+        // Each node in turn: SIGTERM (it hands its mailboxes over and exits 0), then started again; one more email
+        // arrives in every folder after each restart.
+        for (var i = 0; i < ports.Count; i++)
+        {
+            var at = (await harness.ContainersAsync()).Count;
+            Terminate(_nodes[i]);
+            Assert.True(_nodes[i].WaitForExit(TimeSpan.FromSeconds(30)), $"node {i + 1} did not stop within 30 s");
+            Assert.Equal(0, _nodes[i].ExitCode);
+            output.WriteLine($"node {i + 1} stopped at {at} containers");
+            _nodes[i] = StartNode(config, environment, ports[i], Path.Combine(harness.Directory, $"node-{i + 1}-again.log"));
+            foreach (var asset in assets)
+            {
+                foreach (var folder in folders)
+                {
+                    await ImapAppender.AppendAsync(asset, folder, generator.Make(9000 + i), CancellationToken.None);
+                }
+            }
+
+            total += assets.Count * folders.Length;
+        }
+
+        await WaitForAsync(async () => (await harness.ContainersAsync()).Count >= total, TimeSpan.FromMinutes(4));
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var containers = await harness.ContainersAsync();
+        output.WriteLine($"{containers.Count} containers of {total}");
+        Assert.Equal(total, containers.Count);
+        Assert.Equal(total, containers.Select(c => (c.Asset, c.Folder, c.UidValidity, c.Uid)).Distinct().Count());
+    }
+
     /// <summary>The JSON log lines of a node: when, the message template, and the mailbox it names.</summary>
     private static IEnumerable<(DateTimeOffset At, string Template, string? Mailbox)> Lines(string log)
     {
