@@ -21,34 +21,11 @@ public sealed class ClusterProcessTests(ITestOutputHelper output) : IDisposable
     public async Task A_killed_node_s_mailboxes_resume_on_the_others_and_every_email_is_one_container()
     {
         const int users = 8, perFolder = 375;
-        string[] folders = ["INBOX", "Reported"];
-        var dovecot = TestServices.Dovecot;
-        var assets = new List<AssetSettings>();
         var generator = new SampleMail(11);
-        for (var u = 0; u < users; u++)
-        {
-            var user = dovecot.CreateUser("nodes");
-            foreach (var folder in folders)
-            {
-                dovecot.LoadMessages(user.Name, folder, Enumerable.Range(0, perFolder).Select(n => generator.Make(u * 1000 + n)));
-            }
-
-            assets.Add(dovecot.Asset(user, true, folders) with { MaxEmails = 20 });
-        }
-
-        var total = users * folders.Length * perFolder;
+        var assets = Seed("nodes", users, perFolder, generator);
+        var total = users * Folders.Length * perFolder;
         using var harness = new EngineHarness(Store.PostgreSql, assets, fetchBatchSize: 10);
-        var (config, environment) = CliProcess.WriteConfig(harness.Directory, harness.Settings);
-        var ports = Enumerable.Range(0, 3).Select(_ => LoopbackPorts.Unused()).ToList();
-        File.AppendAllText(config, $$"""
-            imapactors.cluster {
-              enabled = true
-              min-members = 3
-              seed-nodes = [{{string.Join(", ", ports.Select(p => $"\"127.0.0.1:{p}\""))}}]
-            }
-            imapactors.engine.shutdown-timeout = 20s
-            imapactors.vault.store = database
-            """);
+        var (config, environment, ports) = WriteClusterConfig(harness);
         var logs = ports.Select((_, i) => Path.Combine(harness.Directory, $"node-{i + 1}.log")).ToList();
         for (var i = 0; i < ports.Count; i++)
         {
@@ -114,33 +91,11 @@ public sealed class ClusterProcessTests(ITestOutputHelper output) : IDisposable
     public async Task A_rolling_restart_while_ingesting_loses_and_duplicates_nothing()
     {
         const int users = 4, perFolder = 500;
-        string[] folders = ["INBOX", "Reported"];
-        var dovecot = TestServices.Dovecot;
-        var assets = new List<AssetSettings>();
+        string[] folders = Folders;
         var generator = new SampleMail(23);
-        for (var u = 0; u < users; u++)
-        {
-            var user = dovecot.CreateUser("roll");
-            foreach (var folder in folders)
-            {
-                dovecot.LoadMessages(user.Name, folder, Enumerable.Range(0, perFolder).Select(n => generator.Make(u * 1000 + n)));
-            }
-
-            assets.Add(dovecot.Asset(user, true, folders) with { MaxEmails = 20 });
-        }
-
+        var assets = Seed("roll", users, perFolder, generator);
         using var harness = new EngineHarness(Store.PostgreSql, assets, fetchBatchSize: 10);
-        var (config, environment) = CliProcess.WriteConfig(harness.Directory, harness.Settings);
-        var ports = Enumerable.Range(0, 3).Select(_ => LoopbackPorts.Unused()).ToList();
-        File.AppendAllText(config, $$"""
-            imapactors.cluster {
-              enabled = true
-              min-members = 3
-              seed-nodes = [{{string.Join(", ", ports.Select(p => $"\"127.0.0.1:{p}\""))}}]
-            }
-            imapactors.engine.shutdown-timeout = 20s
-            imapactors.vault.store = database
-            """);
+        var (config, environment, ports) = WriteClusterConfig(harness);
         for (var i = 0; i < ports.Count; i++)
         {
             _nodes.Add(StartNode(config, environment, ports[i], Path.Combine(harness.Directory, $"node-{i + 1}.log")));
@@ -176,6 +131,44 @@ public sealed class ClusterProcessTests(ITestOutputHelper output) : IDisposable
         output.WriteLine($"{containers.Count} containers of {total}");
         Assert.Equal(total, containers.Count);
         Assert.Equal(total, containers.Select(c => (c.Asset, c.Folder, c.UidValidity, c.Uid)).Distinct().Count());
+    }
+
+    private static readonly string[] Folders = ["INBOX", "Reported"];
+
+    /// <summary><paramref name="users"/> Dovecot users, each with <see cref="Folders"/> of <paramref name="perFolder"/> generated emails.</summary>
+    private static List<AssetSettings> Seed(string prefix, int users, int perFolder, SampleMail generator)
+    {
+        var dovecot = TestServices.Dovecot;
+        var assets = new List<AssetSettings>();
+        for (var u = 0; u < users; u++)
+        {
+            var user = dovecot.CreateUser(prefix);
+            foreach (var folder in Folders)
+            {
+                dovecot.LoadMessages(user.Name, folder, Enumerable.Range(0, perFolder).Select(n => generator.Make(u * 1000 + n)));
+            }
+
+            assets.Add(dovecot.Asset(user, true, Folders) with { MaxEmails = 20 });
+        }
+
+        return assets;
+    }
+
+    /// <summary>The harness's configuration with a three-node cluster on loopback, the vault in the database.</summary>
+    private static (string Config, Dictionary<string, string> Environment, List<int> Ports) WriteClusterConfig(EngineHarness harness)
+    {
+        var (config, environment) = CliProcess.WriteConfig(harness.Directory, harness.Settings);
+        var ports = Enumerable.Range(0, 3).Select(_ => LoopbackPorts.Unused()).ToList();
+        File.AppendAllText(config, $$"""
+            imapactors.cluster {
+              enabled = true
+              min-members = 3
+              seed-nodes = [{{string.Join(", ", ports.Select(p => $"\"127.0.0.1:{p}\""))}}]
+            }
+            imapactors.engine.shutdown-timeout = 20s
+            imapactors.vault.store = database
+            """);
+        return (config, environment, ports);
     }
 
     /// <summary>The JSON log lines of a node: when, the message template, and the mailbox it names.</summary>
