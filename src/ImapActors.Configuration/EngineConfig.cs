@@ -82,6 +82,7 @@ public static partial class EngineConfig
     };
 
     private static readonly SectionTable<OAuthStoreSection> OAuthStoreTable = new SectionTable<OAuthStoreSection>()
+        .OneOf("store", [("file", TokenStoreKind.File), ("database", TokenStoreKind.Database)], (s, v) => s with { Store = v })
         .String("token-store", required: false, (s, v) => s with { TokenStore = v })
         // Optional here: only OAuth assets with the authorization_code grant need it, and the engine says so at start.
         .Secret("key", "key_env", "key_file", required: false, literalIsSecret: _ => true, (s, v) => s with { Key = v });
@@ -94,7 +95,7 @@ public static partial class EngineConfig
 
     private sealed record VaultSection(string? Path, VaultSettings Vault);
 
-    private sealed record OAuthStoreSection(string? TokenStore, Secret? Key);
+    private sealed record OAuthStoreSection(TokenStoreKind? Store, string? TokenStore, Secret? Key);
 
     private static readonly string[] ProviderKeys = ["auth_url", "token_url", "scopes", "app_scopes", "tenant"];
     private static readonly string[] SqliteFileKeys = ["Data Source", "DataSource", "Filename"];
@@ -200,7 +201,18 @@ public static partial class EngineConfig
             throw new ConfigurationException(problems.List.Count > 0 ? problems.List : ["the configuration is incomplete"]);
         }
 
-        if (Validate(settings) is { Count: > 0 } conflicts)
+        var conflicts = Validate(settings).ToList();
+
+        // Two nodes refreshing one grant at once lose it when the provider rotates refresh tokens; the database's lock
+        // keeps them apart, a folder's files cannot across machines.
+        if (settings.Cluster.Enabled && loader.OAuthStore!.Store == TokenStoreKind.File
+            && settings.Assets.FirstOrDefault(a => a.AuthType == AuthType.OAuth && a.OAuth?.GrantType != "client_credentials") is { } oauth)
+        {
+            conflicts.Add($"key 'imapactors.oauth.store': asset '{oauth.Name}' uses OAuth, and clustered nodes must share its tokens "
+                + "and refresh them one at a time: set store = database");
+        }
+
+        if (conflicts.Count > 0)
         {
             throw new ConfigurationException(conflicts);
         }
@@ -264,7 +276,7 @@ public static partial class EngineConfig
         Add("imapactors.engine.admission", AdmissionTable, new AdmissionSettings());
         Add("imapactors.engine.limits", LimitsTable, new ExtractionLimits());
         Add("imapactors.cluster", ClusterTable, new ClusterSettings());
-        Add("imapactors.oauth", OAuthStoreTable, new OAuthStoreSection(null, null));
+        Add("imapactors.oauth", OAuthStoreTable, new OAuthStoreSection(null, null, null));
         Add("imapactors.asset-defaults", AssetTable, new AssetSettings { Name = new AssetName("-"), Server = "-", Username = "-" });
         return (keys, problems.List);
     }
@@ -496,9 +508,9 @@ public static partial class EngineConfig
         private OAuthStoreSettings ReadOAuthStore(ConfigReader oauth)
         {
             oauth.RejectUnknownKeys(OAuthStoreTable.Names);
-            var (tokenStore, key) = OAuthStoreTable.Read(this, oauth, new OAuthStoreSection(null, null));
+            var (store, tokenStore, key) = OAuthStoreTable.Read(this, oauth, new OAuthStoreSection(null, null, null));
             var path = ResolvePath(tokenStore ?? "tokens");
-            return new OAuthStoreSettings(path, key);
+            return new OAuthStoreSettings(path, key, store ?? TokenStoreKind.File);
         }
 
         private Dictionary<string, ConfigReader> ReadProviders(ConfigReader top)

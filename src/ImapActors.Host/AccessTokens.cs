@@ -2,6 +2,7 @@ using ImapActors.Configuration;
 using ImapActors.Domain;
 using ImapActors.Mail;
 using ImapActors.Mail.OAuth;
+using ImapActors.Storage;
 
 namespace ImapActors.Host;
 
@@ -30,7 +31,24 @@ public sealed class AccessTokens(Func<AssetSettings, IAccessTokenProvider?> prov
     private static AccessTokens FromConfiguration(EngineSettings settings, OAuthStoreSettings? store, string configPath)
     {
         // Without a key the providers refuse, naming the asset that needs one.
-        var tokenStore = store?.Key is null ? null : TokenStore.Open(store.TokenStorePath, store.Key);
+        var tokenStore = store?.Key is null ? null : OpenStore(settings, store);
         return new AccessTokens(OAuthTokens.ProvidersFor(settings, tokenStore, configPath));
     }
+
+    /// <summary>
+    /// The token store a loaded configuration names: its folder of files, or its storage database. A caller disposes it
+    /// when it is <see cref="IDisposable"/>.
+    /// </summary>
+    /// <exception cref="OAuthException">No key is configured, or it is not a 32-byte base64 key.</exception>
+    public static ITokenStore OpenStore(LoadedConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return OpenStore(configuration.Engine, configuration.OAuthStore);
+    }
+
+    private static ITokenStore OpenStore(EngineSettings settings, OAuthStoreSettings store) => store.Store switch
+    {
+        TokenStoreKind.Database => DatabaseTokenStore.Create(settings.Storage, store.Key),
+        _ => TokenStore.Open(store.TokenStorePath, store.Key),
+    };
 }

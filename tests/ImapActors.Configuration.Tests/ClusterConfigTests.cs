@@ -162,4 +162,32 @@ public sealed class ClusterConfigTests
     [Fact]
     public void A_cluster_that_is_off_runs_on_sqlite_without_seed_nodes() =>
         Assert.False(Parse("imapactors.cluster { enabled = false, port = 4100 }").Cluster.Enabled);
+
+    private const string OAuthAsset = """
+        imapactors.assets.m365 {
+          server = "outlook.office365.com", username = "soc@example.org", auth_type = OAuth, provider = microsoft
+          client_id = "cid", client_secret_env = "PHISH_PASSWORD"
+        }
+        """;
+
+    [Fact]
+    public void A_cluster_with_an_authorization_code_asset_needs_the_tokens_in_the_database()
+    {
+        var enabled = Cluster("enabled = true, seed-nodes = [\"127.0.0.1:4053\"]");
+        Assert.Equal(
+            "key 'imapactors.oauth.store': asset 'm365' uses OAuth, and clustered nodes must share its tokens and refresh them one at a time: set store = database",
+            Assert.Single(Refused(OAuthAsset + "\n" + enabled)));
+
+        Assert.Equal(TokenStoreKind.Database,
+            EngineConfig.ParseOAuthStore(Asset + "\n" + OAuthAsset + "\n" + enabled + "\nimapactors.oauth.store = database", Path.GetTempPath(),
+                name => _environment.GetValueOrDefault(name)).Store);
+
+        // One node keeps its files; so does a cluster whose OAuth assets are app-only (nothing to rotate).
+        Assert.Equal(TokenStoreKind.File, EngineConfig.ParseOAuthStore(Asset + "\n" + OAuthAsset, Path.GetTempPath(), name => _environment.GetValueOrDefault(name)).Store);
+        Assert.Equal(2, Parse(OAuthAsset.Replace("client_id", "grant_type = client_credentials, tenant = \"t\", client_id", StringComparison.Ordinal) + "\n" + enabled).Assets.Count);
+    }
+
+    [Fact]
+    public void The_token_store_is_file_or_database() =>
+        Assert.Contains("imapactors.oauth.store", Assert.Single(Refused("imapactors.oauth.store = redis")), StringComparison.Ordinal);
 }

@@ -55,7 +55,8 @@ internal static class OAuthCommand
 
         try
         {
-            var store = TokenStore.Open(configuration.OAuthStore.TokenStorePath, configuration.OAuthStore.Key);
+            var store = AccessTokens.OpenStore(configuration);
+            using var owned = store as IDisposable;
             using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
             var client = new OAuthTokenClient(http, asset.OAuth);
             await AuthorizationCodeFlow.RunAsync(asset, client, store, url =>
@@ -65,7 +66,7 @@ internal static class OAuthCommand
                 output.WriteLine($"Waiting up to {timeout.TotalMinutes:0.#} min for the redirect to {AuthorizationCodeFlow.RedirectUri(asset.OAuth.RedirectPort)} ...");
                 output.Flush();
             }, timeout, cancellationToken);
-            await output.WriteLineAsync($"Signed in: the tokens of asset '{assetName}' are stored, encrypted, in {store.PathFor(asset.Name)}.");
+            await output.WriteLineAsync($"Signed in: the tokens of asset '{assetName}' are stored, encrypted: {store.Describe(asset.Name)}.");
             return 0;
         }
         catch (ConfigurationException e)

@@ -65,7 +65,7 @@ public static class AuthorizationCodeFlow
     /// <exception cref="OAuthException">
     /// The redirect carried another state or an error, the exchange failed, or nothing came back in time; nothing was stored.
     /// </exception>
-    public static async Task RunAsync(AssetSettings asset, OAuthTokenClient client, TokenStore store, Action<string> showUrl, TimeSpan timeout,
+    public static async Task RunAsync(AssetSettings asset, OAuthTokenClient client, ITokenStore store, Action<string> showUrl, TimeSpan timeout,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(asset);
@@ -125,7 +125,7 @@ public static class AuthorizationCodeFlow
     }
 
     /// <summary>Answers one browser request; true once the tokens are stored, false for a request to ignore.</summary>
-    private static async Task<bool> HandleAsync(TcpClient connection, AssetSettings asset, OAuthTokenClient client, TokenStore store, string state,
+    private static async Task<bool> HandleAsync(TcpClient connection, AssetSettings asset, OAuthTokenClient client, ITokenStore store, string state,
         string verifier, string redirectUri, CancellationToken ct)
     {
         var stream = connection.GetStream();

@@ -8,6 +8,12 @@ namespace ImapActors.Mail.OAuth;
 /// authorization_code assets refresh with the stored refresh token and store a rotated one; client_credentials
 /// assets ask for a new app-only token. A revoked or missing grant throws <see cref="OAuthGrantRevokedException"/>
 /// naming the command that fixes it. Thread-safe: one refresh at a time.
+/// <para>
+/// authorization_code tokens are shared through the token store: a token another process stored (another node
+/// refreshed, or <c>oauth authorize</c> signed in again) is used as it is, and a refresh happens under the store's lock
+/// of the asset after reading the stored tokens again, so processes sharing one store refresh once per expiry between
+/// them, never twice with the same refresh token.
+/// </para>
 /// </summary>
 public sealed class OAuthTokenProvider : IAccessTokenProvider, IDisposable
 {
@@ -20,7 +26,7 @@ public sealed class OAuthTokenProvider : IAccessTokenProvider, IDisposable
     private readonly AssetSettings _asset;
     private readonly OAuthSettings _oauth;
     private readonly OAuthTokenClient _client;
-    private readonly TokenStore? _store;
+    private readonly ITokenStore? _store;
     private readonly string _authorizeCommand;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _lock = new(1, 1);
@@ -33,7 +39,7 @@ public sealed class OAuthTokenProvider : IAccessTokenProvider, IDisposable
     /// <param name="store">The token store; required for authorization_code assets.</param>
     /// <param name="authorizeCommand">The command line that signs in again, quoted in the error of a revoked grant.</param>
     /// <param name="time">The clock; null is the system clock.</param>
-    public OAuthTokenProvider(AssetSettings asset, OAuthTokenClient client, TokenStore? store, string authorizeCommand, TimeProvider? time = null)
+    public OAuthTokenProvider(AssetSettings asset, OAuthTokenClient client, ITokenStore? store, string authorizeCommand, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(asset);
         ArgumentNullException.ThrowIfNull(client);
@@ -72,55 +78,85 @@ public sealed class OAuthTokenProvider : IAccessTokenProvider, IDisposable
                 return _accessToken!;
             }
 
-            // Read the file each time: `oauth authorize` may have stored a new grant while the engine runs.
-            var stored = _store!.Load(_asset.Name);
-            if (stored?.RefreshToken is null)
+            // Read the store each time: another process may have refreshed, or `oauth authorize` stored a new grant.
+            var rejected = forceRefresh ? _accessToken : null;
+            if (Usable(Check(_store!.Load(_asset.Name)), now, rejected) is { } shared)
             {
-                throw new OAuthGrantRevokedException(
-                    $"no OAuth refresh token is stored for asset '{_asset.Name}'; run `{_authorizeCommand}`");
+                return Adopt(shared, now);
             }
 
-            if (stored.ClientId is not null && _oauth.ClientId is not null && stored.ClientId != _oauth.ClientId)
+            string? token = null;
+            await _store.UpdateAsync(_asset.Name, async (current, ct) =>
             {
-                throw new OAuthGrantRevokedException(
-                    $"the stored OAuth tokens of asset '{_asset.Name}' belong to another client_id; run `{_authorizeCommand}`");
-            }
+                // Under the lock: whoever held it before may have refreshed while this one waited.
+                var stored = Check(current);
+                var at = _time.GetUtcNow();
+                if (Usable(stored, at, rejected) is { } fresh)
+                {
+                    token = Adopt(fresh, at);
+                    return null;
+                }
 
-            if (!forceRefresh && _accessToken is null && stored.AccessToken is not null && stored.AccessTokenExpires is { } expires
-                && now < RenewAt(now, expires - now))
-            {
-                _accessToken = stored.AccessToken;
-                _renewAt = RenewAt(now, expires - now);
+                TokenResponse response;
+                try
+                {
+                    response = await _client.RefreshAsync(stored.RefreshToken!, ct).ConfigureAwait(false);
+                }
+                catch (OAuthGrantRevokedException e)
+                {
+                    _accessToken = null;
+                    throw new OAuthGrantRevokedException(
+                        $"the refresh token for asset '{_asset.Name}' was revoked or expired; run `{_authorizeCommand}`", e);
+                }
 
-                // Not fetched just now: if the server rejects it, a forced refresh must renew it.
-                _fetchedAt = DateTimeOffset.MinValue;
-                return _accessToken;
-            }
-
-            TokenResponse response;
-            try
-            {
-                response = await _client.RefreshAsync(stored.RefreshToken, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OAuthGrantRevokedException e)
-            {
-                _accessToken = null;
-                throw new OAuthGrantRevokedException(
-                    $"the refresh token for asset '{_asset.Name}' was revoked or expired; run `{_authorizeCommand}`", e);
-            }
-
-            Remember(response, now);
-            _store.Save(_asset.Name, new StoredTokens(
-                _oauth.ClientId,
-                response.RefreshToken ?? stored.RefreshToken,
-                response.AccessToken,
-                now + (response.ExpiresIn ?? TimeSpan.FromHours(1))));
-            return _accessToken!;
+                Remember(response, at);
+                token = response.AccessToken;
+                return new StoredTokens(_oauth.ClientId, response.RefreshToken ?? stored.RefreshToken, response.AccessToken,
+                    at + (response.ExpiresIn ?? TimeSpan.FromHours(1)), at);
+            }, cancellationToken).ConfigureAwait(false);
+            return token!;
         }
         finally
         {
             _lock.Release();
         }
+    }
+
+    /// <summary>The stored tokens when they hold a grant of the configured client.</summary>
+    /// <exception cref="OAuthGrantRevokedException">No refresh token is stored, or one of another client.</exception>
+    private StoredTokens Check(StoredTokens? stored)
+    {
+        if (stored?.RefreshToken is null)
+        {
+            throw new OAuthGrantRevokedException(
+                $"no OAuth refresh token is stored for asset '{_asset.Name}'; run `{_authorizeCommand}`");
+        }
+
+        if (stored.ClientId is not null && _oauth.ClientId is not null && stored.ClientId != _oauth.ClientId)
+        {
+            throw new OAuthGrantRevokedException(
+                $"the stored OAuth tokens of asset '{_asset.Name}' belong to another client_id; run `{_authorizeCommand}`");
+        }
+
+        return stored;
+    }
+
+    /// <summary><paramref name="stored"/> when its access token is not yet due for renewal and is not the one the server rejected.</summary>
+    private static StoredTokens? Usable(StoredTokens stored, DateTimeOffset now, string? rejected) =>
+        stored.AccessToken is not null && stored.AccessToken != rejected && stored.AccessTokenExpires is { } expires
+        && now < RenewAt(stored.AccessTokenIssued ?? now, expires - (stored.AccessTokenIssued ?? now))
+            ? stored
+            : null;
+
+    private string Adopt(StoredTokens stored, DateTimeOffset now)
+    {
+        var issued = stored.AccessTokenIssued ?? now;
+        _accessToken = stored.AccessToken;
+        _renewAt = RenewAt(issued, stored.AccessTokenExpires!.Value - issued);
+
+        // Not fetched just now: if the server rejects it, a forced refresh must renew it.
+        _fetchedAt = DateTimeOffset.MinValue;
+        return _accessToken!;
     }
 
     private void Remember(TokenResponse response, DateTimeOffset now)

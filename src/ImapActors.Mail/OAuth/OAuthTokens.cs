@@ -22,7 +22,7 @@ public static class OAuthTokens
     /// <param name="http">The HTTP client for the token endpoints; null makes one.</param>
     /// <param name="time">The clock; null is the system clock.</param>
     /// <exception cref="OAuthException">An authorization_code asset exists but no store (no key) was given.</exception>
-    public static Func<AssetSettings, IAccessTokenProvider?> ProvidersFor(EngineSettings settings, TokenStore? store, string configPath,
+    public static Func<AssetSettings, IAccessTokenProvider?> ProvidersFor(EngineSettings settings, ITokenStore? store, string configPath,
         HttpClient? http = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(settings);

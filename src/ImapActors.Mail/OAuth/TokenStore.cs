@@ -9,32 +9,32 @@ namespace ImapActors.Mail.OAuth;
 /// <summary>The tokens kept for one asset. <see cref="ToString"/> never shows a token.</summary>
 /// <param name="ClientId">The client the tokens were issued to; a different configured client needs a new sign-in.</param>
 /// <param name="RefreshToken">The refresh token; null for an app-only (client_credentials) asset.</param>
-/// <param name="AccessToken">The last access token, so a restart need not refresh at once.</param>
+/// <param name="AccessToken">The last access token, so a restart, or another node, need not refresh at once.</param>
 /// <param name="AccessTokenExpires">When <paramref name="AccessToken"/> expires.</param>
+/// <param name="AccessTokenIssued">When <paramref name="AccessToken"/> was issued, so that every reader renews it the same
+/// margin before it expires; null in tokens stored before it was kept.</param>
 public sealed record StoredTokens(
     [property: JsonPropertyName("client_id")] string? ClientId,
     [property: JsonPropertyName("refresh_token")] string? RefreshToken,
     [property: JsonPropertyName("access_token")] string? AccessToken,
-    [property: JsonPropertyName("access_token_expires")] DateTimeOffset? AccessTokenExpires)
+    [property: JsonPropertyName("access_token_expires")] DateTimeOffset? AccessTokenExpires,
+    [property: JsonPropertyName("access_token_issued")] DateTimeOffset? AccessTokenIssued = null)
 {
     public override string ToString() =>
         $"StoredTokens {{ ClientId = {ClientId}, RefreshToken = {(RefreshToken is null ? "none" : "***")}, AccessToken = {(AccessToken is null ? "none" : "***")}, AccessTokenExpires = {AccessTokenExpires:O} }}";
 }
 
 /// <summary>
-/// Per-asset token files in one folder, encrypted with AES-256-GCM under a 32-byte key; the asset name is the
-/// associated data, so a file copied to another asset's name does not decrypt. Files are written atomically
-/// (temporary file, then rename) with mode 0600. Safe to use from several threads and processes: each write
-/// replaces the whole file.
+/// Per-asset token files in one folder, sealed as <see cref="TokenSealing"/> describes. Files are written atomically
+/// (temporary file, then rename) with mode 0600. <see cref="UpdateAsync"/> holds a lock file beside the asset's file, so
+/// processes on one machine sharing the folder refresh one at a time; a cluster keeps its tokens in the database instead.
 /// </summary>
-public sealed class TokenStore
+public sealed class TokenStore : ITokenStore
 {
     /// <summary>How to make a key, for error messages and docs.</summary>
-    public const string KeyHowTo = "head -c 32 /dev/urandom | base64 > tokens.key";
+    public const string KeyHowTo = TokenSealing.KeyHowTo;
 
-    private static readonly byte[] Magic = "IATS1"u8.ToArray();
-    private const int NonceBytes = 12;
-    private const int TagBytes = 16;
+    private static readonly TimeSpan LockRetry = TimeSpan.FromMilliseconds(50);
     private readonly byte[] _key;
 
     /// <param name="directory">The folder of the token files; created (0700) when missing.</param>
@@ -42,11 +42,7 @@ public sealed class TokenStore
     public TokenStore(string directory, ReadOnlySpan<byte> key)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
-        if (key.Length != 32)
-        {
-            throw new OAuthException($"the token-store key must be 32 bytes, got {key.Length}; make one with: {KeyHowTo}");
-        }
-
+        TokenSealing.CheckKey(key);
         Directory = Path.GetFullPath(directory);
         _key = key.ToArray();
     }
@@ -60,22 +56,7 @@ public sealed class TokenStore
     /// <exception cref="OAuthException">The key is missing, not base64, or not 32 bytes; the message says how to make one.</exception>
     public static TokenStore Open(string directory, Secret? keyBase64)
     {
-        if (keyBase64 is null || string.IsNullOrWhiteSpace(keyBase64.Value))
-        {
-            throw new OAuthException(
-                $"OAuth assets need a token-store key: set imapactors.oauth.key_file (or key_env); make one with: {KeyHowTo}");
-        }
-
-        byte[] key;
-        try
-        {
-            key = Convert.FromBase64String(keyBase64.Value.Trim());
-        }
-        catch (FormatException)
-        {
-            throw new OAuthException($"the token-store key is not base64; make one with: {KeyHowTo}");
-        }
-
+        var key = TokenSealing.KeyFrom(keyBase64);
         try
         {
             return new TokenStore(directory, key);
@@ -96,8 +77,10 @@ public sealed class TokenStore
         return Path.Combine(Directory, file + ".tokens");
     }
 
-    /// <summary>Reads the tokens of <paramref name="asset"/>; null when none are stored.</summary>
-    /// <exception cref="OAuthException">The file cannot be read or decrypted (wrong key, damaged file).</exception>
+    /// <inheritdoc />
+    public string Describe(AssetName asset) => $"the token file '{PathFor(asset)}'";
+
+    /// <inheritdoc />
     public StoredTokens? Load(AssetName asset)
     {
         var path = PathFor(asset);
@@ -119,65 +102,20 @@ public sealed class TokenStore
             throw new OAuthException($"the token file '{path}' cannot be read: {e.Message}", e);
         }
 
-        if (data.Length < Magic.Length + NonceBytes + TagBytes || !data.AsSpan(0, Magic.Length).SequenceEqual(Magic))
-        {
-            throw new OAuthException($"the token file '{path}' is not a token file of this version");
-        }
-
-        var nonce = data.AsSpan(Magic.Length, NonceBytes);
-        var tag = data.AsSpan(Magic.Length + NonceBytes, TagBytes);
-        var cipher = data.AsSpan(Magic.Length + NonceBytes + TagBytes);
-        var plain = new byte[cipher.Length];
-        try
-        {
-            using var aes = new AesGcm(_key, TagBytes);
-            aes.Decrypt(nonce, cipher, tag, plain, Encoding.UTF8.GetBytes(asset.Value));
-            return JsonSerializer.Deserialize<StoredTokens>(plain)
-                ?? throw new OAuthException($"the token file '{path}' is empty");
-        }
-        catch (AuthenticationTagMismatchException)
-        {
-            throw new OAuthException($"the token file '{path}' does not decrypt with the configured key (another key, or a damaged file)");
-        }
-        catch (JsonException)
-        {
-            throw new OAuthException($"the token file '{path}' is damaged");
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(plain);
-        }
+        return TokenSealing.Open(_key, asset, data, $"the token file '{path}'");
     }
 
-    /// <summary>Encrypts and writes the tokens of <paramref name="asset"/>, replacing the file atomically.</summary>
-    /// <exception cref="OAuthException">The file cannot be written.</exception>
+    /// <inheritdoc />
     public void Save(AssetName asset, StoredTokens tokens)
     {
         ArgumentNullException.ThrowIfNull(tokens);
         var path = PathFor(asset);
-        var plain = JsonSerializer.SerializeToUtf8Bytes(tokens);
-        var data = new byte[Magic.Length + NonceBytes + TagBytes + plain.Length];
-        Magic.CopyTo(data, 0);
-        var nonce = data.AsSpan(Magic.Length, NonceBytes);
-        RandomNumberGenerator.Fill(nonce);
-        using (var aes = new AesGcm(_key, TagBytes))
-        {
-            aes.Encrypt(nonce, plain, data.AsSpan(Magic.Length + NonceBytes + TagBytes), data.AsSpan(Magic.Length + NonceBytes, TagBytes),
-                Encoding.UTF8.GetBytes(asset.Value));
-        }
-
-        CryptographicOperations.ZeroMemory(plain);
+        var data = TokenSealing.Seal(_key, asset, tokens);
         var temp = $"{path}.{Guid.NewGuid():N}.tmp";
         try
         {
             EnsureDirectory();
-            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
-            if (!OperatingSystem.IsWindows())
-            {
-                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            }
-
-            using (var file = new FileStream(temp, options))
+            using (var file = new FileStream(temp, PrivateFile(FileMode.CreateNew)))
             {
                 file.Write(data);
                 file.Flush(flushToDisk: true);
@@ -192,6 +130,51 @@ public sealed class TokenStore
         }
     }
 
+    /// <inheritdoc />
+    public async Task UpdateAsync(AssetName asset, Func<StoredTokens?, CancellationToken, Task<StoredTokens?>> update,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(update);
+        var lockPath = PathFor(asset) + ".lock";
+        using var held = await LockAsync(lockPath, cancellationToken).ConfigureAwait(false);
+        if (await update(Load(asset), cancellationToken).ConfigureAwait(false) is { } tokens)
+        {
+            Save(asset, tokens);
+        }
+    }
+
+    // An exclusive open is an exclusive flock on Unix: another process (or another open in this one) is refused until
+    // it is closed, and a process that dies releases it.
+    private async Task<FileStream> LockAsync(string path, CancellationToken cancellationToken)
+    {
+        EnsureDirectory();
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, PrivateFile(FileMode.OpenOrCreate));
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                await Task.Delay(LockRetry, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new OAuthException($"the token lock file '{path}' cannot be opened: {e.Message}", e);
+            }
+        }
+    }
+
+    private static FileStreamOptions PrivateFile(FileMode mode)
+    {
+        var options = new FileStreamOptions { Mode = mode, Access = FileAccess.ReadWrite, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        return options;
+    }
     private void EnsureDirectory()
     {
         if (System.IO.Directory.Exists(Directory))

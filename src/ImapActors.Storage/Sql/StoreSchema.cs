@@ -67,7 +67,7 @@ internal static class StoreSchema
         );
         CREATE INDEX IF NOT EXISTS ix_email_keys_container ON email_keys (container_id, uid_validity);
 
-        """ + VaultContentTables + QuarantineTable;
+        """ + VaultContentTables + QuarantineTable + OAuthTokensTable;
 
     /// <summary>
     /// The database vault (<see cref="DatabaseVault"/>): <c>vault_content</c> has one row per content, named by its SHA-1
@@ -90,6 +90,19 @@ internal static class StoreSchema
             ordinal INTEGER NOT NULL,
             content {bytes} NOT NULL,
             PRIMARY KEY (vault_id, ordinal)
+        );
+
+        """;
+
+    /// <summary>
+    /// <c>oauth_tokens</c>: the OAuth tokens of each authorization_code asset when <c>imapactors.oauth.store = database</c>
+    /// (<c>DatabaseTokenStore</c>), sealed as a token file is; empty otherwise.
+    /// </summary>
+    private const string OAuthTokensTable = """
+        CREATE TABLE IF NOT EXISTS oauth_tokens (
+            asset TEXT NOT NULL PRIMARY KEY,
+            sealed {bytes} NOT NULL,
+            updated_at {time} NOT NULL
         );
 
         """;

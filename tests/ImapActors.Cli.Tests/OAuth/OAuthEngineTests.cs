@@ -41,8 +41,10 @@ public sealed class OAuthEngineTests(OAuthEngineFixture fixture)
         Assert.Equal(4, statuses.Single(s => s.Mailbox.Asset == bearer.Name).Created);
         Assert.Equal(7, (await harness.ContainersAsync()).Count);
 
-        var files = Directory.GetFiles(store.Directory);
+        // One token file per asset (beside it, the empty lock file of its refreshes).
+        var files = Directory.GetFiles(store.Directory, "*.tokens");
         Assert.Equal(2, files.Length);
+        Assert.All(Directory.GetFiles(store.Directory, "*.lock"), l => Assert.Equal(0, new FileInfo(l).Length));
         var issued = fixture.Server.IssuedRefreshTokens.Concat(fixture.Server.IssuedAccessTokens).ToList();
         foreach (var file in files)
         {

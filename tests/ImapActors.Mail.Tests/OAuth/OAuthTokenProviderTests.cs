@@ -144,4 +144,38 @@ public sealed class OAuthTokenProviderTests : IAsyncLifetime
         Assert.Equal(2, _server.TokenRequests);
         Assert.False(File.Exists(_store.PathFor(asset.Name)));
     }
+
+    [Fact]
+    public async Task Processes_sharing_one_store_refresh_once_per_expiry_between_them_and_adopt_each_other_s_token()
+    {
+        _server.AccessTokenLifetime = TimeSpan.FromMinutes(10);
+        var (first, asset) = Provider("grace");
+
+        // Three nodes: one provider each, over the same store; the server rotates refresh tokens, so a second refresh
+        // with the same refresh token would lose the grant.
+        var client = new OAuthTokenClient(OAuthTestSupport.Http, asset.OAuth!);
+        var nodes = new[] { first, new OAuthTokenProvider(asset, client, _store, Command, _clock), new OAuthTokenProvider(asset, client, _store, Command, _clock) };
+        var tokens = await Task.WhenAll(nodes.Select(n => n.GetAccessTokenAsync(false, CancellationToken.None)));
+        Assert.Single(tokens.Distinct());
+        Assert.Equal(1, _server.Refreshes);
+
+        for (var expiry = 2; expiry <= 4; expiry++)
+        {
+            _clock.Advance(TimeSpan.FromSeconds(570));
+            var renewed = await Task.WhenAll(nodes.Select(n => n.GetAccessTokenAsync(false, CancellationToken.None)));
+            Assert.Single(renewed.Distinct());
+            Assert.DoesNotContain(renewed[0], tokens);
+            Assert.Equal(expiry, _server.Refreshes);
+            tokens = renewed;
+        }
+
+        // The server rejects the token on every node (seconds later: a forced refresh right after a refresh reuses it):
+        // the first forced refresh renews it, the others take that one.
+        _clock.Advance(TimeSpan.FromSeconds(5));
+        var forced = await Task.WhenAll(nodes.Select(n => n.GetAccessTokenAsync(true, CancellationToken.None)));
+        Assert.Single(forced.Distinct());
+        Assert.NotEqual(tokens[0], forced[0]);
+        Assert.Equal(5, _server.Refreshes);
+        Assert.Equal(0, _server.RejectedIntrospections);
+    }
 }
