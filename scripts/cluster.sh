@@ -4,7 +4,7 @@
 #   bash scripts/cluster.sh up N [--users U] [--folders F] [--emails E]   start N nodes (default 3), after seeding U users
 #                                                                           (default 4) with F folders (default 2) of E
 #                                                                           generated emails each (default 100)
-#   bash scripts/cluster.sh status                                         each node's state and containers by node
+#   bash scripts/cluster.sh status                                         each process, `imapactors cluster status`, containers by node
 #   bash scripts/cluster.sh kill I                                         SIGKILL node I (the others take its mailboxes)
 #   bash scripts/cluster.sh down                                           SIGTERM every node, wait for each to exit
 #
@@ -126,6 +126,9 @@ status() {
             echo "node $i  127.0.0.1:$((BASE_PORT + i))  stopped"
         fi
     done
+    echo
+    imapactors cluster status --config "$CL/imapactors.conf" || true
+    echo
     echo "containers by node:"
     imapactors containers list --config "$CL/imapactors.conf" --format json 2>/dev/null \
         | sed -n 's/.*"node":"\([^"]*\)".*/\1/p' | sort | uniq -c | sed 's/^/  /'

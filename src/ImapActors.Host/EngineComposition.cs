@@ -167,7 +167,10 @@ public static class EngineComposition
             .WithSingleton<MailboxSharding.Reconciler>(
                 "mailbox-reconciler",
                 (_, registry, _) => MailboxReconciler.Props(entities, registry.Get<MailboxSharding.Region>(), TimeSpan.FromSeconds(15)),
-                new ClusterSingletonOptions { Role = ClusterConfig.Role });
+                new ClusterSingletonOptions { Role = ClusterConfig.Role })
+            .WithActors((system, _, resolver) => system.ActorOf(
+                ClusterNodeReporter.Props(resolver.GetService<IContainerStore>(), settings.Cluster.NodeName, ClusterNodeReporter.Interval),
+                "cluster-node-reporter"));
     }
 
     /// <summary>Test connectivity, get email, poll now and quarantine retry, as services of the running host.</summary>

@@ -4,7 +4,7 @@ namespace ImapActors.Storage;
 /// The container store: the committer, the quarantine and the queries over one database. Every write is idempotent on
 /// (asset, folder, UIDVALIDITY, UID), so a batch re-delivered after a crash creates and changes nothing.
 /// </summary>
-public interface IContainerStore : IContainerCommitter, IQuarantineStore, IContainerQueries, IAsyncDisposable
+public interface IContainerStore : IContainerCommitter, IQuarantineStore, IContainerQueries, IClusterNodeViews, IAsyncDisposable
 {
     /// <summary>Creates the schema when missing. Safe to call on every start.</summary>
     Task InitializeAsync(CancellationToken cancellationToken);
@@ -14,4 +14,12 @@ public interface IContainerStore : IContainerCommitter, IQuarantineStore, IConta
     /// </summary>
     Task<ContainerPage> IContainerQueries.QueryContainersAsync(ContainerQuery query, CancellationToken cancellationToken) =>
         throw new NotSupportedException($"{GetType().Name} does not page containers");
+
+    /// <summary>Test doubles keep no reports; the SQL stores implement it.</summary>
+    Task IClusterNodeViews.PublishNodeViewAsync(ClusterNodeView view, CancellationToken cancellationToken) =>
+        throw new NotSupportedException($"{GetType().Name} keeps no cluster reports");
+
+    /// <summary>Test doubles keep no reports; the SQL stores implement it.</summary>
+    Task<IReadOnlyList<ClusterNodeView>> IClusterNodeViews.ReadNodeViewsAsync(CancellationToken cancellationToken) =>
+        throw new NotSupportedException($"{GetType().Name} keeps no cluster reports");
 }

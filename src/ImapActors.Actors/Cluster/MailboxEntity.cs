@@ -40,6 +40,7 @@ public sealed class MailboxEntity : ReceiveActor, IWithStash
             _mailbox = Context.ActorOf(MailboxSupervisor.Props(attached.Options), "mailbox");
             Context.Watch(_mailbox);
             _log.Info("Mailbox {Mailbox} runs on this node", _id);
+            Context.System.EventStream.Publish(new MailboxSharding.MailboxRunning(_id, true));
             Stash.UnstashAll();
             Become(Running);
         });
@@ -74,4 +75,12 @@ public sealed class MailboxEntity : ReceiveActor, IWithStash
     }
 
     private void Passivating() => ReceiveAny(_ => { });
+
+    protected override void PostStop()
+    {
+        if (_id is not null)
+        {
+            Context.System.EventStream.Publish(new MailboxSharding.MailboxRunning(_id, false));
+        }
+    }
 }

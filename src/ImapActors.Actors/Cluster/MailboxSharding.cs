@@ -43,6 +43,12 @@ public static class MailboxSharding
         public string EntityId => string.Empty;
     }
 
+    /// <summary>
+    /// Published on this node's event stream when a mailbox entity starts or stops running its mailbox here (local
+    /// only, never sent to another node).
+    /// </summary>
+    public sealed record MailboxRunning(ImapActors.Domain.MailboxId Mailbox, bool Running);
+
     /// <summary>The entity id of the shard messages and of the mailbox commands a node routes through the region.</summary>
     public sealed class MessageExtractor() : HashCodeMessageExtractor(ShardCount)
     {

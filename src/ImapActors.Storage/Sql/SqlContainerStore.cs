@@ -13,6 +13,7 @@ public abstract class SqlContainerStore : IContainerStore, ISqlConnector
     private readonly SqlContainerCommitter _committer;
     private readonly SqlQuarantineStore _quarantine;
     private readonly SqlContainerQueries _queries;
+    private readonly SqlClusterNodeViews _nodes;
 
     protected SqlContainerStore(TimeProvider? time)
     {
@@ -20,6 +21,7 @@ public abstract class SqlContainerStore : IContainerStore, ISqlConnector
         _committer = new SqlContainerCommitter(this, clock);
         _quarantine = new SqlQuarantineStore(this, clock);
         _queries = new SqlContainerQueries(this);
+        _nodes = new SqlClusterNodeViews(this);
     }
 
     /// <summary>Opens a connection ready for use.</summary>
@@ -65,6 +67,14 @@ public abstract class SqlContainerStore : IContainerStore, ISqlConnector
     /// <inheritdoc />
     public Task ResolveQuarantinedAsync(long id, CancellationToken cancellationToken) =>
         _quarantine.ResolveQuarantinedAsync(id, cancellationToken);
+
+    /// <inheritdoc />
+    public Task PublishNodeViewAsync(ClusterNodeView view, CancellationToken cancellationToken) =>
+        _nodes.PublishNodeViewAsync(view, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<ClusterNodeView>> ReadNodeViewsAsync(CancellationToken cancellationToken) =>
+        _nodes.ReadNodeViewsAsync(cancellationToken);
 
     /// <inheritdoc />
     public Task<ContainerPage> QueryContainersAsync(ContainerQuery query, CancellationToken cancellationToken) =>

@@ -67,7 +67,7 @@ internal static class StoreSchema
         );
         CREATE INDEX IF NOT EXISTS ix_email_keys_container ON email_keys (container_id, uid_validity);
 
-        """ + VaultContentTables + QuarantineTable + OAuthTokensTable;
+        """ + VaultContentTables + QuarantineTable + OAuthTokensTable + ClusterNodesTable;
 
     /// <summary>
     /// The database vault (<see cref="DatabaseVault"/>): <c>vault_content</c> has one row per content, named by its SHA-1
@@ -103,6 +103,18 @@ internal static class StoreSchema
             asset TEXT NOT NULL PRIMARY KEY,
             sealed {bytes} NOT NULL,
             updated_at {time} NOT NULL
+        );
+
+        """;
+
+    /// <summary>
+    /// <c>cluster_nodes</c>: each cluster node's last report (<see cref="IClusterNodeViews"/>) as JSON; empty without a cluster.
+    /// </summary>
+    private const string ClusterNodesTable = """
+        CREATE TABLE IF NOT EXISTS cluster_nodes (
+            node TEXT NOT NULL PRIMARY KEY,
+            reported_at {time} NOT NULL,
+            report TEXT NOT NULL
         );
 
         """;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using ImapActors.Cli.Samples;
 using ImapActors.Cli.Tests.Integration;
 using ImapActors.Domain;
+using ImapActors.Host;
 using ImapActors.Testing;
 using Xunit.Abstractions;
 
@@ -25,6 +26,13 @@ public sealed class ClusterProcessTests(ITestOutputHelper output)
         using var harness = new EngineHarness(Store.PostgreSql, assets, fetchBatchSize: 10);
         using var nodes = ThreeNodes(harness, out var ports);
 
+        // Every node owns at least one mailbox, as `cluster status` shows it.
+        await ClusterNodes.WaitForAsync(async () => (await StatusAsync(nodes)).Exit == 0, TimeSpan.FromMinutes(2));
+        var status = (await StatusAsync(nodes)).Status;
+        Assert.Equal(3, status.Members.Count);
+        Assert.All(status.Members, m => Assert.True(m.Mailboxes > 0, $"{m.Node} owns no mailbox"));
+        Assert.All(status.Mailboxes, m => Assert.Single(m.Nodes));
+
         // Node 2 is killed once about 30 % of the emails are containers.
         await ClusterNodes.WaitForAsync(async () => (await harness.ContainersAsync()).Count >= total * 3 / 10, TimeSpan.FromMinutes(3), 200);
         nodes[1].Kill();
@@ -39,6 +47,14 @@ public sealed class ClusterProcessTests(ITestOutputHelper output)
 
         var containers = await harness.ContainersAsync();
         AssertExactlyOnce(containers, total);
+
+        // The status shows node 2 gone and its mailboxes on the survivors.
+        await ClusterNodes.WaitForAsync(async () => (await StatusAsync(nodes)).Exit == 0, TimeSpan.FromSeconds(30));
+        status = (await StatusAsync(nodes)).Status;
+        output.WriteLine("after: " + string.Join(", ", status.Members.Select(m => $"{m.Node} {m.Status} {m.Mailboxes}")));
+        Assert.Equal(2, status.Members.Count);
+        Assert.DoesNotContain(status.Members, m => m.Node == $"127.0.0.1:{ports[1]}");
+        Assert.Equal(users * Folders.Length, status.Members.Sum(m => m.Mailboxes));
 
         // Every node took part, and the survivors stop cleanly on SIGTERM.
         var byNode = containers.GroupBy(c => c.Node ?? "").ToDictionary(g => g.Key, g => g.Count());
@@ -140,6 +156,13 @@ public sealed class ClusterProcessTests(ITestOutputHelper output)
         // It went on ingesting in the mailboxes it took.
         Assert.True(byNode.GetValueOrDefault($"127.0.0.1:{fourth}") >= 5 * taken.Count, "the fourth node ingested next to nothing in the mailboxes it took");
         AssertNoJournalConflict(nodes);
+    }
+
+    private static async Task<(int Exit, ClusterStatus Status)> StatusAsync(ClusterNodes nodes)
+    {
+        var (exit, json, errors) = await CliProcess.RunAsync(nodes.Environment, TimeSpan.FromMinutes(1), "cluster", "status", "--config", nodes.Config, "--json");
+        Assert.True(exit is 0 or 1, errors);
+        return (exit, System.Text.Json.JsonSerializer.Deserialize<ClusterStatus>(json)!);
     }
 
     private const string RunsHere = "Mailbox {Mailbox} runs on this node";
