@@ -116,4 +116,25 @@ public class ConnectionBudgetTests
             Assert.True(_budget.Yielding.IsSubsetOf(_budget.Holders));
         }
     }
+
+    [Fact]
+    public void A_new_share_raises_or_lowers_the_limit_within_one_and_the_configured_number()
+    {
+        Do(b => b.Acquire("a"));
+        Do(b => b.Acquire("b"));
+        Assert.Empty(Do(b => b.Acquire("c")));
+
+        // A cluster node's share of the asset's connections drops to one: the next free connection stays free.
+        Do(b => b.Resize(1));
+        Assert.Equal(1, _budget.Limit);
+        Assert.Empty(Do(b => b.Release("a")));
+        Assert.Equal([("c", BudgetNotice.Granted)], Do(b => b.Release("b")));
+
+        // Raised again, but never above max_connections nor below one.
+        Assert.Empty(Do(b => b.Acquire("d")));
+        Assert.Equal([("d", BudgetNotice.Granted)], Do(b => b.Resize(5)));
+        Assert.Equal(_budget.Configured, _budget.Limit);
+        Do(b => b.Resize(0));
+        Assert.Equal(1, _budget.Limit);
+    }
 }

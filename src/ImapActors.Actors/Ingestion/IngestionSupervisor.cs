@@ -103,6 +103,7 @@ public sealed class IngestionSupervisor : ReceiveActor
     private readonly EngineServices _services;
     private readonly bool _once;
     private readonly bool _clustered;
+    private readonly Dictionary<AssetName, int> _shares = [];
 
     // What each mailbox of the configuration needs to start, by stable id: its asset, folder and the asset's budget.
     private readonly Dictionary<string, (AssetSettings Asset, FolderName Folder, IActorRef Connections)> _configured = new(StringComparer.Ordinal);
@@ -197,6 +198,7 @@ public sealed class IngestionSupervisor : ReceiveActor
 
             CheckStopped();
             CheckCaughtUp();
+            ShareConnections();
         });
     }
 
@@ -267,6 +269,36 @@ public sealed class IngestionSupervisor : ReceiveActor
         }
 
         Sender.Tell(new IngestionProtocol.MailboxAttached(options));
+        ShareConnections();
+    }
+
+    /// <summary>
+    /// In a cluster the nodes share each asset's <c>max_connections</c> in proportion to the asset's folders each runs
+    /// (rounded down, at least one), so together they stay within it whenever it is at least the number of nodes
+    /// running the asset's folders; no node needs to ask another. Called when a mailbox starts or stops here.
+    /// </summary>
+    private void ShareConnections()
+    {
+        if (!_clustered)
+        {
+            return;
+        }
+
+        foreach (var group in _configured.Values.GroupBy(c => c.Asset.Name))
+        {
+            var asset = group.First().Asset;
+            var here = _mailboxes.Count(m => m.Key.Asset == asset.Name && !m.Value.Child.IsNobody());
+            var share = Math.Max(1, asset.MaxConnections * here / asset.Folders.Count);
+            if (here == 0 || _shares.GetValueOrDefault(asset.Name) == share)
+            {
+                continue;
+            }
+
+            _shares[asset.Name] = share;
+            group.First().Connections.Tell(new ConnectionProtocol.Resize(share));
+            _log.Info("Asset {Asset}: {Here} of its {Folders} folders run on this node, which may open {Share} of its {Max} connections",
+                asset.Name, here, asset.Folders.Count, share, asset.MaxConnections);
+        }
     }
 
     /// <summary>

@@ -37,6 +37,9 @@ public static class ConnectionProtocol
         public static Refused Instance { get; } = new();
     }
 
+    /// <summary>From the node's supervisor: this node may use <paramref name="Limit"/> of the asset's connections.</summary>
+    public sealed record Resize(int Limit) : INoSerializationVerificationNeeded;
+
     /// <summary>The mailbox may connect.</summary>
     public sealed class Granted : INoSerializationVerificationNeeded, IDeadLetterSuppression
     {
@@ -81,6 +84,7 @@ public sealed class ConnectionBudgetActor : ReceiveActor
                     asset, _budget.Limit, _budget.Configured);
             }
         });
+        Receive<ConnectionProtocol.Resize>(resize => Apply(_budget.Resize(resize.Limit)));
         Receive<Terminated>(t => Apply(_budget.Release(t.ActorRef)));
     }
 

@@ -104,6 +104,13 @@ public sealed record ConnectionBudget<THolder>(
         }).Pump();
     }
 
+    /// <summary>
+    /// This node's share of the asset's connections changed (a cluster node runs some of its folders): the limit becomes
+    /// <paramref name="limit"/>, between one and <see cref="Configured"/>, replacing a limit a refusal lowered.
+    /// </summary>
+    public BudgetStep<THolder> Resize(int limit) =>
+        (this with { Limit = Math.Clamp(limit, 1, Configured) }).Pump();
+
     /// <summary>Grants to the head of the queue while connections are free; then asks resting holders to yield for the rest.</summary>
     private BudgetStep<THolder> Pump()
     {
