@@ -462,6 +462,25 @@ public sealed class EngineConfigTests : IDisposable
     }
 
     [Fact]
+    public void The_docker_cluster_configuration_loads_for_each_node_the_compose_file_starts()
+    {
+        _environment["IMAPACTORS_PG"] = "Host=postgres;Port=5432;Username=imapactors;Password=imapactors;Database=imapactors";
+        _environment["IMAPACTORS_SOC_PASSWORD"] = "soc-password";
+        File.WriteAllText(Path.Combine(_folder, "cert.pem"), "");
+        var text = File.ReadAllText(Path.Combine(Testing.RepoPaths.Root, "docker", "config", "cluster.conf"))
+            .Replace("/dovecot-state/dovecot/tls/cert.pem", "cert.pem", StringComparison.Ordinal);
+        var compose = File.ReadAllText(Path.Combine(Testing.RepoPaths.Root, "docker", "compose.yaml"));
+        foreach (var node in new[] { "node-1", "node-2", "node-3" })
+        {
+            Assert.Contains($"IMAPACTORS_CLUSTER_HOSTNAME: {node}", compose, StringComparison.Ordinal);
+            _environment["IMAPACTORS_CLUSTER_HOSTNAME"] = node;
+            var settings = Parse(text);
+            Assert.Equal(($"{node}:4053", true, VaultStore.Database), (settings.Cluster.NodeName, settings.Cluster.Enabled, settings.Vault.Store));
+            Assert.Equal(["node-1:4053", "node-2:4053", "node-3:4053"], settings.Cluster.SeedNodes);
+        }
+    }
+
+    [Fact]
     public void The_docker_configuration_loads_with_the_environment_the_compose_file_sets()
     {
         _environment["IMAPACTORS_PG"] = "Host=postgres;Port=5432;Username=imapactors;Password=imapactors;Database=imapactors";
