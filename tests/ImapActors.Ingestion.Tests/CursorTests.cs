@@ -135,6 +135,19 @@ public class SearchedThroughTests
 
     private static uint[] Uids(uint first, uint last) => Enumerable.Range((int)first, (int)(last - first + 1)).Select(i => (uint)i).ToArray();
 
+    [Fact]
+    public void Pending_counts_the_found_uids_not_committed_above_the_floor_and_the_settled_mark()
+    {
+        var c = Started(10, 10, 11, 14) with { SearchedThrough = 11 };
+        var found = UidSet.Of([3, 9, 10, 11, 12, 13, 14, 15]);
+
+        // 3 and 9 are below the floor, 10 and 11 settled, 14 committed: 12, 13 and 15 remain.
+        Assert.Equal(3, c.PendingIn(found));
+        Assert.Equal(2, c.PendingIn(found, from: 13));
+        Assert.Equal(0, c.PendingIn(UidSet.Empty));
+        Assert.Equal(1, Started(1).PendingIn(UidSet.Of([uint.MaxValue])));
+    }
+
     /// <summary>A cursor under UIDVALIDITY 5 with a first poll started at <paramref name="floor"/> and these UIDs committed.</summary>
     private static MailboxCursor Started(uint floor = 1, params uint[] committed)
     {

@@ -47,6 +47,23 @@ public sealed record MailboxStatus(
 
     /// <summary>Whether the mailbox runs on this node now (false once it stopped, or in cluster mode moved to another node).</summary>
     public bool Running { get; init; }
+
+    /// <summary>The folder's UIDVALIDITY at the last poll; null before the first.</summary>
+    public uint? UidValidity { get; init; }
+
+    /// <summary>UIDs of <see cref="UidValidity"/> committed (ingested, reconciled, quarantined or gone), all runs together.</summary>
+    public long? Committed { get; init; }
+
+    /// <summary>Emails the last poll's search found on the server that are not committed yet; null before the first poll.</summary>
+    public long? Lag { get; init; }
+
+    /// <summary>
+    /// No successful poll for three poll intervals while running (the server down, a refused login, a connection gone
+    /// silent): the mailbox needs someone to look. Since when, or null.
+    /// </summary>
+    public DateTimeOffset? StaleSince { get; init; }
+
+    public bool Stale => StaleSince is not null;
 }
 
 /// <summary>Queries and commands of the ingestion supervisor.</summary>
@@ -91,8 +108,11 @@ public static class IngestionProtocol
 /// The root of ingestion: the parser and extractor pools, the sink, and one mailbox actor per (asset, folder) under its
 /// own <see cref="MailboxSupervisor"/>, each addressed by its stable id.
 /// </summary>
-public sealed class IngestionSupervisor : ReceiveActor
+public sealed class IngestionSupervisor : ReceiveActor, IWithTimers
 {
+    /// <summary>Poll intervals without a successful poll after which a running mailbox is stale.</summary>
+    public const int StaleAfterIntervals = 3;
+
     /// <summary>With <c>--once</c>, a mailbox that failed this often in a row without progress is given up.</summary>
     private const int TransientFailuresBeforeGivingUp = 8;
 
@@ -148,10 +168,16 @@ public sealed class IngestionSupervisor : ReceiveActor
             t.Reconciled += r.Reconciled;
             t.Quarantined += r.Quarantined;
             t.Gone += r.Gone;
+            var settled = r.Created + r.AlreadyIngested + r.Reconciled + r.Quarantined + r.Gone;
+            t.Committed += settled;
+            t.Lag = t.Lag is { } lag ? Math.Max(0, lag - settled) : null;
             t.ConsecutiveFailures = 0;
         }));
         Receive<MailboxReports.PollStarted>(r => Track(r.Mailbox, t =>
         {
+            t.UidValidity = r.UidValidity;
+            t.Committed = r.Committed;
+            t.Lag = r.Pending;
             t.ConsecutiveFailures = 0;
             t.LastError = null;
             t.NextAttempt = null;
@@ -160,7 +186,13 @@ public sealed class IngestionSupervisor : ReceiveActor
         {
             t.LastPoll = r.At;
             t.FailuresInARow = 0;
+            if (t.StaleSince is { } since)
+            {
+                t.StaleSince = null;
+                _log.Info("Mailbox {Mailbox} polls again, no longer stale (stale for {Seconds:0} s)", r.Mailbox, (r.At - since).TotalSeconds);
+            }
         }));
+        Receive<CheckStale>(_ => CheckStaleMailboxes());
         Receive<MailboxReports.CaughtUp>(r => Track(r.Mailbox, t => t.CaughtUp = true));
         Receive<MailboxReports.Failed>(OnMailboxFailed);
         Receive<IngestionProtocol.GetStatus>(_ => Sender.Tell(Statuses()));
@@ -202,8 +234,15 @@ public sealed class IngestionSupervisor : ReceiveActor
         });
     }
 
+    public ITimerScheduler Timers { get; set; } = null!;
+
     protected override void PreStart()
     {
+        if (!_once)
+        {
+            Timers.StartPeriodicTimer(nameof(CheckStale), CheckStale.Instance, TimeSpan.FromSeconds(1));
+        }
+
         var cores = Environment.ProcessorCount;
         var settings = _services.Settings;
         // The sink first: extractors stage their results in it, and the mailboxes only hear that they are staged.
@@ -372,6 +411,32 @@ public sealed class IngestionSupervisor : ReceiveActor
         _stopWaiters.Clear();
     }
 
+    /// <summary>
+    /// The watchdog: a running mailbox without a successful poll for <see cref="StaleAfterIntervals"/> poll intervals
+    /// turns stale, with one warning; its next successful poll clears it, with one line saying so.
+    /// </summary>
+    private void CheckStaleMailboxes()
+    {
+        var now = DateTimeOffset.UtcNow;
+        foreach (var (id, t) in _mailboxes)
+        {
+            if (t.StaleSince is not null || t.Child.IsNobody() || !_configured.TryGetValue(id.StableId, out var configured))
+            {
+                continue;
+            }
+
+            var threshold = StaleAfterIntervals * configured.Asset.PollInterval;
+            var since = t.LastPoll ?? t.StartedAt;
+            if (now - since > threshold)
+            {
+                t.StaleSince = now;
+                _log.Warning("Mailbox {Mailbox} is stale: no successful poll for {Seconds:0} s ({Intervals} poll intervals of {Interval}){LastError}",
+                    id, (now - since).TotalSeconds, StaleAfterIntervals, configured.Asset.PollInterval,
+                    t.LastError is { } error ? $"; last error: {error}" : "");
+            }
+        }
+    }
+
     private List<MailboxStatus> Statuses() =>
         _mailboxes.Select(kv => new MailboxStatus(kv.Key, kv.Value.Fetched, kv.Value.Bytes, kv.Value.Created, kv.Value.Already,
             kv.Value.Reconciled, kv.Value.Quarantined, kv.Value.Gone, kv.Value.CaughtUp, kv.Value.GaveUp, kv.Value.LastError,
@@ -382,6 +447,10 @@ public sealed class IngestionSupervisor : ReceiveActor
             Failures = kv.Value.Failures,
             LastPoll = kv.Value.LastPoll,
             Running = !kv.Value.Child.IsNobody(),
+            UidValidity = kv.Value.UidValidity,
+            Committed = kv.Value.UidValidity is null ? null : kv.Value.Committed,
+            Lag = kv.Value.Lag,
+            StaleSince = kv.Value.Child.IsNobody() ? null : kv.Value.StaleSince,
         }).ToList();
 
     public static Props Props(EngineServices services, bool once, bool clustered = false) =>
@@ -406,5 +475,14 @@ public sealed class IngestionSupervisor : ReceiveActor
         public DateTimeOffset? NextAttempt { get; set; }
         public DateTimeOffset? LastPoll { get; set; }
         public string? LastError { get; set; }
+        public uint? UidValidity { get; set; }
+        public long Committed { get; set; }
+        public long? Lag { get; set; }
+        public DateTimeOffset? StaleSince { get; set; }
+    }
+
+    private sealed class CheckStale
+    {
+        public static CheckStale Instance { get; } = new();
     }
 }

@@ -137,7 +137,12 @@ internal sealed class MailboxEffects(MailboxOptions options, IActorRef self, ITi
             log.Info("Poll of {Mailbox} (UIDVALIDITY {UidValidity}) takes {Count} emails", Mailbox, plan.Status.UidValidity, plan.Emails.Count);
         }
 
-        options.ReportTo.Tell(new MailboxReports.PollStarted(Mailbox, plan.Status.UidValidity, plan.Emails.Count, plan.FirstPoll), self);
+        // A first poll's floor is not in the cursor yet: the UIDs below it are left out, not pending.
+        var pending = plan.Search is { } search
+            ? Math.Max(cursor.PendingIn(search.Found, plan.FirstPoll ? plan.Floor : 0), plan.Emails.Count)
+            : plan.Emails.Count;
+        options.ReportTo.Tell(new MailboxReports.PollStarted(Mailbox, plan.Status.UidValidity, plan.Emails.Count, plan.FirstPoll, pending,
+            cursor.Committed.Count), self);
     }
 
     /// <summary>

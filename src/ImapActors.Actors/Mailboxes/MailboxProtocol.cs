@@ -39,8 +39,13 @@ public static class MailboxReports
     public sealed record BatchDone(MailboxId Mailbox, int Fetched, long Bytes, int Created, int AlreadyIngested, int Reconciled,
         int Quarantined, int Gone) : IMailboxReport, IDeadLetterSuppression;
 
-    /// <summary>A poll found this many UIDs to take.</summary>
-    public sealed record PollStarted(MailboxId Mailbox, uint UidValidity, int Chosen, bool FirstPoll) : IMailboxReport, IDeadLetterSuppression;
+    /// <summary>
+    /// A poll takes <paramref name="Chosen"/> UIDs of the <paramref name="Pending"/> its search found still to ingest
+    /// (more when max_emails leaves some for the next poll); <paramref name="Committed"/> UIDs of this UIDVALIDITY are
+    /// committed so far.
+    /// </summary>
+    public sealed record PollStarted(MailboxId Mailbox, uint UidValidity, int Chosen, bool FirstPoll, long Pending = 0, long Committed = 0)
+        : IMailboxReport, IDeadLetterSuppression;
 
     /// <summary>With <c>--once</c>: nothing is left to ingest.</summary>
     public sealed record CaughtUp(MailboxId Mailbox) : IMailboxReport, IDeadLetterSuppression;

@@ -98,6 +98,33 @@ public sealed record MailboxCursor(uint UidValidity, bool Started, uint Floor, U
     /// </summary>
     public uint LowestPending => Committed.FirstMissingFrom(SettledBelow);
 
+    /// <summary>
+    /// How many of <paramref name="found"/> (a search's UIDs) still need ingesting, from <paramref name="from"/> on: the
+    /// mailbox's lag as a poll knows it.
+    /// </summary>
+    public long PendingIn(UidSet found, uint from = 0)
+    {
+        ArgumentNullException.ThrowIfNull(found);
+        long pending = 0;
+        foreach (var range in found.Ranges)
+        {
+            for (var uid = Math.Max(range.First, Math.Max(from, SettledBelow)); uid <= range.Last && uid >= range.First; uid++)
+            {
+                if (!Committed.Contains(uid))
+                {
+                    pending++;
+                }
+
+                if (uid == uint.MaxValue)
+                {
+                    break;
+                }
+            }
+        }
+
+        return pending;
+    }
+
     /// <summary>True when <paramref name="uid"/> needs no ingesting: below the floor, settled by a search, or committed.</summary>
     public bool IsCommitted(uint uid) => uid < Floor || uid <= SearchedThrough || Committed.Contains(uid);
 
