@@ -19,6 +19,8 @@ public static partial class EngineConfig
         .Bool("fips", t => t.Fips, (t, v) => t with { Fips = v })
         .Section("engine")
         .Section("cluster")
+        .Section("http")
+        .Section("api-keys")
         .Section("asset-defaults")
         .Section("oauth-providers")
         .Section("oauth")
@@ -70,6 +72,19 @@ public static partial class EngineConfig
         .Port("port", c => c.Port, (c, v) => c with { Port = v })
         .StringList("seed-nodes", c => c.SeedNodes, (c, v) => c with { SeedNodes = v })
         .PositiveInt("min-members", c => c.MinMembers, (c, v) => c with { MinMembers = v });
+
+    private static readonly SectionTable<HttpSettings> HttpTable = new SectionTable<HttpSettings>()
+        .Bool("enabled", h => h.Enabled, (h, v) => h with { Enabled = v })
+        .String("bind", h => h.Bind, (h, v) => h with { Bind = v })
+        .ListenPort("port", h => h.Port, (h, v) => h with { Port = v })
+        .Bool("metrics-require-key", h => h.MetricsRequireKey, (h, v) => h with { MetricsRequireKey = v })
+        .Section("tls");
+
+    private static readonly string[] TlsKeys = ["certificate-file", "key-file", "password", "password_env", "password_file"];
+    private static readonly string[] ApiKeyKeys = ["key", "key_env", "key_file", "scopes"];
+
+    /// <summary>The shortest API key accepted: 16 characters, 96 bits or more from any generator worth using.</summary>
+    public const int MinimumApiKeyLength = 16;
 
     /// <summary>
     /// The cluster keys an environment variable sets over the file, so every node reads the same file and each says
@@ -276,6 +291,7 @@ public static partial class EngineConfig
         Add("imapactors.engine.admission", AdmissionTable, new AdmissionSettings());
         Add("imapactors.engine.limits", LimitsTable, new ExtractionLimits());
         Add("imapactors.cluster", ClusterTable, new ClusterSettings());
+        Add("imapactors.http", HttpTable, new HttpSettings());
         Add("imapactors.oauth", OAuthStoreTable, new OAuthStoreSection(null, null, null));
         Add("imapactors.asset-defaults", AssetTable, new AssetSettings { Name = new AssetName("-"), Server = "-", Username = "-" });
         return (keys, problems.List);
@@ -334,6 +350,8 @@ public static partial class EngineConfig
             var admission = AdmissionTable.Read(this, admissionSection, new AdmissionSettings());
 
             var cluster = ReadCluster(Child(top, "cluster", "imapactors.cluster."), storage);
+            var http = ReadHttp(Child(top, "http", "imapactors.http."));
+            var apiKeys = ReadApiKeys(top);
             var providers = ReadProviders(top);
             OAuthStore = ReadOAuthStore(Child(top, "oauth", "imapactors.oauth."));
             var assetDefaultLayers = top.Layers.Select(l => top.ChildOf(l, "asset-defaults")).ToArray();
@@ -378,8 +396,104 @@ public static partial class EngineConfig
             return EngineTable.Read(this, engine, new EngineSettings
             {
                 Storage = storage, VaultPath = vaultPath, Vault = vaultSection.Vault, Assets = assets, Admission = admission,
-                Cluster = cluster,
+                Cluster = cluster, Http = http, ApiKeys = apiKeys,
             });
+        }
+
+        /// <summary><c>imapactors.http</c>: the listener, and its certificate when it serves HTTPS.</summary>
+        private HttpSettings ReadHttp(ConfigReader section)
+        {
+            section.RejectUnknownKeys(HttpTable.Names);
+            var settings = HttpTable.Read(this, section, new HttpSettings());
+            if (settings.Bind != "localhost" && !IPAddress.TryParse(settings.Bind, out _))
+            {
+                section.Problem("bind", $"must be an IP address (127.0.0.1, 0.0.0.0 for every interface, ::) or localhost, got '{settings.Bind}'");
+            }
+
+            var tls = Child(section, "tls", "imapactors.http.tls.");
+            tls.RejectUnknownKeys(TlsKeys);
+            var certificate = tls.String("certificate-file") is { } c ? ExistingFile(tls, "certificate-file", c) : null;
+            var key = tls.String("key-file") is { } k ? ExistingFile(tls, "key-file", k) : null;
+            var password = ReadSecretForms(tls, "password", "password_env", "password_file", required: false, requiredWhy: "",
+                literalIsSecret: _ => true);
+            if (certificate is null && (key is not null || password is not null) && !tls.Has("certificate-file"))
+            {
+                tls.Problem("certificate-file", "is required when key-file or password is set: the certificate HTTPS serves (PEM or PKCS#12)");
+            }
+
+            return settings with { TlsCertificateFile = certificate, TlsKeyFile = key, TlsPassword = password };
+        }
+
+        /// <summary>
+        /// <c>imapactors.api-keys</c>: each named key in one of the secret forms (never written in the file), with its
+        /// scopes; a key shorter than <see cref="MinimumApiKeyLength"/> or shared by two names is refused.
+        /// </summary>
+        private List<ApiKeySettings> ReadApiKeys(ConfigReader top)
+        {
+            var keys = new List<ApiKeySettings>();
+            var section = top.ChildOf(top.User, "api-keys");
+            if (section is null)
+            {
+                return keys;
+            }
+
+            foreach (var (name, value) in section.Items)
+            {
+                var path = $"imapactors.api-keys.{name}.";
+                if (!value.IsObject())
+                {
+                    problems.Add($"key '{path.TrimEnd('.')}'", "must be an object { key_env = \"NAME\", scopes = [read] }");
+                    continue;
+                }
+
+                var reader = Section("", path, value.GetObject());
+                reader.RejectUnknownKeys(ApiKeyKeys);
+                var key = ReadSecretForms(reader, "key", "key_env", "key_file", required: true, requiredWhy: "", literalIsSecret: _ => true);
+                if (key is not null && key.Value.Length < MinimumApiKeyLength)
+                {
+                    // The key itself is never echoed.
+                    reader.Problem("key", $"is {key.Value.Length} characters long, and an API key needs at least {MinimumApiKeyLength}; make one with: openssl rand -hex 32");
+                    key = null;
+                }
+
+                var scopes = ApiScopes.None;
+                var listed = reader.StringList("scopes");
+                if (listed is null || listed.Count == 0)
+                {
+                    reader.Problem("scopes", "is required: [read] (lists, containers, files) or [read, act] (also the actions and retries)");
+                }
+                else
+                {
+                    foreach (var scope in listed)
+                    {
+                        scopes |= scope switch
+                        {
+                            "read" => ApiScopes.Read,
+                            "act" => ApiScopes.Act,
+                            _ => ApiScopes.None,
+                        };
+                        if (scope is not ("read" or "act"))
+                        {
+                            reader.Problem("scopes", $"knows read and act, got '{scope}'");
+                        }
+                    }
+                }
+
+                if (key is null || scopes == ApiScopes.None)
+                {
+                    continue;
+                }
+
+                if (keys.FirstOrDefault(k => k.Key.Value == key.Value) is { } same)
+                {
+                    reader.Problem("key", $"is the same key as api-keys.{same.Name}: each key must be its own, or a log could not say who called");
+                    continue;
+                }
+
+                keys.Add(new ApiKeySettings(name, key, scopes));
+            }
+
+            return keys;
         }
 
         private ConfigReader Child(ConfigReader parent, string key, string keyPath) =>

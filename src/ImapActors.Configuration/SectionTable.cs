@@ -38,6 +38,11 @@ public static partial class EngineConfig
         public SectionTable<T> Port(string name, Func<T, int> get, Func<T, int, T> set) =>
             Add(name, [name], (_, r) => r.Port(name), t => get(t), (t, v) => set(t, (int)v));
 
+        /// <summary>A port to listen on: 0 (any free port) to 65535.</summary>
+        public SectionTable<T> ListenPort(string name, Func<T, int> get, Func<T, int, T> set) =>
+            Add(name, [name], (_, r) => r.Int(name, 0, 65535, "must be a port number from 1 to 65535, or 0 for any free port"), t => get(t),
+                (t, v) => set(t, (int)v));
+
         public SectionTable<T> Size(string name, Func<T, long> get, Func<T, long, T> set) =>
             Add(name, [name], (_, r) => r.Size(name), t => get(t), (t, v) => set(t, (long)v));
 

@@ -57,6 +57,7 @@ public static class EngineComposition
             .AddImap()
             .AddIngestion(settings, options)
             .AddActions();
+        options.Features?.Invoke(builder.Services);
         return builder;
     }
 

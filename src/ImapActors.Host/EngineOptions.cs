@@ -1,6 +1,7 @@
 using Akka.Configuration;
 using ImapActors.Actors.Pipeline;
 using ImapActors.Domain;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ImapActors.Host;
 
@@ -30,6 +31,12 @@ public sealed record EngineOptions
 
     /// <summary>Replaces the IMAP connections of the mailbox actors (fault injection).</summary>
     public IMailboxConnector? Connector { get; init; }
+
+    /// <summary>
+    /// Features added to the host after the engine's own (the HTTP API): their hosted services start once the actor
+    /// system runs, and stop before it.
+    /// </summary>
+    public Action<IServiceCollection>? Features { get; init; }
 
     /// <summary>Extra Akka configuration, taking precedence over the engine's.</summary>
     public Config? Akka { get; init; }

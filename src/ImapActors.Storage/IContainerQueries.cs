@@ -66,6 +66,13 @@ public interface IContainerQueries
     /// <summary>One container with its artifacts and vault files, or null when there is none with <paramref name="id"/>.</summary>
     Task<StoredContainer?> GetContainerAsync(long id, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// A vault file as a container lists it (its name, size and digests), the first container's that has it; null when
+    /// no container has <paramref name="id"/>, which is also the answer for a raw email's vault id.
+    /// </summary>
+    Task<VaultFile?> FindVaultFileAsync(VaultId id, CancellationToken cancellationToken) =>
+        throw new NotSupportedException($"{GetType().Name} does not look up vault files");
+
     /// <summary>Counts containers, optionally of one asset.</summary>
     Task<long> CountContainersAsync(string? asset, CancellationToken cancellationToken);
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using ImapActors.Host;
+using ImapActors.Http;
 using ImapActors.Actors.Ingestion;
 using Serilog;
 using Serilog.Events;
@@ -44,7 +45,14 @@ internal static class RunCommand
             return CliSupport.UsageError;
         }
 
-        var options = new EngineOptions { Polling = once ? PollingMode.Once : PollingMode.Scheduled, Tokens = tokens, HandleStopSignals = true };
+        var options = new EngineOptions
+        {
+            Polling = once ? PollingMode.Once : PollingMode.Scheduled,
+            Tokens = tokens,
+            HandleStopSignals = true,
+            // A one-off pass serves no API: it ends when the mailboxes are caught up.
+            Features = settings.Http.Enabled && !once ? services => services.AddHttpApi() : null,
+        };
         await using var engine = await IngestionEngine.StartAsync(settings, options, cancellationToken);
         Log.Information("Ingesting {Mailboxes} mailboxes of {Assets} assets into {Provider} ({Mode})",
             settings.Assets.Sum(a => a.Folders.Count), settings.Assets.Count, settings.Storage.Provider, once ? "once" : "scheduled");

@@ -244,7 +244,49 @@ public sealed record EngineSettings
 
     /// <summary>Cluster membership; off by default (one node, as before).</summary>
     public ClusterSettings Cluster { get; init; } = new();
+
+    /// <summary>The HTTP API, health, metrics and console that <c>run</c> serves; off by default.</summary>
+    public HttpSettings Http { get; init; } = new();
+
+    /// <summary>The keys that may call the HTTP API, by name (<c>imapactors.api-keys</c>).</summary>
+    public IReadOnlyList<ApiKeySettings> ApiKeys { get; init; } = [];
 }
+
+/// <summary><c>imapactors.http</c>: whether <c>run</c> serves the HTTP API and console, where, and over TLS or not.</summary>
+public sealed record HttpSettings
+{
+    public bool Enabled { get; init; }
+
+    /// <summary>The IP address (or <c>localhost</c>) to listen on.</summary>
+    public string Bind { get; init; } = "127.0.0.1";
+
+    /// <summary>The port; 0 takes any free port (the log says which).</summary>
+    public int Port { get; init; } = 8484;
+
+    /// <summary>A PEM certificate (with <see cref="TlsKeyFile"/>) or a PKCS#12 file; null serves plain HTTP.</summary>
+    public string? TlsCertificateFile { get; init; }
+
+    /// <summary>The PEM private key of <see cref="TlsCertificateFile"/>; null for a PKCS#12 file or a PEM holding both.</summary>
+    public string? TlsKeyFile { get; init; }
+
+    /// <summary>The password of the PKCS#12 file or of an encrypted PEM key.</summary>
+    public Secret? TlsPassword { get; init; }
+
+    /// <summary>Whether <c>/metrics</c> needs an API key with the <c>read</c> scope.</summary>
+    public bool MetricsRequireKey { get; init; }
+}
+
+/// <summary>What an API key may do: <c>read</c> (lists, containers, files) and <c>act</c> (the actions, retries).</summary>
+[Flags]
+public enum ApiScopes
+{
+    None = 0,
+    Read = 1,
+    Act = 2,
+}
+
+/// <summary>One key of <c>imapactors.api-keys</c>: its name (for logs and the console), the key, and its scopes.</summary>
+public sealed record ApiKeySettings(string Name, Secret Key, ApiScopes Scopes);
 
 /// <summary>
 /// <c>imapactors.cluster</c>: whether this node joins a cluster, where it listens, and the seed nodes (host:port) every

@@ -111,6 +111,18 @@ internal sealed class SqlContainerQueries(ISqlConnector database) : IContainerQu
     }
 
     /// <inheritdoc />
+    public async Task<VaultFile?> FindVaultFileAsync(VaultId id, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var files = await SqlCommands.ListAsync(connection, """
+            SELECT vault_id, file_name, size, sha256, md5 FROM vault_files WHERE vault_id = @vault_id
+            ORDER BY container_id, ordinal LIMIT 1
+            """, r => new VaultFile(new VaultId(r.GetString(0)), r.GetString(1), r.GetInt64(2), r.GetString(3), r.GetString(4)),
+            cancellationToken, ("vault_id", id.Value));
+        return files.Count > 0 ? files[0] : null;
+    }
+
+    /// <inheritdoc />
     public async Task<long> CountContainersAsync(string? asset, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);

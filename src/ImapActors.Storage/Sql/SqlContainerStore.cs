@@ -89,6 +89,10 @@ public abstract class SqlContainerStore : IContainerStore, ISqlConnector
         _queries.GetContainerAsync(id, cancellationToken);
 
     /// <inheritdoc />
+    public Task<VaultFile?> FindVaultFileAsync(VaultId id, CancellationToken cancellationToken) =>
+        _queries.FindVaultFileAsync(id, cancellationToken);
+
+    /// <inheritdoc />
     public Task<long> CountContainersAsync(string? asset, CancellationToken cancellationToken) =>
         _queries.CountContainersAsync(asset, cancellationToken);
 
