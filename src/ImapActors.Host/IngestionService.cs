@@ -44,6 +44,13 @@ public sealed class IngestionService(IRequiredActor<IngestionSupervisor> supervi
         return await root.Ask<List<MailboxStatus>>(new IngestionProtocol.GetStatus(), AskTimeout, cancellationToken);
     }
 
+    /// <summary>The node-wide admission gate: emails and bytes in flight, its limits and its peaks.</summary>
+    public async Task<ImapActors.Ingestion.Admission.AdmissionStats> GetAdmissionAsync(CancellationToken cancellationToken = default)
+    {
+        var root = await supervisor.GetAsync(cancellationToken);
+        return await root.Ask<ImapActors.Ingestion.Admission.AdmissionStats>(new IngestionProtocol.GetAdmission(), AskTimeout, cancellationToken);
+    }
+
     /// <summary>
     /// Stops every mailbox: no new batch is fetched, and the batches in flight get <paramref name="timeout"/> to commit.
     /// What is not committed by then moved no cursor and is fetched again at the next start. Returns the final statuses.

@@ -26,8 +26,15 @@ internal static class ApiEndpoints
 
     public const int DefaultPageSize = 100;
 
-    public static void Map(IEndpointRouteBuilder app)
+    public static void Map(IEndpointRouteBuilder app, bool metricsRequireKey)
     {
+        var metrics = app.MapGet("/metrics", Metrics)
+            .WithSummary("Prometheus metrics (text format 0.0.4): per mailbox, the admission gate, stage timings, connections, process.");
+        if (metricsRequireKey)
+        {
+            metrics.RequireScope(ApiScopes.Read);
+        }
+
         var api = app.MapGroup("/api/v1");
         api.MapGet("/health", Health).WithSummary("Liveness: the process answers and its actor system runs. No key.");
         api.MapGet("/ready", Ready).WithSummary("Readiness: the store answers, the mailboxes started, the node is an Up cluster member. No key.");
@@ -54,6 +61,12 @@ internal static class ApiEndpoints
             .WithSummary("Quarantined emails (all=true: also those retried successfully).");
         api.MapPost("/quarantine/{id}/retry", RetryQuarantined).RequireScope(ApiScopes.Act)
             .WithSummary("Ingest a quarantined email again.");
+    }
+
+    private static async Task Metrics(HttpContext http, EngineMetrics metrics)
+    {
+        http.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+        await metrics.WriteAsync(http.Response.Body, http.RequestAborted);
     }
 
     private static IResult Health(ActorSystem system) =>

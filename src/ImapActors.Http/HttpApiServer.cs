@@ -88,10 +88,11 @@ public sealed class HttpApiServer(IServiceProvider engine) : IHostedService, IAs
         builder.Services.AddSingleton(engine.GetRequiredService<QuarantineRetry>());
         builder.Services.AddSingleton(new ApiKeyRing(settings.ApiKeys));
         builder.Services.AddSingleton<ReadinessChecks>();
+        builder.Services.AddSingleton<EngineMetrics>();
 
         var app = builder.Build();
         app.UseRouting();
-        ApiEndpoints.Map(app);
+        ApiEndpoints.Map(app, http.MetricsRequireKey);
         app.MapOpenApi("/api/v1/openapi.json");
         await app.StartAsync(cancellationToken);
         _app = app;

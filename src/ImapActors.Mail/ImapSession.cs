@@ -22,8 +22,19 @@ public sealed class ImapSession : IImapSession
     /// <summary>UIDs per <c>UID SEARCH</c> in <see cref="SearchAllUidsAsync"/>, so no response grows without bound.</summary>
     public const uint SearchWindow = 10_000;
 
+    // Sessions logged in and not yet disposed, by asset (meter imapactors): what the engine holds open on each account.
+    // Observed when a listener collects, so an account whose connections stay open keeps its series.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> OpenByAsset = new(StringComparer.Ordinal);
+    private static readonly System.Diagnostics.Metrics.Meter Meter = new("imapactors");
+    private static readonly System.Diagnostics.Metrics.ObservableGauge<int> OpenSessions = Meter.CreateObservableGauge(
+        "imap_connections_open",
+        () => OpenByAsset.Select(kv => new System.Diagnostics.Metrics.Measurement<int>(kv.Value, new KeyValuePair<string, object?>("asset", kv.Key))),
+        "{connection}", "IMAP connections logged in and open, by asset");
+
     private readonly ImapClient _client;
     private readonly ImapFailureMapper _errors;
+    private readonly string _asset;
+    private int _counted;
     private ImapFolder? _folder;
     private FolderStatus? _status;
 
@@ -31,6 +42,7 @@ public sealed class ImapSession : IImapSession
     {
         _client = client;
         _errors = new ImapFailureMapper(asset);
+        _asset = asset.Name.Value;
     }
 
     /// <summary>True while the connection is open.</summary>
@@ -68,6 +80,8 @@ public sealed class ImapSession : IImapSession
         try
         {
             await new ImapConnector(client, asset, session._errors, replies).ConnectAsync(tokens, progress, cancellationToken).ConfigureAwait(false);
+            session._counted = 1;
+            OpenByAsset.AddOrUpdate(session._asset, 1, (_, n) => n + 1);
             return session;
         }
         catch
@@ -425,6 +439,11 @@ public sealed class ImapSession : IImapSession
     /// <summary>Logs out when still connected (within a few seconds at most) and releases the connection.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _counted, 0) == 1)
+        {
+            OpenByAsset.AddOrUpdate(_asset, 0, (_, n) => n - 1);
+        }
+
         if (_client.IsConnected)
         {
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));

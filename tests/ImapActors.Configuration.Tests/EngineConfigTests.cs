@@ -485,11 +485,14 @@ public sealed class EngineConfigTests : IDisposable
     {
         _environment["IMAPACTORS_PG"] = "Host=postgres;Port=5432;Username=imapactors;Password=imapactors;Database=imapactors";
         _environment["IMAPACTORS_SOC_PASSWORD"] = "soc-password";
+        _environment["IMAPACTORS_API_KEY"] = "demo-key-replace-me-with-openssl-rand";
         File.WriteAllText(Path.Combine(_folder, "cert.pem"), "");
         var settings = Parse(File.ReadAllText(Path.Combine(Testing.RepoPaths.Root, "docker", "config", "imapactors.conf"))
             .Replace("/dovecot-state/dovecot/tls/cert.pem", "cert.pem", StringComparison.Ordinal));
 
         Assert.Equal(StorageProvider.PostgreSql, settings.Storage.Provider);
+        Assert.Equal((true, "0.0.0.0", 8484), (settings.Http.Enabled, settings.Http.Bind, settings.Http.Port));
+        Assert.Equal(ApiScopes.Read | ApiScopes.Act, Assert.Single(settings.ApiKeys).Scopes);
         var asset = Assert.Single(settings.Assets);
         Assert.Equal(("dovecot", 993, "soc-password"), (asset.Server, asset.Port, asset.Password!.Value));
     }

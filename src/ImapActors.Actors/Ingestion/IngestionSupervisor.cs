@@ -64,6 +64,9 @@ public sealed record MailboxStatus(
     public DateTimeOffset? StaleSince { get; init; }
 
     public bool Stale => StaleSince is not null;
+
+    /// <summary>Failures since the engine started, by cause (a code such as <c>AuthenticationFailed</c>).</summary>
+    public IReadOnlyDictionary<string, long> FailuresByCause { get; init; } = new Dictionary<string, long>();
 }
 
 /// <summary>Queries and commands of the ingestion supervisor.</summary>
@@ -359,6 +362,7 @@ public sealed class IngestionSupervisor : ReceiveActor, IWithTimers
             t.ConsecutiveFailures++;
             t.FailuresInARow = report.FailuresInARow;
             t.Failures++;
+            t.FailuresByCause[report.Cause] = t.FailuresByCause.GetValueOrDefault(report.Cause) + 1;
             t.NextAttempt = report.NextAttempt;
             t.LastError = $"{report.Cause}: {report.Message}";
             var limit = report.Transient ? TransientFailuresBeforeGivingUp : PermanentFailuresBeforeGivingUp;
@@ -451,6 +455,7 @@ public sealed class IngestionSupervisor : ReceiveActor, IWithTimers
             Committed = kv.Value.UidValidity is null ? null : kv.Value.Committed,
             Lag = kv.Value.Lag,
             StaleSince = kv.Value.Child.IsNobody() ? null : kv.Value.StaleSince,
+            FailuresByCause = new Dictionary<string, long>(kv.Value.FailuresByCause, StringComparer.Ordinal),
         }).ToList();
 
     public static Props Props(EngineServices services, bool once, bool clustered = false) =>
@@ -479,6 +484,7 @@ public sealed class IngestionSupervisor : ReceiveActor, IWithTimers
         public long Committed { get; set; }
         public long? Lag { get; set; }
         public DateTimeOffset? StaleSince { get; set; }
+        public Dictionary<string, long> FailuresByCause { get; } = new(StringComparer.Ordinal);
     }
 
     private sealed class CheckStale

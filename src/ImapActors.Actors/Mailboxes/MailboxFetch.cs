@@ -24,7 +24,9 @@ internal static class MailboxFetch
         IReadOnlyList<FetchedEmail> emails;
         try
         {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             emails = await connection.FetchAsync(uids, cancellationToken);
+            Engine.EngineMeter.Fetch.Record(Engine.EngineMeter.Since(started));
         }
         catch (ImapFailureException ex) when (ex.Refusal is not null)
         {

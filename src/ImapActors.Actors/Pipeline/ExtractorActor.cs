@@ -21,6 +21,7 @@ public sealed class ExtractorActor : ReceiveActor
             var item = msg.Item;
             try
             {
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 ProcessedEmail processed;
                 using (msg.Parsed)
                 {
@@ -33,6 +34,7 @@ public sealed class ExtractorActor : ReceiveActor
                     raw = vault.Store(stream, "raw.eml");
                 }
 
+                Engine.EngineMeter.Extract.Record(Engine.EngineMeter.Since(started));
                 sink.Tell(new SinkProtocol.StageEmail(item.ReplyTo, item.Ticket, item.Source.Uid, new EmailToCommit(processed, raw.VaultId)));
             }
             catch (Exception ex)

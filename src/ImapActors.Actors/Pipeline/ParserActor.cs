@@ -14,7 +14,9 @@ public sealed class ParserActor : ReceiveActor
         {
             try
             {
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 var parsed = processing.Parse(msg.Item.Raw, msg.Item.Source, msg.Item.Settings.Limits);
+                Engine.EngineMeter.Parse.Record(Engine.EngineMeter.Since(started));
                 extractors.Tell(new PipelineMessages.ExtractEmail(msg.Item, parsed));
             }
             catch (Exception ex)

@@ -94,7 +94,9 @@ public sealed class SinkActor : ReceiveActor
 
             try
             {
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 var results = await _store.CommitAsync(emails, _stopping.Token);
+                Engine.EngineMeter.Commit.Record(Engine.EngineMeter.Since(started));
                 _staging.Remove(owner, msg.Ticket, msg.Uids);
                 owner.Tell(new SinkProtocol.BatchCommitted(msg.CommitId, results));
             }

@@ -46,7 +46,8 @@ internal sealed class HttpApiFixture : IAsyncDisposable
     public static string NewKey() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
 
     /// <summary>The engine of <paramref name="harness"/> with the HTTP API on, its two keys made up for this test.</summary>
-    public static async Task<HttpApiFixture> StartAsync(EngineHarness harness, PollingMode polling = PollingMode.Scheduled)
+    public static async Task<HttpApiFixture> StartAsync(EngineHarness harness, PollingMode polling = PollingMode.Scheduled,
+        Func<EngineSettings, EngineSettings>? configure = null)
     {
         var reader = NewKey();
         var actor = NewKey();
@@ -55,6 +56,11 @@ internal sealed class HttpApiFixture : IAsyncDisposable
             Http = new HttpSettings { Enabled = true, Port = 0 },
             ApiKeys = [new ApiKeySettings("analysts", new Secret(reader), ApiScopes.Read), new ApiKeySettings("playbooks", new Secret(actor), ApiScopes.Read | ApiScopes.Act)],
         };
+        if (configure is not null)
+        {
+            harness.Settings = configure(harness.Settings);
+        }
+
         var engine = await IngestionEngine.StartAsync(harness.Settings,
             new EngineOptions { Polling = polling, Features = s => s.AddHttpApi() }, CancellationToken.None);
         var address = engine.Services.GetRequiredService<HttpApiServer>().Addresses[0];
