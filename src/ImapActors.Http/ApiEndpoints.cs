@@ -42,7 +42,7 @@ internal static class ApiEndpoints
         api.MapGet("/mailboxes", Mailboxes).RequireScope(ApiScopes.Read)
             .WithSummary("Every configured mailbox: node, state, UIDVALIDITY, committed, lag, last poll, last error, next retry.");
         api.MapGet("/containers", Containers).RequireScope(ApiScopes.Read)
-            .WithSummary("Containers in id order, one page at a time (after_id = the previous page's next_after_id).");
+            .WithSummary("Containers in id order, one page at a time (after_id = the previous page's next_after_id); search matches subject or sender.");
         api.MapGet("/containers/{id}", Container).RequireScope(ApiScopes.Read)
             .WithSummary("One container and its artifacts in the SOAR shape, as `imapactors containers show` prints it.");
         api.MapGet("/containers/{id}/raw", RawEmail).RequireScope(ApiScopes.Read)
@@ -115,6 +115,7 @@ internal static class ApiEndpoints
             Asset = NonEmpty(q["asset"]),
             Folder = NonEmpty(q["folder"]),
             Label = NonEmpty(q["label"]),
+            Search = NonEmpty(q["search"]),
             AfterId = afterId,
             Limit = limit,
         }, cancellationToken);

@@ -44,6 +44,12 @@ public sealed record ContainerQuery
     /// <summary>Only ids at or below this one.</summary>
     public long? ToId { get; init; }
 
+    /// <summary>
+    /// Only containers whose subject (the container's name) or sender (the Email Artifact's <c>fromEmail</c>) contains
+    /// this text, ignoring case (ASCII letters only on SQLite).
+    /// </summary>
+    public string? Search { get; init; }
+
     /// <summary>The page starts after this id: the previous page's <see cref="ContainerPage.NextAfterId"/>.</summary>
     public long? AfterId { get; init; }
 

@@ -633,6 +633,37 @@ public abstract class ContainerStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_search_matches_the_subject_or_the_sender_ignoring_case_and_takes_like_wildcards_literally()
+    {
+        EmailToCommit With(uint uid, string name, string from)
+        {
+            var e = Email(uid: uid, body: $"s{uid}");
+            var artifacts = e.Email.Artifacts.Select(a => a.Name == "Email Artifact" ? a with { Cef = new JsonObject { ["fromEmail"] = from } } : a).ToList();
+            return e with { Email = e.Email with { Container = e.Email.Container with { Name = name }, Artifacts = artifacts } };
+        }
+
+        var ids = (await Store.CommitAsync(
+        [
+            With(1, "Invoice overdue", "billing@example.org"),
+            With(2, "Your parcel", "Courier <track@invoice-portal.example>"),
+            With(3, "Lunch", "colleague@example.org"),
+            With(4, "100% off_today", "promo@example.org"),
+        ], CancellationToken.None)).Select(r => r.ContainerId).ToList();
+
+        async Task<List<long>> Search(string text) =>
+            [.. (await Store.QueryContainersAsync(new ContainerQuery { Search = text }, CancellationToken.None)).Containers.Select(c => c.Id)];
+
+        Assert.Equal([ids[0], ids[1]], await Search("INVOICE"));
+        Assert.Equal([ids[2]], await Search("colleague@"));
+        Assert.Equal([ids[3]], await Search("100%"));
+        Assert.Equal([ids[3]], await Search("off_"));
+        Assert.Empty(await Search("of%t"));
+        Assert.Equal(4, (await Search("  ")).Count);
+        Assert.Equal([ids[1]], (await Store.QueryContainersAsync(new ContainerQuery { Search = "invoice", AfterId = ids[0], Limit = 1 },
+            CancellationToken.None)).Containers.Select(c => c.Id));
+    }
+
+    [Fact]
     public async Task Listed_artifact_counts_are_each_containers_own_including_none_and_many()
     {
         var none = Email(uid: 1, body: "none");

@@ -12,6 +12,9 @@ namespace ImapActors.Storage.Sql;
 /// </summary>
 public sealed class PostgresContainerStore : SqlContainerStore
 {
+    /// <inheritdoc />
+    protected override string JsonText(string column, string key) => $"({column}::jsonb ->> '{key}')";
+
     // Any constant: it only has to differ from other users of advisory locks in the same database.
     private const long SchemaLockKey = 0x494D_4150_5354_4F52; // "IMAPSTOR"
 

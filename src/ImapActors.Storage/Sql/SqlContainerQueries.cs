@@ -6,7 +6,7 @@ using ImapActors.Domain;
 namespace ImapActors.Storage.Sql;
 
 /// <summary>The container queries over ADO.NET, shared by SQLite and PostgreSQL.</summary>
-internal sealed class SqlContainerQueries(ISqlConnector database) : IContainerQueries
+internal sealed class SqlContainerQueries(ISqlConnector database, Func<string, string, string> jsonText) : IContainerQueries
 {
     /// <summary>
     /// A container's summary columns with its artifact count. The count is a join grouped by the container's primary
@@ -46,6 +46,14 @@ internal sealed class SqlContainerQueries(ISqlConnector database) : IContainerQu
         Match("c.id >= @from_id", "from_id", query.FromId);
         Match("c.id <= @to_id", "to_id", query.ToId);
         Match("c.id > @after_id", "after_id", query.AfterId);
+        if (!string.IsNullOrWhiteSpace(query.Search))
+        {
+            // The subject is the container's name; the sender is the Email Artifact's fromEmail.
+            Match($"""
+                (LOWER(c.name) LIKE @search ESCAPE '\' OR EXISTS (SELECT 1 FROM artifacts s WHERE s.container_id = c.id
+                    AND s.name = 'Email Artifact' AND LOWER({jsonText("s.cef", "fromEmail")}) LIKE @search ESCAPE '\'))
+                """, "search", "%" + EscapeLike(query.Search.Trim().ToLowerInvariant()) + "%");
+        }
 
         var sql = new StringBuilder(SummarySelect);
         if (conditions.Count > 0)
@@ -130,6 +138,9 @@ internal sealed class SqlContainerQueries(ISqlConnector database) : IContainerQu
         return Convert.ToInt64(await SqlCommands.ScalarAsync(connection, null, $"SELECT COUNT(*) FROM containers {where}", cancellationToken,
             asset is null ? [] : [("asset", asset)]));
     }
+
+    private static string EscapeLike(string text) =>
+        text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
 
     private static JsonObject ParseObject(string json) =>
         JsonNode.Parse(json) as JsonObject ?? throw new InvalidDataException("stored artifact JSON is not an object");

@@ -20,12 +20,15 @@ public abstract class SqlContainerStore : IContainerStore, ISqlConnector
         var clock = time ?? TimeProvider.System;
         _committer = new SqlContainerCommitter(this, clock);
         _quarantine = new SqlQuarantineStore(this, clock);
-        _queries = new SqlContainerQueries(this);
+        _queries = new SqlContainerQueries(this, JsonText);
         _nodes = new SqlClusterNodeViews(this);
     }
 
     /// <summary>Opens a connection ready for use.</summary>
     protected abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
+
+    /// <summary>SQL reading the text of top-level key <paramref name="key"/> of the JSON text in <paramref name="column"/>.</summary>
+    protected abstract string JsonText(string column, string key);
 
     /// <summary>
     /// Begins the one transaction of a batch. It must keep two commits of the same mailbox from interleaving, so that

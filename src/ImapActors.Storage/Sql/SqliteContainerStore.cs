@@ -10,6 +10,9 @@ namespace ImapActors.Storage.Sql;
 /// </summary>
 public sealed class SqliteContainerStore : SqlContainerStore
 {
+    /// <inheritdoc />
+    protected override string JsonText(string column, string key) => $"json_extract({column}, '$.{key}')";
+
     private const int BusyTimeoutMs = 30_000;
     private readonly string _connectionString;
 
