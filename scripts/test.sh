@@ -3,7 +3,8 @@
 # builds the solution in Release, runs every test project, stops what it started, and prints one line
 #   Tests: N passed, N failed, N skipped
 # Extra arguments go to `dotnet test` (e.g. --filter FullyQualifiedName~Mail). Runs as root on Debian 12;
-# installs Dovecot with apt-get when it is missing. Exits with dotnet test's status.
+# installs Dovecot and Chromium (the console's browser tests) with apt-get when they are missing. Exits with dotnet
+# test's status.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -44,6 +45,10 @@ if [ -f scripts/postgres.sh ]; then
         . "$IMAPACTORS_STATE/postgres/env"
     fi
 fi
+
+# The console's browser tests drive Debian's Chromium; without it they say they are skipped.
+IMAPACTORS_CHROMIUM="$(bash scripts/chromium.sh)" || IMAPACTORS_CHROMIUM=""
+export IMAPACTORS_CHROMIUM
 
 dotnet build ImapActors.sln -c Release -nologo -v minimal
 

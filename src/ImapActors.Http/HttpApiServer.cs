@@ -89,10 +89,12 @@ public sealed class HttpApiServer(IServiceProvider engine) : IHostedService, IAs
         builder.Services.AddSingleton(new ApiKeyRing(settings.ApiKeys));
         builder.Services.AddSingleton<ReadinessChecks>();
         builder.Services.AddSingleton<EngineMetrics>();
+        builder.Services.AddSingleton(new Console.ConsoleSessions(TimeProvider.System));
 
         var app = builder.Build();
         app.UseRouting();
         ApiEndpoints.Map(app, http.MetricsRequireKey);
+        Console.ConsolePages.Map(app);
         app.MapOpenApi("/api/v1/openapi.json");
         await app.StartAsync(cancellationToken);
         _app = app;
