@@ -122,7 +122,7 @@ public sealed partial class HttpSecretsTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task<Uri> WaitForAddressAsync(ConcurrentQueue<string> log, Process process)
+    internal static async Task<Uri> WaitForAddressAsync(ConcurrentQueue<string> log, Process process)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
         while (DateTime.UtcNow < deadline && !process.HasExited)
@@ -141,7 +141,7 @@ public sealed partial class HttpSecretsTests(ITestOutputHelper output)
         throw new TimeoutException("run did not log its HTTP address: " + string.Join("\n", log));
     }
 
-    private static async Task WaitAsync(Func<Task<bool>> condition)
+    internal static async Task WaitAsync(Func<Task<bool>> condition)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
         while (!await condition())
@@ -151,6 +151,6 @@ public sealed partial class HttpSecretsTests(ITestOutputHelper output)
         }
     }
 
-    [GeneratedRegex(@"http://127\.0\.0\.1:\d+")]
+    [GeneratedRegex(@"https?://127\.0\.0\.1:\d+")]
     private static partial Regex Listening();
 }
