@@ -45,6 +45,9 @@ public sealed class MetricsTests(ITestOutputHelper output)
         }
 
         output.WriteLine($"{scrapes} scrapes; created seen: {string.Join(" ", createdSeen.Distinct())}");
+        var families = last.Select(s => s.Name).ToHashSet();
+        foreach (var runtime in new[] { "process_cpu_seconds_total", "process_working_set_bytes", "dotnet_total_memory_bytes", "system_runtime_dotnet_gc_collections" })
+            Assert.Contains(runtime, families);
         Assert.Equal(1000, Of("imapactors_emails_total", ("outcome", "created")));
         Assert.Equal(0, Of("imapactors_mailbox_lag_emails"));
         Assert.Equal(1000, Of("imapactors_mailbox_committed_uids"));
