@@ -16,7 +16,13 @@ internal static partial class PrometheusText
 {
     private static readonly string[] Types = ["counter", "gauge", "histogram", "summary", "untyped"];
 
-    public static IReadOnlyList<PrometheusSample> Parse(string text)
+    /// <remarks>
+    /// <paramref name="histogramSlack"/> is how far a histogram's <c>_count</c> may lag its <c>+Inf</c> bucket: the
+    /// exporter reads a histogram's buckets and its count one after the other, without stopping the threads that record
+    /// into it, so a scrape taken while emails are processed can see observations in one and not yet in the other. 0
+    /// (the default) wants them equal, as a scrape of an engine at rest must have them.
+    /// </remarks>
+    public static IReadOnlyList<PrometheusSample> Parse(string text, int histogramSlack = 0)
     {
         var samples = new List<PrometheusSample>();
         var types = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -100,7 +106,7 @@ internal static partial class PrometheusText
             samples.Add(sample);
         }
 
-        CheckHistograms(samples, types);
+        CheckHistograms(samples, types, histogramSlack);
         return samples;
     }
 
@@ -201,7 +207,7 @@ internal static partial class PrometheusText
         return name;
     }
 
-    private static void CheckHistograms(List<PrometheusSample> samples, Dictionary<string, string> types)
+    private static void CheckHistograms(List<PrometheusSample> samples, Dictionary<string, string> types, int slack)
     {
         foreach (var (family, _) in types.Where(t => t.Value == "histogram"))
         {
@@ -224,9 +230,9 @@ internal static partial class PrometheusText
                 }
 
                 var count = samples.SingleOrDefault(s => s.Name == family + "_count" && Same(s, list[0]));
-                if (count is null || count.Value != list[^1].Value || !samples.Any(s => s.Name == family + "_sum" && Same(s, list[0])))
+                if (count is null || Math.Abs(count.Value - list[^1].Value) > slack || !samples.Any(s => s.Name == family + "_sum" && Same(s, list[0])))
                 {
-                    throw new FormatException($"{family}: _count must equal the +Inf bucket, and _sum be there");
+                    throw new FormatException($"{family}: _count must equal the +Inf bucket (count {count?.Value}, +Inf {list[^1].Value}), and _sum be there");
                 }
             }
         }
