@@ -9,6 +9,7 @@ var root = new RootCommand("ImapActors: ingest phishing-report mailboxes into ca
     PollNowCommand.Create(),
     ContainersCommand.Create(),
     QuarantineCommand.Create(),
+    DeliveriesCommand.Create(),
     ClusterCommand.Create(),
     OAuthCommand.Create(),
     ParseCommand.Create(),

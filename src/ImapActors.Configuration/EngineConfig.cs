@@ -21,6 +21,7 @@ public static partial class EngineConfig
         .Section("cluster")
         .Section("http")
         .Section("api-keys")
+        .Section("destinations")
         .Section("asset-defaults")
         .Section("oauth-providers")
         .Section("oauth")
@@ -78,10 +79,24 @@ public static partial class EngineConfig
         .String("bind", h => h.Bind, (h, v) => h with { Bind = v })
         .ListenPort("port", h => h.Port, (h, v) => h with { Port = v })
         .Bool("metrics-require-key", h => h.MetricsRequireKey, (h, v) => h with { MetricsRequireKey = v })
+        .ReadByLoader("public-url")
         .Section("tls");
 
     private static readonly string[] TlsKeys = ["certificate-file", "key-file", "password", "password_env", "password_file"];
     private static readonly string[] ApiKeyKeys = ["key", "key_env", "key_file", "scopes"];
+
+    private static readonly string[] WebhookOnlyKeys = ["secret", "secret_env", "secret_file"];
+    private static readonly string[] SoarOnlyKeys = ["token", "token_env", "token_file", "label", "severity"];
+
+    // A destination's keys; type, url and the secrets are read by hand, the rest from this table over the record's defaults.
+    private static readonly SectionTable<DestinationSettings> DestinationTable = new SectionTable<DestinationSettings>()
+        .ReadByLoader("type", "url", "token", "token_env", "token_file", "secret", "secret_env", "secret_file", "ca_file", "label", "severity")
+        .Bool("verify_server_cert", d => d.VerifyServerCert, (d, v) => d with { VerifyServerCert = v })
+        .PositiveInt("max_attempts", d => d.MaxAttempts, (d, v) => d with { MaxAttempts = v })
+        .PositiveInt("concurrency", d => d.Concurrency, (d, v) => d with { Concurrency = v })
+        .Duration("timeout", d => d.Timeout, (d, v) => d with { Timeout = v })
+        .Duration("retry_min", d => d.Retry.Min, (d, v) => d with { Retry = d.Retry with { Min = v } })
+        .Duration("retry_max", d => d.Retry.Max, (d, v) => d with { Retry = d.Retry with { Max = v } });
 
     /// <summary>The shortest API key accepted: 16 characters, 96 bits or more from any generator worth using.</summary>
     public const int MinimumApiKeyLength = 16;
@@ -133,6 +148,8 @@ public static partial class EngineConfig
         .Duration("retry_max", a => a.Retry.Max, (a, v) => a with { Retry = a.Retry with { Max = v } })
         .Duration("login_retry_min", a => a.LoginRetry.Min, (a, v) => a with { LoginRetry = a.LoginRetry with { Min = v } })
         .Duration("login_retry_max", a => a.LoginRetry.Max, (a, v) => a with { LoginRetry = a.LoginRetry with { Max = v } })
+        .StringList("deliver_to", a => a.DeliverTo, (a, v) => a with { DeliverTo = v })
+        .ReadByLoader("soar_asset_id")
         .String("label", a => a.Label, (a, v) => a with { Label = v })
         .Bool("extract_attachments", a => a.Extraction.ExtractAttachments, (a, v) => a with { Extraction = a.Extraction with { ExtractAttachments = v } })
         .Bool("extract_urls", a => a.Extraction.ExtractUrls, (a, v) => a with { Extraction = a.Extraction with { ExtractUrls = v } })
@@ -252,6 +269,44 @@ public static partial class EngineConfig
                 + "or shared = true when every node mounts the same folder at vault.path");
         }
 
+        var destinations = settings.Destinations.ToDictionary(d => d.Name, StringComparer.Ordinal);
+        foreach (var asset in settings.Assets)
+        {
+            foreach (var name in asset.DeliverTo.Where(n => !destinations.ContainsKey(n)).Distinct())
+            {
+                problems.Add($"asset '{asset.Name}': key 'deliver_to': no destination '{name}' in imapactors.destinations"
+                    + (destinations.Count == 0 ? " (none is configured)" : $" (configured: {string.Join(", ", destinations.Keys)})"));
+            }
+
+            if (asset.DeliverTo.GroupBy(n => n, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            {
+                problems.Add($"asset '{asset.Name}': key 'deliver_to': '{twice.Key}' is listed twice; each destination gets a container once");
+            }
+
+            // SOAR deduplicates source data identifiers within one of its assets, and ours (md5(folder):uid) repeat across
+            // our assets: without an asset of its own in SOAR, a second asset's email would be taken for a duplicate.
+            if (asset.SoarAssetId is null
+                && asset.DeliverTo.FirstOrDefault(n => destinations.TryGetValue(n, out var d) && d.Type == DestinationType.Soar) is { } soar)
+            {
+                problems.Add($"asset '{asset.Name}': key 'soar_asset_id' is required to deliver to the soar destination '{soar}': "
+                    + "SOAR takes two containers with the same source data identifier in one SOAR asset for one, and our identifiers "
+                    + "repeat across assets; set the id of this asset's own asset in SOAR");
+            }
+        }
+
+        var sharing = settings.Assets
+            .SelectMany(a => a.DeliverTo.Where(n => destinations.TryGetValue(n, out var d) && d.Type == DestinationType.Soar)
+                .Select(n => (Destination: n, a.SoarAssetId, Asset: a.Name)))
+            .Where(x => x.SoarAssetId is not null)
+            .GroupBy(x => (x.Destination, x.SoarAssetId))
+            .FirstOrDefault(g => g.Count() > 1);
+        if (sharing is not null)
+        {
+            problems.Add($"key 'soar_asset_id': assets {string.Join(" and ", sharing.Select(x => $"'{x.Asset}'"))} deliver to "
+                + $"'{sharing.Key.Destination}' as SOAR asset {sharing.Key.SoarAssetId}; each needs its own, or SOAR would take "
+                + "their emails with the same folder and UID for one");
+        }
+
         return problems;
     }
 
@@ -352,6 +407,7 @@ public static partial class EngineConfig
             var cluster = ReadCluster(Child(top, "cluster", "imapactors.cluster."), storage);
             var http = ReadHttp(Child(top, "http", "imapactors.http."));
             var apiKeys = ReadApiKeys(top);
+            var destinations = ReadDestinations(top);
             var providers = ReadProviders(top);
             OAuthStore = ReadOAuthStore(Child(top, "oauth", "imapactors.oauth."));
             var assetDefaultLayers = top.Layers.Select(l => top.ChildOf(l, "asset-defaults")).ToArray();
@@ -396,7 +452,7 @@ public static partial class EngineConfig
             return EngineTable.Read(this, engine, new EngineSettings
             {
                 Storage = storage, VaultPath = vaultPath, Vault = vaultSection.Vault, Assets = assets, Admission = admission,
-                Cluster = cluster, Http = http, ApiKeys = apiKeys,
+                Cluster = cluster, Http = http, ApiKeys = apiKeys, Destinations = destinations,
             });
         }
 
@@ -421,7 +477,118 @@ public static partial class EngineConfig
                 tls.Problem("certificate-file", "is required when key-file or password is set: the certificate HTTPS serves (PEM or PKCS#12)");
             }
 
-            return settings with { TlsCertificateFile = certificate, TlsKeyFile = key, TlsPassword = password };
+            Uri? publicUrl = null;
+            if (section.String("public-url") is { } url)
+            {
+                publicUrl = HttpUrl(url);
+                if (publicUrl is null)
+                {
+                    section.Problem("public-url", $"must be an absolute http:// or https:// URL, got '{url}'");
+                }
+            }
+
+            return settings with { TlsCertificateFile = certificate, TlsKeyFile = key, TlsPassword = password, PublicUrl = publicUrl };
+        }
+
+        private static Uri? HttpUrl(string text) =>
+            Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+                ? uri
+                : null;
+
+        /// <summary>
+        /// <c>imapactors.destinations</c>: each named destination, <c>soar</c> with its <c>token</c> or <c>webhook</c>
+        /// with its <c>secret</c>, both in the secret forms.
+        /// </summary>
+        private List<DestinationSettings> ReadDestinations(ConfigReader top)
+        {
+            var destinations = new List<DestinationSettings>();
+            var section = top.ChildOf(top.User, "destinations");
+            if (section is null)
+            {
+                return destinations;
+            }
+
+            foreach (var (name, value) in section.Items)
+            {
+                var path = $"imapactors.destinations.{name}.";
+                if (!value.IsObject())
+                {
+                    problems.Add($"key '{path.TrimEnd('.')}'", "must be an object { type = soar | webhook, url = \"https://...\", ... }");
+                    continue;
+                }
+
+                var reader = Section("", path, value.GetObject());
+                reader.RejectUnknownKeys(DestinationTable.Names);
+                var type = reader.OneOf("type", "soar", "webhook") switch
+                {
+                    "soar" => DestinationType.Soar,
+                    "webhook" => (DestinationType?)DestinationType.Webhook,
+                    _ => null,
+                };
+                if (type is null && !reader.Has("type"))
+                {
+                    reader.Problem("type", "is required: soar (Splunk SOAR's REST API) or webhook (a signed JSON POST)");
+                }
+
+                var urlText = reader.String("url", required: true);
+                var url = urlText is null ? null : HttpUrl(urlText);
+                if (urlText is not null && url is null)
+                {
+                    reader.Problem("url", $"must be an absolute http:// or https:// URL, got '{urlText}'");
+                }
+
+                Secret? token = null, secret = null;
+                if (type == DestinationType.Soar)
+                {
+                    token = ReadSecretForms(reader, "token", "token_env", "token_file", required: true,
+                        requiredWhy: " for a soar destination (the ph-auth-token of a SOAR automation user)", literalIsSecret: _ => true);
+                    foreach (var other in WebhookOnlyKeys.Where(reader.Has))
+                    {
+                        reader.Problem(other, "belongs to a webhook destination; a soar destination authenticates with token");
+                    }
+                }
+                else if (type == DestinationType.Webhook)
+                {
+                    secret = ReadSecretForms(reader, "secret", "secret_env", "secret_file", required: true,
+                        requiredWhy: " for a webhook destination (the key its receiver checks signatures with)", literalIsSecret: _ => true);
+                    foreach (var other in SoarOnlyKeys.Where(reader.Has))
+                    {
+                        reader.Problem(other, "belongs to a soar destination; a webhook sends the container as it is, signed with secret");
+                    }
+                }
+
+                var caFile = reader.String("ca_file") is { } ca ? ExistingFile(reader, "ca_file", ca) : null;
+                var severity = reader.String("severity");
+                if (severity is not null && severity.Length == 0)
+                {
+                    reader.Problem("severity", "must not be empty (low, medium, high or a severity defined in SOAR)");
+                }
+
+                var label = reader.String("label");
+                if (label is not null && label.Length == 0)
+                {
+                    reader.Problem("label", "must not be empty (leave it out to keep each asset's label)");
+                }
+
+                if (type is null || url is null)
+                {
+                    continue;
+                }
+
+                var destination = DestinationTable.Read(this, reader, new DestinationSettings
+                {
+                    Name = name, Type = type.Value, Url = url, Token = token, Secret = secret, CaFile = caFile,
+                    Label = label, Severity = severity,
+                });
+                if (destination.Retry.Min > destination.Retry.Max)
+                {
+                    reader.Problem("retry_min", "must not be longer than retry_max");
+                }
+
+                destinations.Add(destination);
+            }
+
+            return destinations;
         }
 
         /// <summary>
@@ -688,6 +855,7 @@ public static partial class EngineConfig
                 OAuth = oauth,
                 Folders = folders ?? defaults.Folders,
                 IngestManner = ingest,
+                SoarAssetId = asset.PositiveInt("soar_asset_id"),
             });
             settings = settings with { Extraction = settings.Extraction with { Fips = fips, Limits = limits } };
             foreach (var (min, max, schedule) in new[] { ("retry_min", "retry_max", settings.Retry), ("login_retry_min", "login_retry_max", settings.LoginRetry) })

@@ -118,9 +118,16 @@ public static class EngineComposition
                         sp.GetRequiredService<IVault>(),
                         sp.GetRequiredService<IEmailProcessing>(),
                         sp.GetRequiredService<IMailboxConnector>(),
-                        ParserInfo.Version);
+                        ParserInfo.Version)
+                    {
+                        DeliverTo = settings.Assets.ToDictionary(a => a.Name.Value, a => a.DeliverTo, StringComparer.Ordinal),
+                    };
                     var supervisor = system.ActorOf(IngestionSupervisor.Props(engine, options.Polling == PollingMode.Once, clustered), "ingestion");
                     registry.Register<IngestionSupervisor>(supervisor);
+                    if (options.Polling == PollingMode.Scheduled)
+                    {
+                        StartDeliveries(system, settings, sp, clustered);
+                    }
 
                     // Runs before the actor system terminates, whatever stops it (SIGTERM, the end of a verb, a test).
                     var ingestion = sp.GetRequiredService<IngestionService>();
@@ -137,6 +144,26 @@ public static class EngineComposition
             }
         });
         return services;
+    }
+
+    /// <summary>
+    /// One delivery actor per destination, sending the outbox the sink's commits fill: in a cluster a singleton per
+    /// destination (one sender cluster-wide, handed over when its node leaves), else a plain actor of this process.
+    /// </summary>
+    private static void StartDeliveries(ActorSystem system, EngineSettings settings, IServiceProvider services, bool clustered)
+    {
+        var store = services.GetRequiredService<IContainerStore>();
+        var vault = services.GetRequiredService<IVault>();
+        foreach (var destination in settings.Destinations)
+        {
+            var name = "delivery-" + Uri.EscapeDataString(destination.Name);
+            var props = Props.Create(() => new Actors.Delivery.DeliveryActor(destination, store,
+                Actors.Delivery.DestinationClients.Create(destination, settings, store, vault, null), null));
+            system.ActorOf(clustered
+                ? Akka.Cluster.Tools.Singleton.ClusterSingletonManager.Props(props, PoisonPill.Instance,
+                    Akka.Cluster.Tools.Singleton.ClusterSingletonManagerSettings.Create(system).WithRole(ClusterConfig.Role))
+                : props, name);
+        }
     }
 
     /// <summary>Whether this host is a node of the cluster: cluster mode is on and its mailboxes poll.</summary>

@@ -61,6 +61,11 @@ internal static class ApiEndpoints
             .WithSummary("Quarantined emails (all=true: also those retried successfully).");
         api.MapPost("/quarantine/{id}/retry", RetryQuarantined).RequireScope(ApiScopes.Act)
             .WithSummary("Ingest a quarantined email again.");
+
+        api.MapGet("/deliveries", Deliveries).RequireScope(ApiScopes.Read)
+            .WithSummary("Deliveries of containers to destinations in id order (state = pending, failed, delivered or dead; destination; after_id; limit).");
+        api.MapPost("/deliveries/{id}/retry", RetryDelivery).RequireScope(ApiScopes.Act)
+            .WithSummary("Make a dead or failing delivery due now, its attempts counted anew.");
     }
 
     private static async Task Metrics(HttpContext http, EngineMetrics metrics)
@@ -314,6 +319,65 @@ internal static class ApiEndpoints
                 ["container_id"] = result.ContainerId,
                 ["outcome"] = JsonNamingPolicy.SnakeCaseLower.ConvertName(result.Outcome.ToString()),
             }, parameter));
+    }
+
+    private static async Task<IResult> Deliveries(HttpRequest request, IContainerStore store, CancellationToken cancellationToken)
+    {
+        var state = request.Query["state"].ToString();
+        var filter = state switch
+        {
+            "" => DeliveryFilter.All,
+            "pending" => DeliveryFilter.Pending,
+            "failed" => DeliveryFilter.Failed,
+            "delivered" => DeliveryFilter.Delivered,
+            "dead" => DeliveryFilter.Dead,
+            _ => (DeliveryFilter?)null,
+        };
+        if (filter is null)
+        {
+            return BadRequest($"state must be pending, failed, delivered or dead, got '{state}'");
+        }
+
+        var afterText = request.Query["after_id"].ToString();
+        var limitText = request.Query["limit"].ToString();
+        long afterId = 0;
+        var limit = 100;
+        if ((afterText.Length > 0 && !long.TryParse(afterText, NumberStyles.None, CultureInfo.InvariantCulture, out afterId))
+            || (limitText.Length > 0 && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > 1000)))
+        {
+            return BadRequest("after_id must be a non-negative integer and limit an integer from 1 to 1000");
+        }
+
+        var destination = request.Query["destination"].ToString() is { Length: > 0 } d ? d : null;
+        var rows = await store.ListDeliveriesAsync(filter.Value, destination, afterId, limit + 1, cancellationToken);
+        var page = rows.Take(limit).ToList();
+        return HttpJson.Result(new JsonObject
+        {
+            ["deliveries"] = new JsonArray([.. page.Select(r => (JsonNode)DeliveryJson.ToJson(r))]),
+            ["next_after_id"] = rows.Count > limit ? page[^1].Id : null,
+        });
+    }
+
+    private static async Task<IResult> RetryDelivery(string id, HttpContext http, IContainerStore store)
+    {
+        var parameter = new JsonObject { ["id"] = id };
+        if (!long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var number)
+            || await store.GetDeliveryAsync(number, http.RequestAborted) is not { } delivery)
+        {
+            return HttpJson.Result(ActionResultJson.Failure($"No delivery with id {id}.", parameter), statusCode: 404);
+        }
+
+        if (delivery.State == DeliveryState.Delivered)
+        {
+            return HttpJson.Result(ActionResultJson.Failure(
+                $"Delivery {id} (container {delivery.ContainerId} to {delivery.Destination}) is delivered already.", parameter), statusCode: 409);
+        }
+
+        Audit(http, "delivery retry", $"container {delivery.ContainerId} to {delivery.Destination}");
+        await store.RetryDeliveriesAsync(number, null, http.RequestAborted);
+        var after = await store.GetDeliveryAsync(number, http.RequestAborted);
+        return HttpJson.Result(ActionResultJson.Success($"Delivery {id} is due now", [DeliveryJson.ToJson(after ?? delivery)],
+            new JsonObject { ["container_id"] = delivery.ContainerId, ["destination"] = delivery.Destination }, parameter));
     }
 
     private static JsonObject QuarantineJson(QuarantinedEmail q) => new()

@@ -2,6 +2,7 @@ using ImapActors.Actors.Engine;
 using ImapActors.Actors.Ingestion;
 using ImapActors.Domain;
 using ImapActors.Host;
+using ImapActors.Storage;
 using Prometheus;
 
 namespace ImapActors.Http;
@@ -36,11 +37,19 @@ public sealed class EngineMetrics : IDisposable
     private readonly Gauge _admissionWaiting;
     private readonly Gauge _admissionMaxEmails;
     private readonly Gauge _admissionMaxBytes;
+    private readonly Gauge _deliveryBacklog;
+    private readonly Gauge _deliveryFailing;
+    private readonly Gauge _deliveryDead;
+    private readonly Gauge _deliveryOldest;
+    private readonly Counter _deliveryAttempts;
+    private readonly Counter _deliveryFailures;
+    private readonly IContainerStore _store;
 
-    public EngineMetrics(EngineSettings settings, IngestionService ingestion)
+    public EngineMetrics(EngineSettings settings, IngestionService ingestion, IContainerStore store)
     {
         _settings = settings;
         _ingestion = ingestion;
+        _store = store;
         Registry = Metrics.NewCustomRegistry();
         var factory = Metrics.WithCustomRegistry(Registry);
 
@@ -61,6 +70,21 @@ public sealed class EngineMetrics : IDisposable
         _admissionWaiting = factory.CreateGauge("imapactors_admission_waiting_mailboxes", "Mailboxes waiting for admission credit");
         _admissionMaxEmails = factory.CreateGauge("imapactors_admission_max_emails", "The admission gate's bound on emails in flight");
         _admissionMaxBytes = factory.CreateGauge("imapactors_admission_max_bytes", "The admission gate's bound on bytes in flight");
+
+        _deliveryBacklog = factory.CreateGauge("imapactors_delivery_backlog_containers",
+            "Containers committed and not delivered to the destination yet (failing ones included)", "destination");
+        _deliveryFailing = factory.CreateGauge("imapactors_delivery_failing_containers",
+            "Containers not delivered yet whose last attempt failed", "destination");
+        _deliveryDead = factory.CreateGauge("imapactors_delivery_dead_containers",
+            "Deliveries given up (too many attempts, or refused): sent again only by a retry", "destination");
+        _deliveryOldest = factory.CreateGauge("imapactors_delivery_oldest_undelivered_seconds",
+            "Age of the oldest container not delivered to the destination yet (0 when none)", "destination");
+
+        _deliveryAttempts = factory.CreateCounter("imapactors_delivery_attempts_total",
+            "Attempts to deliver a container made by this process since start, by outcome: delivered, failed, dead", ["destination", "outcome"]);
+        _deliveryFailures = factory.CreateCounter("imapactors_delivery_failures_total",
+            "Failed delivery attempts of this process since start, by cause: connect, timeout, http_5xx, http_429, refused, mismatch, missing",
+            ["destination", "cause"]);
 
         DotNetStats.Register(Registry);
         _meters = MeterAdapter.StartListening(new MeterAdapterOptions
@@ -124,6 +148,29 @@ public sealed class EngineMetrics : IDisposable
             foreach (var state in States)
             {
                 _state.WithLabels(asset, folder, state).Set(state == current ? 1 : 0);
+            }
+        }
+
+        foreach (var ((destination, outcome), count) in Actors.Delivery.DeliveryStats.Attempts)
+        {
+            _deliveryAttempts.WithLabels(destination, outcome).IncTo(count);
+        }
+
+        foreach (var ((destination, cause), count) in Actors.Delivery.DeliveryStats.Failures)
+        {
+            _deliveryFailures.WithLabels(destination, cause).IncTo(count);
+        }
+
+        if (_settings.Destinations.Count > 0)
+        {
+            var backlog = (await _store.DeliveryBacklogAsync(cancellationToken)).ToDictionary(b => b.Destination, StringComparer.Ordinal);
+            foreach (var destination in _settings.Destinations)
+            {
+                var b = backlog.GetValueOrDefault(destination.Name);
+                _deliveryBacklog.WithLabels(destination.Name).Set(b?.Pending ?? 0);
+                _deliveryFailing.WithLabels(destination.Name).Set(b?.Failing ?? 0);
+                _deliveryDead.WithLabels(destination.Name).Set(b?.Dead ?? 0);
+                _deliveryOldest.WithLabels(destination.Name).Set(b?.OldestPending is { } oldest ? Math.Max(0, (now - oldest).TotalSeconds) : 0);
             }
         }
 

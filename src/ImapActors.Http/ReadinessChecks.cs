@@ -39,6 +39,10 @@ public sealed class ReadinessChecks(EngineSettings settings, IContainerStore sto
     {
         var checks = new List<ReadinessCheck> { await StoreAsync(cancellationToken) };
         checks.AddRange(await MailboxesAsync(cancellationToken));
+        if (settings.Destinations.Count > 0)
+        {
+            checks.Add(await DeliveriesAsync(cancellationToken));
+        }
         if (((ExtendedActorSystem)system).Provider is Akka.Cluster.ClusterActorRefProvider)
         {
             checks.Add(ClusterMember());
@@ -63,6 +67,33 @@ public sealed class ReadinessChecks(EngineSettings settings, IContainerStore sto
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             return new ReadinessCheck("store", "fail", $"{settings.Storage.Provider} refused a query: {ex.GetType().Name}: {ex.Message}");
+        }
+    }
+
+    /// <summary>How far behind each destination is: a warning, never a failure, since ingestion goes on without it.</summary>
+    private async Task<ReadinessCheck> DeliveriesAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var now = DateTimeOffset.UtcNow;
+            var backlog = (await store.DeliveryBacklogAsync(cancellationToken)).ToDictionary(b => b.Destination, StringComparer.Ordinal);
+            var behind = new List<string>();
+            foreach (var destination in settings.Destinations)
+            {
+                if (backlog.GetValueOrDefault(destination.Name) is { } b && (b.Failing > 0 || b.Dead > 0))
+                {
+                    var age = b.OldestPending is { } oldest ? $", the oldest waiting {(now - oldest).TotalSeconds:0} s" : "";
+                    behind.Add($"{destination.Name}: {b.Pending} undelivered ({b.Failing} failing{age}), {b.Dead} dead");
+                }
+            }
+
+            return behind.Count == 0
+                ? new ReadinessCheck("deliveries", "pass", $"{settings.Destinations.Count} destinations, none failing")
+                : new ReadinessCheck("deliveries", "warn", string.Join("; ", behind));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return new ReadinessCheck("deliveries", "warn", $"the outbox could not be read: {ex.Message}");
         }
     }
 

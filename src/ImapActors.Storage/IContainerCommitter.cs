@@ -26,6 +26,9 @@ public sealed record EmailToCommit(ProcessedEmail Email, VaultId RawEmail)
 {
     /// <summary>The node that ingested the email (<see cref="ClusterSettings.NodeName"/>), kept on a new container; null: not recorded.</summary>
     public string? Node { get; init; }
+
+    /// <summary>The destinations of the email's asset: a new container gets one pending delivery to each, in its transaction.</summary>
+    public IReadOnlyList<string> Destinations { get; init; } = [];
 }
 
 /// <summary>

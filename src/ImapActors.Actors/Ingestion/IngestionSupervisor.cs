@@ -16,7 +16,14 @@ public sealed record EngineServices(
     IVault Vault,
     IEmailProcessing Processing,
     IMailboxConnector Connector,
-    string ParserVersion);
+    string ParserVersion)
+{
+    /// <summary>
+    /// Each asset's destinations (<see cref="AssetSettings.DeliverTo"/>), by asset name: kept apart from
+    /// <see cref="Settings"/>, whose assets a one-off verb empties, because every container made gets its deliveries.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> DeliverTo { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+}
 
 /// <summary>How one mailbox is doing, as <c>run</c> shows it.</summary>
 public sealed record MailboxStatus(
@@ -249,7 +256,7 @@ public sealed class IngestionSupervisor : ReceiveActor, IWithTimers
         var cores = Environment.ProcessorCount;
         var settings = _services.Settings;
         // The sink first: extractors stage their results in it, and the mailboxes only hear that they are staged.
-        _sink = Context.ActorOf(SinkActor.Props(_services.Store, _services.Vault, settings.Cluster.NodeName), "sink");
+        _sink = Context.ActorOf(SinkActor.Props(_services.Store, _services.Vault, settings.Cluster.NodeName, _services.DeliverTo), "sink");
         _admission = Context.ActorOf(AdmissionGateActor.Props(settings.Admission), "admission");
         var extractors = Context.ActorOf(
             ExtractorActor.PoolProps(_services.Processing, _services.Vault, _sink, settings.ExtractorPoolSize > 0 ? settings.ExtractorPoolSize : cores),

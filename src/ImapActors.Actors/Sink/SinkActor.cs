@@ -57,20 +57,29 @@ public sealed class SinkActor : ReceiveActor
     private readonly IVault _vault;
     private readonly StagingArea _staging;
     private readonly string _node;
+    private readonly IReadOnlyDictionary<string, IReadOnlyList<string>> _deliverTo;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly CancellationTokenSource _stopping = new();
 
-    public SinkActor(IContainerStore store, IVault vault, StagingArea staging, string node)
+    public SinkActor(IContainerStore store, IVault vault, StagingArea staging, string node,
+        IReadOnlyDictionary<string, IReadOnlyList<string>> deliverTo)
     {
         _store = store;
         _vault = vault;
         _staging = staging;
         _node = node;
+        _deliverTo = deliverTo;
 
         Receive<SinkProtocol.StageEmail>(msg =>
         {
-            // The sink names the node on every email it stages: it is the one writer of this node's containers.
-            if (_staging.Stage(msg.Owner, msg.Ticket, msg.Uid, msg.Email with { Node = _node }))
+            // The sink names the node on every email it stages (it is the one writer of this node's containers), and the
+            // destinations a new container of its asset is delivered to.
+            var email = msg.Email with
+            {
+                Node = _node,
+                Destinations = _deliverTo.GetValueOrDefault(msg.Email.Email.Container.Source.Asset.Value) ?? [],
+            };
+            if (_staging.Stage(msg.Owner, msg.Ticket, msg.Uid, email))
             {
                 Context.Watch(msg.Owner);
             }
@@ -151,11 +160,16 @@ public sealed class SinkActor : ReceiveActor
         base.PostStop();
     }
 
-    /// <summary>A sink whose staged emails survive its restarts; <paramref name="node"/> is recorded on each container it makes.</summary>
-    public static Props Props(IContainerStore store, IVault vault, string node)
+    /// <summary>
+    /// A sink whose staged emails survive its restarts; <paramref name="node"/> is recorded on each container it makes, and
+    /// <paramref name="deliverTo"/> (by asset name) gives each new container its deliveries.
+    /// </summary>
+    public static Props Props(IContainerStore store, IVault vault, string node,
+        IReadOnlyDictionary<string, IReadOnlyList<string>>? deliverTo = null)
     {
         var staging = new StagingArea();
-        return Akka.Actor.Props.Create(() => new SinkActor(store, vault, staging, node));
+        var destinations = deliverTo ?? new Dictionary<string, IReadOnlyList<string>>();
+        return Akka.Actor.Props.Create(() => new SinkActor(store, vault, staging, node, destinations));
     }
 }
 

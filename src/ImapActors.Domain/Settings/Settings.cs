@@ -155,6 +155,12 @@ public sealed record AssetSettings
     /// </summary>
     public RetrySchedule LoginRetry { get; init; } = new(TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(30));
 
+    /// <summary>The destinations (<see cref="EngineSettings.Destinations"/>) each new container of the asset is delivered to.</summary>
+    public IReadOnlyList<string> DeliverTo { get; init; } = [];
+
+    /// <summary>The asset's id in Splunk SOAR, sent as each container's <c>asset_id</c>; required to deliver to a SOAR destination.</summary>
+    public int? SoarAssetId { get; init; }
+
     public IEnumerable<MailboxId> Mailboxes => Folders.Select(f => new MailboxId(Name, f));
 }
 
@@ -250,6 +256,9 @@ public sealed record EngineSettings
 
     /// <summary>The keys that may call the HTTP API, by name (<c>imapactors.api-keys</c>).</summary>
     public IReadOnlyList<ApiKeySettings> ApiKeys { get; init; } = [];
+
+    /// <summary>Where containers are delivered (<c>imapactors.destinations</c>), by name.</summary>
+    public IReadOnlyList<DestinationSettings> Destinations { get; init; } = [];
 }
 
 /// <summary><c>imapactors.http</c>: whether <c>run</c> serves the HTTP API and console, where, and over TLS or not.</summary>
@@ -274,6 +283,9 @@ public sealed record HttpSettings
 
     /// <summary>Whether <c>/metrics</c> needs an API key with the <c>read</c> scope.</summary>
     public bool MetricsRequireKey { get; init; }
+
+    /// <summary>The API's address as receivers reach it (https://ingest.example.org:8484), for links in webhooks; null: paths only.</summary>
+    public Uri? PublicUrl { get; init; }
 }
 
 /// <summary>What an API key may do: <c>read</c> (lists, containers, files) and <c>act</c> (the actions, retries).</summary>

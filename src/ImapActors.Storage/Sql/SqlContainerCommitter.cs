@@ -161,6 +161,14 @@ internal sealed class SqlContainerCommitter(ISqlConnector database, TimeProvider
             row[4] = file.Md5;
         }, ct);
 
+        foreach (var destination in item.Destinations)
+        {
+            await s.ExecuteAsync("""
+                INSERT INTO deliveries (container_id, destination, state, attempts, next_attempt_at, created_at)
+                VALUES (@container_id, @destination, 'pending', 0, @created_at, @created_at)
+                """, ct, ("container_id", containerId), ("destination", destination), ("created_at", now));
+        }
+
         return new CommitResult(source, containerId, CommitOutcome.Created);
     }
 

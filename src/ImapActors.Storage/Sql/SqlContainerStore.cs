@@ -14,6 +14,7 @@ public abstract class SqlContainerStore : IContainerStore, ISqlConnector
     private readonly SqlQuarantineStore _quarantine;
     private readonly SqlContainerQueries _queries;
     private readonly SqlClusterNodeViews _nodes;
+    private readonly SqlDeliveryStore _deliveries;
 
     protected SqlContainerStore(TimeProvider? time)
     {
@@ -22,6 +23,7 @@ public abstract class SqlContainerStore : IContainerStore, ISqlConnector
         _quarantine = new SqlQuarantineStore(this, clock);
         _queries = new SqlContainerQueries(this, JsonText);
         _nodes = new SqlClusterNodeViews(this);
+        _deliveries = new SqlDeliveryStore(this, clock);
     }
 
     /// <summary>Opens a connection ready for use.</summary>
@@ -98,6 +100,35 @@ public abstract class SqlContainerStore : IContainerStore, ISqlConnector
     /// <inheritdoc />
     public Task<long> CountContainersAsync(string? asset, CancellationToken cancellationToken) =>
         _queries.CountContainersAsync(asset, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<Delivery>> DueDeliveriesAsync(string destination, DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
+        _deliveries.DueDeliveriesAsync(destination, now, limit, cancellationToken);
+
+    /// <inheritdoc />
+    public Task MarkDeliveredAsync(long id, string? remoteId, CancellationToken cancellationToken) =>
+        _deliveries.MarkDeliveredAsync(id, remoteId, cancellationToken);
+
+    /// <inheritdoc />
+    public Task MarkFailedAsync(long id, int attempts, DateTimeOffset nextAttemptAt, string error, bool dead, CancellationToken cancellationToken) =>
+        _deliveries.MarkFailedAsync(id, attempts, nextAttemptAt, error, dead, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<Delivery>> ListDeliveriesAsync(DeliveryFilter filter, string? destination, long afterId, int limit,
+        CancellationToken cancellationToken) =>
+        _deliveries.ListDeliveriesAsync(filter, destination, afterId, limit, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<Delivery?> GetDeliveryAsync(long id, CancellationToken cancellationToken) =>
+        _deliveries.GetDeliveryAsync(id, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<int> RetryDeliveriesAsync(long? id, string? destination, CancellationToken cancellationToken) =>
+        _deliveries.RetryDeliveriesAsync(id, destination, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<DeliveryBacklog>> DeliveryBacklogAsync(CancellationToken cancellationToken) =>
+        _deliveries.DeliveryBacklogAsync(cancellationToken);
 
     /// <inheritdoc />
     public virtual ValueTask DisposeAsync()

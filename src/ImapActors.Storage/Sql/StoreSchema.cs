@@ -67,7 +67,34 @@ internal static class StoreSchema
         );
         CREATE INDEX IF NOT EXISTS ix_email_keys_container ON email_keys (container_id, uid_validity);
 
-        """ + VaultContentTables + QuarantineTable + OAuthTokensTable + ClusterNodesTable;
+        """ + VaultContentTables + QuarantineTable + OAuthTokensTable + ClusterNodesTable + DeliveriesTable;
+
+    /// <summary>
+    /// <c>deliveries</c>: the outbox, one row per container and destination, inserted with the container. <c>state</c> is
+    /// pending, delivered or dead; <c>remote_id</c> is what the destination calls the container (SOAR's id).
+    /// </summary>
+    private const string DeliveriesTable = """
+        CREATE TABLE IF NOT EXISTS deliveries (
+            id {id},
+            container_id {big} NOT NULL REFERENCES containers (id),
+            destination TEXT NOT NULL,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            next_attempt_at {time} NOT NULL,
+            last_error TEXT NULL,
+            remote_id TEXT NULL,
+            created_at {time} NOT NULL,
+            delivered_at {time} NULL,
+            UNIQUE (container_id, destination)
+        );
+        CREATE INDEX IF NOT EXISTS ix_deliveries_due ON deliveries (destination, state, next_attempt_at);
+
+        """;
+
+    /// <summary>Every column of <c>deliveries</c>, in the order the delivery store reads them.</summary>
+    public const string DeliveryColumns = """
+        id, container_id, destination, state, attempts, next_attempt_at, last_error, remote_id, created_at, delivered_at
+        """;
 
     /// <summary>
     /// The database vault (<see cref="DatabaseVault"/>): <c>vault_content</c> has one row per content, named by its SHA-1

@@ -1,0 +1,260 @@
+using Akka.Actor;
+using Akka.Event;
+using System.Collections.Concurrent;
+using ImapActors.Domain;
+using ImapActors.Storage;
+
+namespace ImapActors.Actors.Delivery;
+
+/// <summary>
+/// Sends one destination's outbox: the due deliveries oldest container first, at most the destination's concurrency at
+/// once. A failed delivery is due again after its backoff (doubled per attempt, jittered, at least the destination's
+/// Retry-After) and dead after <see cref="DestinationSettings.MaxAttempts"/> or at once when refused for good. When the
+/// destination does not answer at all (every delivery in flight in a row could not connect or timed out), it gets one
+/// probe at a time, each after a longer wait, and those probes count against no container: an outage costs a handful of
+/// attempts and kills nothing. One per destination per process, or one in the cluster (a singleton).
+/// </summary>
+public sealed class DeliveryActor : ReceiveActor, IWithTimers
+{
+    /// <summary>How often an idle destination looks for new deliveries.</summary>
+    public static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
+
+    private readonly DestinationSettings _destination;
+    private readonly IDeliveryStore _store;
+    private readonly IDestinationClient _client;
+    private readonly TimeProvider _time;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly HashSet<long> _inFlight = [];
+    private readonly HashSet<long> _settledDuringLoad = [];
+    private bool _loading;
+    private DateTimeOffset _pausedUntil = DateTimeOffset.MinValue;
+    private int _failuresInARow;
+    private int _unreachableInARow;
+
+    /// <summary>
+    /// The destination does not answer at all (every delivery in flight, in a row, could not connect or timed out): one
+    /// probe at a time until it answers, and those probes do not count against a container's attempts, since the
+    /// failure is the destination's. An answer, even an error, closes it.
+    /// </summary>
+    private bool Unreachable => _unreachableInARow >= _destination.Concurrency;
+
+    public DeliveryActor(DestinationSettings destination, IDeliveryStore store, IDestinationClient client, TimeProvider? time = null)
+    {
+        _destination = destination;
+        _store = store;
+        _client = client;
+        _time = time ?? TimeProvider.System;
+
+        Receive<Look>(_ => LookForWork());
+        Receive<Loaded>(OnLoaded);
+        Receive<Attempted>(OnAttempted);
+        Receive<Settled>(s =>
+        {
+            _inFlight.Remove(s.Id);
+            if (_loading)
+            {
+                // The page being read may predate this delivery's outcome: it must not start it again.
+                _settledDuringLoad.Add(s.Id);
+            }
+
+            LookForWork();
+        });
+        Receive<LoadFailed>(f =>
+        {
+            _loading = false;
+            _settledDuringLoad.Clear();
+            _log.Warning("Destination {Destination}: reading the outbox failed: {Error}", _destination.Name, f.Error);
+        });
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(DestinationSettings destination, IDeliveryStore store, IDestinationClient client, TimeProvider? time = null) =>
+        Akka.Actor.Props.Create(() => new DeliveryActor(destination, store, client, time));
+
+    protected override void PreStart()
+    {
+        Timers.StartPeriodicTimer(nameof(Look), Look.Instance, PollInterval);
+        Self.Tell(Look.Instance);
+    }
+
+    protected override void PostStop()
+    {
+        _stopping.Cancel();
+        _stopping.Dispose();
+        _client.Dispose();
+    }
+
+    private void LookForWork()
+    {
+        var free = (Unreachable ? 1 : _destination.Concurrency) - _inFlight.Count;
+        var now = _time.GetUtcNow();
+        if (now < _pausedUntil)
+        {
+            Timers.StartSingleTimer("resume", Look.Instance, _pausedUntil - now);
+            return;
+        }
+
+        if (_loading || free <= 0)
+        {
+            return;
+        }
+
+        _loading = true;
+        // Deliveries in flight are still pending in the store: ask for enough to fill the free slots besides them.
+        var limit = free + _inFlight.Count;
+        var ct = _stopping.Token;
+        _store.DueDeliveriesAsync(_destination.Name, now, limit, ct).PipeTo(Self,
+            success: rows => new Loaded(rows, limit),
+            failure: e => new LoadFailed(e.GetBaseException().Message));
+    }
+
+    private void OnLoaded(Loaded loaded)
+    {
+        _loading = false;
+        var started = 0;
+        foreach (var delivery in loaded.Rows)
+        {
+            if (_inFlight.Count >= _destination.Concurrency)
+            {
+                break;
+            }
+
+            if (_settledDuringLoad.Contains(delivery.Id) || !_inFlight.Add(delivery.Id))
+            {
+                continue;
+            }
+
+            started++;
+            var ct = _stopping.Token;
+            _client.DeliverAsync(delivery, ct).PipeTo(Self,
+                success: outcome => new Attempted(delivery, outcome),
+                failure: e => new Attempted(delivery, DeliveryOutcome.Failure("error", e.GetBaseException().Message, retryable: true)));
+        }
+
+        _settledDuringLoad.Clear();
+
+        // A full page may have more behind it; what is in flight asks again when it settles.
+        if (started == 0 && loaded.Rows.Count == loaded.Limit && _inFlight.Count < _destination.Concurrency)
+        {
+            Self.Tell(Look.Instance);
+        }
+    }
+
+    private void OnAttempted(Attempted attempted)
+    {
+        var (delivery, outcome) = attempted;
+        var now = _time.GetUtcNow();
+        Task settle;
+        if (outcome.Delivered)
+        {
+            DeliveryStats.Attempted(_destination.Name, "delivered");
+            if (_failuresInARow > 0)
+            {
+                _log.Info("Destination {Destination} is delivering again after {Failures} failed attempts in a row", _destination.Name, _failuresInARow);
+            }
+
+            _failuresInARow = 0;
+            _unreachableInARow = 0;
+            settle = _store.MarkDeliveredAsync(delivery.Id, outcome.RemoteId, CancellationToken.None);
+        }
+        else
+        {
+            var transport = outcome.Cause is "connect" or "timeout";
+            var probe = Unreachable && transport;
+            _unreachableInARow = transport ? _unreachableInARow + 1 : 0;
+            var attempts = probe ? delivery.Attempts : delivery.Attempts + 1;
+            var dead = !outcome.Retryable || attempts >= _destination.MaxAttempts;
+            DeliveryStats.Attempted(_destination.Name, dead ? "dead" : "failed");
+            DeliveryStats.Failed(_destination.Name, outcome.Cause ?? "error");
+            var wait = DeliveryBackoff.Delay(_destination.Retry, Math.Max(1, attempts), Random.Shared.NextDouble());
+            if (outcome.RetryAfter is { } retryAfter)
+            {
+                wait = retryAfter > wait ? retryAfter : wait;
+                _pausedUntil = Later(_pausedUntil, now + retryAfter);
+            }
+
+            _failuresInARow++;
+            if (_failuresInARow == 1)
+            {
+                _log.Warning("Destination {Destination}: delivering container {ContainerId} failed ({Cause}): {Error}", _destination.Name,
+                    delivery.ContainerId, outcome.Cause, outcome.Error);
+            }
+
+            // Unreachable: the next probe waits, longer each time, up to the schedule's maximum.
+            if (Unreachable)
+            {
+                _pausedUntil = Later(_pausedUntil,
+                    now + DeliveryBackoff.Delay(_destination.Retry, _unreachableInARow - _destination.Concurrency + 1, Random.Shared.NextDouble()));
+            }
+
+            if (dead)
+            {
+                _log.Warning("Destination {Destination}: delivery {DeliveryId} of container {ContainerId} is dead after {Attempts} attempts: {Error} "
+                    + "(imapactors deliveries retry sends it again)", _destination.Name, delivery.Id, delivery.ContainerId, attempts, outcome.Error);
+            }
+
+            settle = _store.MarkFailedAsync(delivery.Id, attempts, now + wait, outcome.Error ?? "failed", dead, CancellationToken.None);
+        }
+
+        // The row stays pending in the store until this write lands; a crash before it sends the container again, which
+        // the destination takes as the same one.
+        settle.PipeTo(Self, success: () => new Settled(delivery.Id), failure: e =>
+        {
+            _log.Warning("Destination {Destination}: recording delivery {DeliveryId} failed: {Error}", _destination.Name, delivery.Id,
+                e.GetBaseException().Message);
+            return new Settled(delivery.Id);
+        });
+    }
+
+    private static DateTimeOffset Later(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+
+    private sealed class Look
+    {
+        public static readonly Look Instance = new();
+    }
+
+    private sealed record Loaded(IReadOnlyList<Storage.Delivery> Rows, int Limit);
+
+    private sealed record LoadFailed(string Error);
+
+    private sealed record Attempted(Storage.Delivery Delivery, DeliveryOutcome Outcome);
+
+    private sealed record Settled(long Id);
+}
+
+/// <summary>
+/// The process's delivery attempts since start, by destination and outcome (delivered, failed, dead), and its failures by
+/// cause (connect, timeout, http_5xx, http_429, refused, mismatch, missing), for <c>/metrics</c>.
+/// </summary>
+public static class DeliveryStats
+{
+    private static readonly ConcurrentDictionary<(string Destination, string Outcome), long> AttemptCounts = new();
+    private static readonly ConcurrentDictionary<(string Destination, string Cause), long> FailureCounts = new();
+
+    public static IReadOnlyDictionary<(string Destination, string Outcome), long> Attempts => AttemptCounts;
+
+    public static IReadOnlyDictionary<(string Destination, string Cause), long> Failures => FailureCounts;
+
+    internal static void Attempted(string destination, string outcome) => AttemptCounts.AddOrUpdate((destination, outcome), 1, (_, n) => n + 1);
+
+    internal static void Failed(string destination, string cause) => FailureCounts.AddOrUpdate((destination, cause), 1, (_, n) => n + 1);
+}
+
+/// <summary>The delay before a failed delivery's next attempt.</summary>
+public static class DeliveryBackoff
+{
+    /// <summary>
+    /// <see cref="RetrySchedule.Min"/> doubled per attempt after the first, at most <see cref="RetrySchedule.Max"/>, and
+    /// jittered into its upper half by <paramref name="random"/> (0 to 1), so containers that failed together do not
+    /// come back together.
+    /// </summary>
+    public static TimeSpan Delay(RetrySchedule schedule, int attempts, double random)
+    {
+        ArgumentNullException.ThrowIfNull(schedule);
+        var doublings = Math.Clamp(attempts - 1, 0, 30);
+        var full = Math.Min(schedule.Max.TotalMilliseconds, schedule.Min.TotalMilliseconds * Math.Pow(2, doublings));
+        return TimeSpan.FromMilliseconds(full * (0.5 + 0.5 * Math.Clamp(random, 0, 1)));
+    }
+}

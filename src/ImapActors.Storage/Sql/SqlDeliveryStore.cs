@@ -1,0 +1,127 @@
+using System.Data.Common;
+
+namespace ImapActors.Storage.Sql;
+
+/// <summary>The outbox over ADO.NET, shared by SQLite and PostgreSQL (its rows are inserted by the committer).</summary>
+internal sealed class SqlDeliveryStore(ISqlConnector database, TimeProvider time) : IDeliveryStore
+{
+    private const string Columns = StoreSchema.DeliveryColumns;
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<Delivery>> DueDeliveriesAsync(string destination, DateTimeOffset now, int limit,
+        CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await SqlCommands.ListAsync(connection, $"""
+            SELECT {Columns} FROM deliveries
+            WHERE destination = @destination AND state = 'pending' AND next_attempt_at <= @now
+            ORDER BY id
+            LIMIT @limit
+            """, Read, cancellationToken, ("destination", destination), ("now", now), ("limit", limit));
+    }
+
+    /// <inheritdoc />
+    public async Task MarkDeliveredAsync(long id, string? remoteId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await SqlCommands.ExecuteAsync(connection, null, """
+            UPDATE deliveries SET state = 'delivered', remote_id = @remote_id, delivered_at = @now, attempts = attempts + 1
+            WHERE id = @id
+            """, cancellationToken, ("id", id), ("remote_id", remoteId), ("now", time.GetUtcNow()));
+    }
+
+    /// <inheritdoc />
+    public async Task MarkFailedAsync(long id, int attempts, DateTimeOffset nextAttemptAt, string error, bool dead,
+        CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        // A retry asked for while the attempt ran (state back to pending, attempts 0) wins over the attempt's outcome.
+        await SqlCommands.ExecuteAsync(connection, null, """
+            UPDATE deliveries SET state = @state, attempts = @attempts, next_attempt_at = @next, last_error = @error
+            WHERE id = @id AND state = 'pending'
+            """, cancellationToken, ("id", id), ("state", dead ? "dead" : "pending"), ("attempts", attempts), ("next", nextAttemptAt),
+            ("error", error));
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<Delivery>> ListDeliveriesAsync(DeliveryFilter filter, string? destination, long afterId, int limit,
+        CancellationToken cancellationToken)
+    {
+        var state = filter switch
+        {
+            DeliveryFilter.Pending => "AND state = 'pending'",
+            DeliveryFilter.Failed => "AND state = 'pending' AND attempts > 0",
+            DeliveryFilter.Delivered => "AND state = 'delivered'",
+            DeliveryFilter.Dead => "AND state = 'dead'",
+            _ => "",
+        };
+        var where = destination is null ? "" : "AND destination = @destination";
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await SqlCommands.ListAsync(connection, $"""
+            SELECT {Columns} FROM deliveries
+            WHERE id > @after_id {state} {where}
+            ORDER BY id
+            LIMIT @limit
+            """, Read, cancellationToken, ("after_id", afterId), ("destination", destination), ("limit", limit));
+    }
+
+    /// <inheritdoc />
+    public async Task<Delivery?> GetDeliveryAsync(long id, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var found = await SqlCommands.ListAsync(connection, $"SELECT {Columns} FROM deliveries WHERE id = @id", Read, cancellationToken, ("id", id));
+        return found.Count == 0 ? null : found[0];
+    }
+
+    /// <inheritdoc />
+    public async Task<int> RetryDeliveriesAsync(long? id, string? destination, CancellationToken cancellationToken)
+    {
+        var which = id is not null ? "id = @id AND state <> 'delivered'" : "state = 'dead'" + (destination is null ? "" : " AND destination = @destination");
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await SqlCommands.ExecuteAsync(connection, null, $"""
+            UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = @now
+            WHERE {which}
+            """, cancellationToken, ("id", id), ("destination", destination), ("now", time.GetUtcNow()));
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<DeliveryBacklog>> DeliveryBacklogAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = await SqlCommands.ListAsync(connection, """
+            SELECT destination,
+                   SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END),
+                   SUM(CASE WHEN state = 'pending' AND attempts > 0 THEN 1 ELSE 0 END),
+                   SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END)
+            FROM deliveries GROUP BY destination ORDER BY destination
+            """, r => (Destination: r.GetString(0), Pending: r.GetInt64(1), Failing: r.GetInt64(2), Dead: r.GetInt64(3)), cancellationToken);
+        var backlog = new List<DeliveryBacklog>(rows.Count);
+        foreach (var row in rows)
+        {
+            // The oldest pending row by id is the oldest container: ids grow in commit order.
+            var oldest = await SqlCommands.ListAsync(connection, """
+                SELECT created_at FROM deliveries WHERE destination = @destination AND state = 'pending' ORDER BY id LIMIT 1
+                """, r => r.GetFieldValue<DateTimeOffset>(0), cancellationToken, ("destination", row.Destination));
+            backlog.Add(new DeliveryBacklog(row.Destination, row.Pending, row.Failing, row.Dead, oldest.Count == 0 ? null : oldest[0]));
+        }
+
+        return backlog;
+    }
+
+    private static Delivery Read(DbDataReader r) => new(
+        r.GetInt64(0),
+        r.GetInt64(1),
+        r.GetString(2),
+        r.GetString(3) switch
+        {
+            "delivered" => DeliveryState.Delivered,
+            "dead" => DeliveryState.Dead,
+            _ => DeliveryState.Pending,
+        },
+        r.GetInt32(4),
+        r.GetFieldValue<DateTimeOffset>(5),
+        r.IsDBNull(6) ? null : r.GetString(6),
+        r.IsDBNull(7) ? null : r.GetString(7),
+        r.GetFieldValue<DateTimeOffset>(8),
+        r.IsDBNull(9) ? null : r.GetFieldValue<DateTimeOffset>(9));
+}
