@@ -160,7 +160,7 @@ public static class EngineComposition
             var props = Props.Create(() => new Actors.Delivery.DeliveryActor(destination, store,
                 Actors.Delivery.DestinationClients.Create(destination, settings, store, vault, null), null));
             system.ActorOf(clustered
-                ? Akka.Cluster.Tools.Singleton.ClusterSingletonManager.Props(props, PoisonPill.Instance,
+                ? Akka.Cluster.Tools.Singleton.ClusterSingletonManager.Props(props, Actors.Delivery.DeliveryActor.Finish.Instance,
                     Akka.Cluster.Tools.Singleton.ClusterSingletonManagerSettings.Create(system).WithRole(ClusterConfig.Role))
                 : props, name);
         }

@@ -495,6 +495,64 @@ public abstract class ContainerStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_new_container_commits_with_one_pending_delivery_per_destination_and_a_recommit_adds_none()
+    {
+        var results = await Store.CommitAsync([Email(uid: 1, body: "a") with { Destinations = ["soar", "siem"] }, Email(uid: 2, body: "b")],
+            CancellationToken.None);
+        var again = await Store.CommitAsync([Email(uid: 1, body: "a") with { Destinations = ["soar", "siem"] }], CancellationToken.None);
+        Assert.Equal(CommitOutcome.AlreadyIngested, again[0].Outcome);
+
+        var all = await Store.ListDeliveriesAsync(DeliveryFilter.All, null, 0, 100, CancellationToken.None);
+        Assert.Equal([("soar", results[0].ContainerId), ("siem", results[0].ContainerId)], all.Select(d => (d.Destination, d.ContainerId)));
+        Assert.All(all, d => Assert.Equal((DeliveryState.Pending, 0, "pending"), (d.State, d.Attempts, d.StateName)));
+        Assert.Single(await Store.DueDeliveriesAsync("soar", DateTimeOffset.UtcNow.AddSeconds(1), 10, CancellationToken.None));
+        Assert.Empty(await Store.DueDeliveriesAsync("other", DateTimeOffset.UtcNow.AddSeconds(1), 10, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Deliveries_fail_come_due_again_die_and_are_retried_and_the_backlog_says_so()
+    {
+        var committed = await Store.CommitAsync(
+            [.. Enumerable.Range(1, 4).Select(uid => Email(uid: (uint)uid, body: "m" + uid) with { Destinations = ["hook"] })], CancellationToken.None);
+        var now = DateTimeOffset.UtcNow.AddSeconds(1);
+        var due = await Store.DueDeliveriesAsync("hook", now, 10, CancellationToken.None);
+        Assert.Equal(committed.Select(c => c.ContainerId), due.Select(d => d.ContainerId));
+        Assert.Equal(2, (await Store.DueDeliveriesAsync("hook", now, 2, CancellationToken.None)).Count);
+
+        await Store.MarkDeliveredAsync(due[0].Id, "remote-1", CancellationToken.None);
+        await Store.MarkFailedAsync(due[1].Id, 1, now.AddMinutes(5), "HTTP 503", dead: false, CancellationToken.None);
+        await Store.MarkFailedAsync(due[2].Id, 1, now, "HTTP 400 refused", dead: true, CancellationToken.None);
+
+        Assert.Equal([due[3].Id], (await Store.DueDeliveriesAsync("hook", now, 10, CancellationToken.None)).Select(d => d.Id));
+        Assert.Equal([due[1].Id, due[3].Id], (await Store.DueDeliveriesAsync("hook", now.AddMinutes(6), 10, CancellationToken.None)).Select(d => d.Id));
+        var delivered = (await Store.GetDeliveryAsync(due[0].Id, CancellationToken.None))!;
+        Assert.Equal((DeliveryState.Delivered, "remote-1", 1), (delivered.State, delivered.RemoteId, delivered.Attempts));
+        Assert.NotNull(delivered.DeliveredAt);
+        var failing = (await Store.GetDeliveryAsync(due[1].Id, CancellationToken.None))!;
+        Assert.Equal(("failed", 1, "HTTP 503"), (failing.StateName, failing.Attempts, failing.LastError));
+        Assert.Equal([due[1].Id], (await Store.ListDeliveriesAsync(DeliveryFilter.Failed, null, 0, 10, CancellationToken.None)).Select(d => d.Id));
+        Assert.Equal([due[2].Id], (await Store.ListDeliveriesAsync(DeliveryFilter.Dead, "hook", 0, 10, CancellationToken.None)).Select(d => d.Id));
+        Assert.Equal([due[1].Id, due[3].Id], (await Store.ListDeliveriesAsync(DeliveryFilter.Pending, null, 0, 10, CancellationToken.None)).Select(d => d.Id));
+        Assert.Equal([due[2].Id, due[3].Id], (await Store.ListDeliveriesAsync(DeliveryFilter.All, null, due[1].Id, 10, CancellationToken.None)).Select(d => d.Id));
+
+        var backlog = Assert.Single(await Store.DeliveryBacklogAsync(CancellationToken.None));
+        Assert.Equal(("hook", 2L, 1L, 1L), (backlog.Destination, backlog.Pending, backlog.Failing, backlog.Dead));
+        Assert.NotNull(backlog.OldestPending);
+
+        // Dead ones come back with their attempts counted anew; a delivered one is never retried, nor failed afterwards.
+        Assert.Equal(1, await Store.RetryDeliveriesAsync(null, "hook", CancellationToken.None));
+        var retried = (await Store.GetDeliveryAsync(due[2].Id, CancellationToken.None))!;
+        Assert.Equal((DeliveryState.Pending, 0), (retried.State, retried.Attempts));
+        Assert.Equal(0, await Store.RetryDeliveriesAsync(due[0].Id, null, CancellationToken.None));
+        Assert.Equal(1, await Store.RetryDeliveriesAsync(due[1].Id, null, CancellationToken.None));
+        Assert.Equal([due[1].Id, due[2].Id, due[3].Id],
+            (await Store.DueDeliveriesAsync("hook", DateTimeOffset.UtcNow.AddSeconds(1), 10, CancellationToken.None)).Select(d => d.Id));
+        await Store.MarkDeliveredAsync(due[2].Id, null, CancellationToken.None);
+        await Store.MarkFailedAsync(due[2].Id, 3, now, "late", dead: true, CancellationToken.None);
+        Assert.Equal(DeliveryState.Delivered, (await Store.GetDeliveryAsync(due[2].Id, CancellationToken.None))!.State);
+    }
+
+    [Fact]
     public async Task A_container_keeps_the_node_that_ingested_it_and_one_without_a_node_has_none()
     {
         var results = await Store.CommitAsync([Email(uid: 1, body: "a") with { Node = "10.0.0.11:4053" }, Email(uid: 2, body: "b")],

@@ -19,6 +19,9 @@ public sealed class DeliveryActor : ReceiveActor, IWithTimers
     /// <summary>How often an idle destination looks for new deliveries.</summary>
     public static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long a handed-over sender waits for its deliveries in flight.</summary>
+    private static readonly TimeSpan FinishWithin = TimeSpan.FromSeconds(8);
+
     private readonly DestinationSettings _destination;
     private readonly IDeliveryStore _store;
     private readonly IDestinationClient _client;
@@ -28,6 +31,7 @@ public sealed class DeliveryActor : ReceiveActor, IWithTimers
     private readonly HashSet<long> _inFlight = [];
     private readonly HashSet<long> _settledDuringLoad = [];
     private bool _loading;
+    private bool _finishing;
     private DateTimeOffset _pausedUntil = DateTimeOffset.MinValue;
     private int _failuresInARow;
     private int _unreachableInARow;
@@ -47,11 +51,27 @@ public sealed class DeliveryActor : ReceiveActor, IWithTimers
         _time = time ?? TimeProvider.System;
 
         Receive<Look>(_ => LookForWork());
+        Receive<Finish>(_ =>
+        {
+            // Handed over (its node leaves the cluster): what is in flight completes and is recorded first, so the next
+            // owner starts from the store as this one left it, and no receiver sees a delivery twice for it.
+            _finishing = true;
+            // Within the cluster-exiting phase (10 s by default), after which the node leaves anyway.
+            Timers.StartSingleTimer("finish-deadline", FinishNow.Instance, _destination.Timeout < FinishWithin ? _destination.Timeout : FinishWithin);
+            StopWhenIdle();
+        });
+        Receive<FinishNow>(_ => Context.Stop(Self));
         Receive<Loaded>(OnLoaded);
         Receive<Attempted>(OnAttempted);
         Receive<Settled>(s =>
         {
             _inFlight.Remove(s.Id);
+            if (_finishing)
+            {
+                StopWhenIdle();
+                return;
+            }
+
             if (_loading)
             {
                 // The page being read may predate this delivery's outcome: it must not start it again.
@@ -86,8 +106,21 @@ public sealed class DeliveryActor : ReceiveActor, IWithTimers
         _client.Dispose();
     }
 
+    private void StopWhenIdle()
+    {
+        if (_inFlight.Count == 0)
+        {
+            Context.Stop(Self);
+        }
+    }
+
     private void LookForWork()
     {
+        if (_finishing)
+        {
+            return;
+        }
+
         var free = (Unreachable ? 1 : _destination.Concurrency) - _inFlight.Count;
         var now = _time.GetUtcNow();
         if (now < _pausedUntil)
@@ -113,6 +146,13 @@ public sealed class DeliveryActor : ReceiveActor, IWithTimers
     private void OnLoaded(Loaded loaded)
     {
         _loading = false;
+        if (_finishing)
+        {
+            _settledDuringLoad.Clear();
+            StopWhenIdle();
+            return;
+        }
+
         var started = 0;
         foreach (var delivery in loaded.Rows)
         {
@@ -213,6 +253,21 @@ public sealed class DeliveryActor : ReceiveActor, IWithTimers
     private sealed class Look
     {
         public static readonly Look Instance = new();
+    }
+
+    /// <summary>Stop after the deliveries in flight are recorded (the singleton's hand-over message).</summary>
+    public sealed class Finish
+    {
+        public static readonly Finish Instance = new();
+
+        private Finish()
+        {
+        }
+    }
+
+    private sealed class FinishNow
+    {
+        public static readonly FinishNow Instance = new();
     }
 
     private sealed record Loaded(IReadOnlyList<Storage.Delivery> Rows, int Limit);

@@ -35,7 +35,8 @@ internal sealed class SqlDeliveryStore(ISqlConnector database, TimeProvider time
         CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        // A retry asked for while the attempt ran (state back to pending, attempts 0) wins over the attempt's outcome.
+        // Only a pending row takes a failure: one delivered meanwhile (by the destination's next owner, after a hand-over)
+        // stays delivered.
         await SqlCommands.ExecuteAsync(connection, null, """
             UPDATE deliveries SET state = @state, attempts = @attempts, next_attempt_at = @next, last_error = @error
             WHERE id = @id AND state = 'pending'
@@ -88,12 +89,14 @@ internal sealed class SqlDeliveryStore(ISqlConnector database, TimeProvider time
     public async Task<IReadOnlyList<DeliveryBacklog>> DeliveryBacklogAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
+        // Only the open rows (pending or dead) are read, through their own index: delivered rows, the vast majority
+        // of a long-running outbox, cost nothing here.
         var rows = await SqlCommands.ListAsync(connection, """
             SELECT destination,
                    SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END),
                    SUM(CASE WHEN state = 'pending' AND attempts > 0 THEN 1 ELSE 0 END),
                    SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END)
-            FROM deliveries GROUP BY destination ORDER BY destination
+            FROM deliveries WHERE state IN ('pending', 'dead') GROUP BY destination ORDER BY destination
             """, r => (Destination: r.GetString(0), Pending: r.GetInt64(1), Failing: r.GetInt64(2), Dead: r.GetInt64(3)), cancellationToken);
         var backlog = new List<DeliveryBacklog>(rows.Count);
         foreach (var row in rows)

@@ -88,6 +88,7 @@ internal static class StoreSchema
             UNIQUE (container_id, destination)
         );
         CREATE INDEX IF NOT EXISTS ix_deliveries_due ON deliveries (destination, state, next_attempt_at);
+        CREATE INDEX IF NOT EXISTS ix_deliveries_open ON deliveries (state, destination, id);
 
         """;
 

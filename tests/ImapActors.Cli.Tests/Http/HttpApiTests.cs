@@ -37,6 +37,8 @@ public sealed class HttpApiTests(ITestOutputHelper output)
             (HttpMethod.Post, $"/api/v1/assets/{asset}/get-email", ApiScopes.Act, []),
             (HttpMethod.Post, $"/api/v1/assets/{asset}/poll-now", ApiScopes.Act, new JsonObject { ["container_count"] = 0 }),
             (HttpMethod.Post, "/api/v1/quarantine/999/retry", ApiScopes.Act, null),
+            (HttpMethod.Get, "/api/v1/deliveries", ApiScopes.Read, null),
+            (HttpMethod.Post, "/api/v1/deliveries/999/retry", ApiScopes.Act, null),
         ];
 
         var bodies = new List<string>();
@@ -338,7 +340,8 @@ public sealed class HttpApiTests(ITestOutputHelper output)
         {
             "/api/v1/health", "/api/v1/ready", "/api/v1/mailboxes", "/api/v1/containers", "/api/v1/containers/{id}", "/api/v1/containers/{id}/raw",
             "/api/v1/vault/{vaultId}", "/api/v1/assets/{asset}/test-connectivity", "/api/v1/assets/{asset}/get-email",
-            "/api/v1/assets/{asset}/poll-now", "/api/v1/quarantine", "/api/v1/quarantine/{id}/retry",
+            "/api/v1/assets/{asset}/poll-now", "/api/v1/quarantine", "/api/v1/quarantine/{id}/retry", "/api/v1/deliveries",
+            "/api/v1/deliveries/{id}/retry",
         })
         {
             Assert.Contains(path, paths);
