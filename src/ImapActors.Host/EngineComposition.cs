@@ -157,8 +157,8 @@ public static class EngineComposition
         foreach (var destination in settings.Destinations)
         {
             var name = "delivery-" + Uri.EscapeDataString(destination.Name);
-            var props = Props.Create(() => new Actors.Delivery.DeliveryActor(destination, store,
-                Actors.Delivery.DestinationClients.Create(destination, settings, store, vault, null), null));
+            var props = Actors.Delivery.DeliveryActor.Props(destination, store,
+                () => Actors.Delivery.DestinationClients.Create(destination, settings, store, vault));
             system.ActorOf(clustered
                 ? Akka.Cluster.Tools.Singleton.ClusterSingletonManager.Props(props, Actors.Delivery.DeliveryActor.Finish.Instance,
                     Akka.Cluster.Tools.Singleton.ClusterSingletonManagerSettings.Create(system).WithRole(ClusterConfig.Role))

@@ -161,16 +161,17 @@ public sealed class EngineMetrics : IDisposable
             _deliveryFailures.WithLabels(destination, cause).IncTo(count);
         }
 
-        if (_settings.Destinations.Count > 0)
         {
+            // Every destination configured, and any other the outbox still holds deliveries for (one removed from the
+            // configuration: nothing sends those, and the backlog shows it).
             var backlog = (await _store.DeliveryBacklogAsync(cancellationToken)).ToDictionary(b => b.Destination, StringComparer.Ordinal);
-            foreach (var destination in _settings.Destinations)
+            foreach (var name in _settings.Destinations.Select(d => d.Name).Union(backlog.Keys, StringComparer.Ordinal))
             {
-                var b = backlog.GetValueOrDefault(destination.Name);
-                _deliveryBacklog.WithLabels(destination.Name).Set(b?.Pending ?? 0);
-                _deliveryFailing.WithLabels(destination.Name).Set(b?.Failing ?? 0);
-                _deliveryDead.WithLabels(destination.Name).Set(b?.Dead ?? 0);
-                _deliveryOldest.WithLabels(destination.Name).Set(b?.OldestPending is { } oldest ? Math.Max(0, (now - oldest).TotalSeconds) : 0);
+                var b = backlog.GetValueOrDefault(name);
+                _deliveryBacklog.WithLabels(name).Set(b?.Pending ?? 0);
+                _deliveryFailing.WithLabels(name).Set(b?.Failing ?? 0);
+                _deliveryDead.WithLabels(name).Set(b?.Dead ?? 0);
+                _deliveryOldest.WithLabels(name).Set(b?.OldestPending is { } oldest ? Math.Max(0, (now - oldest).TotalSeconds) : 0);
             }
         }
 

@@ -39,10 +39,7 @@ public sealed class ReadinessChecks(EngineSettings settings, IContainerStore sto
     {
         var checks = new List<ReadinessCheck> { await StoreAsync(cancellationToken) };
         checks.AddRange(await MailboxesAsync(cancellationToken));
-        if (settings.Destinations.Count > 0)
-        {
-            checks.Add(await DeliveriesAsync(cancellationToken));
-        }
+        checks.Add(await DeliveriesAsync(cancellationToken));
         if (((ExtendedActorSystem)system).Provider is Akka.Cluster.ClusterActorRefProvider)
         {
             checks.Add(ClusterMember());
@@ -87,8 +84,16 @@ public sealed class ReadinessChecks(EngineSettings settings, IContainerStore sto
                 }
             }
 
+            var configured = settings.Destinations.Select(d => d.Name).ToHashSet(StringComparer.Ordinal);
+            foreach (var orphan in backlog.Values.Where(b => !configured.Contains(b.Destination) && b.Pending + b.Dead > 0))
+            {
+                behind.Add($"{orphan.Destination}: {orphan.Pending + orphan.Dead} deliveries wait for a destination that is no longer configured");
+            }
+
             return behind.Count == 0
-                ? new ReadinessCheck("deliveries", "pass", $"{settings.Destinations.Count} destinations, none failing")
+                ? new ReadinessCheck("deliveries", "pass", settings.Destinations.Count == 0
+                    ? "no destinations configured"
+                    : $"{settings.Destinations.Count} destinations, none failing")
                 : new ReadinessCheck("deliveries", "warn", string.Join("; ", behind));
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

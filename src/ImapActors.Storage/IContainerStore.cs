@@ -26,7 +26,8 @@ public interface IContainerStore : IContainerCommitter, IQuarantineStore, IConta
     Task IDeliveryStore.MarkDeliveredAsync(long id, string? remoteId, CancellationToken cancellationToken) =>
         throw new NotSupportedException($"{GetType().Name} keeps no outbox");
 
-    Task IDeliveryStore.MarkFailedAsync(long id, int attempts, DateTimeOffset nextAttemptAt, string error, bool dead, CancellationToken cancellationToken) =>
+    Task IDeliveryStore.MarkFailedAsync(long id, int attempts, DateTimeOffset nextAttemptAt, string error, bool dead, string? remoteId,
+        CancellationToken cancellationToken) =>
         throw new NotSupportedException($"{GetType().Name} keeps no outbox");
 
     Task<IReadOnlyList<Delivery>> IDeliveryStore.ListDeliveriesAsync(DeliveryFilter filter, string? destination, long afterId, int limit,

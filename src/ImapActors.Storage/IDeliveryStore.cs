@@ -29,8 +29,8 @@ public sealed record Delivery(
     DateTimeOffset CreatedAt,
     DateTimeOffset? DeliveredAt)
 {
-    /// <summary>Pending after at least one failed attempt.</summary>
-    public bool Failing => State == DeliveryState.Pending && Attempts > 0;
+    /// <summary>Pending after a failed attempt (one the destination's outage did not count against it included).</summary>
+    public bool Failing => State == DeliveryState.Pending && LastError is not null;
 
     /// <summary>What <c>deliveries list</c> and the API call its state: pending, failed, delivered or dead.</summary>
     public string StateName => Failing ? "failed" : State.ToString().ToLowerInvariant();
@@ -67,8 +67,12 @@ public interface IDeliveryStore
     /// <summary>Records a delivery made; <paramref name="remoteId"/> is what the destination calls it (SOAR's container id).</summary>
     Task MarkDeliveredAsync(long id, string? remoteId, CancellationToken cancellationToken);
 
-    /// <summary>Records a failed attempt: due again at <paramref name="nextAttemptAt"/>, or dead.</summary>
-    Task MarkFailedAsync(long id, int attempts, DateTimeOffset nextAttemptAt, string error, bool dead, CancellationToken cancellationToken);
+    /// <summary>
+    /// Records a failed attempt: due again at <paramref name="nextAttemptAt"/>, or dead; <paramref name="remoteId"/>, when
+    /// the destination made its container before the attempt failed, is kept for the next attempt.
+    /// </summary>
+    Task MarkFailedAsync(long id, int attempts, DateTimeOffset nextAttemptAt, string error, bool dead, string? remoteId,
+        CancellationToken cancellationToken);
 
     /// <summary>Deliveries in id order after <paramref name="afterId"/>, at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<Delivery>> ListDeliveriesAsync(DeliveryFilter filter, string? destination, long afterId, int limit,
@@ -77,7 +81,7 @@ public interface IDeliveryStore
     Task<Delivery?> GetDeliveryAsync(long id, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Makes a delivery that is not delivered (dead or pending) due now with its attempts counted from 0; with a null
+    /// Makes a delivery that is not delivered (dead or pending) due now with its attempts counted from 0 and no error; with a null
     /// <paramref name="id"/>, every dead delivery (of <paramref name="destination"/> when given). Returns how many.
     /// </summary>
     Task<int> RetryDeliveriesAsync(long? id, string? destination, CancellationToken cancellationToken);

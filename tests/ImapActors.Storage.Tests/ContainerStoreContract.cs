@@ -520,8 +520,8 @@ public abstract class ContainerStoreContract : IAsyncLifetime
         Assert.Equal(2, (await Store.DueDeliveriesAsync("hook", now, 2, CancellationToken.None)).Count);
 
         await Store.MarkDeliveredAsync(due[0].Id, "remote-1", CancellationToken.None);
-        await Store.MarkFailedAsync(due[1].Id, 1, now.AddMinutes(5), "HTTP 503", dead: false, CancellationToken.None);
-        await Store.MarkFailedAsync(due[2].Id, 1, now, "HTTP 400 refused", dead: true, CancellationToken.None);
+        await Store.MarkFailedAsync(due[1].Id, 1, now.AddMinutes(5), "HTTP 503", dead: false, "soar-7", CancellationToken.None);
+        await Store.MarkFailedAsync(due[2].Id, 1, now, "HTTP 400 refused", dead: true, null, CancellationToken.None);
 
         Assert.Equal([due[3].Id], (await Store.DueDeliveriesAsync("hook", now, 10, CancellationToken.None)).Select(d => d.Id));
         Assert.Equal([due[1].Id, due[3].Id], (await Store.DueDeliveriesAsync("hook", now.AddMinutes(6), 10, CancellationToken.None)).Select(d => d.Id));
@@ -529,7 +529,7 @@ public abstract class ContainerStoreContract : IAsyncLifetime
         Assert.Equal((DeliveryState.Delivered, "remote-1", 1), (delivered.State, delivered.RemoteId, delivered.Attempts));
         Assert.NotNull(delivered.DeliveredAt);
         var failing = (await Store.GetDeliveryAsync(due[1].Id, CancellationToken.None))!;
-        Assert.Equal(("failed", 1, "HTTP 503"), (failing.StateName, failing.Attempts, failing.LastError));
+        Assert.Equal(("failed", 1, "HTTP 503", "soar-7"), (failing.StateName, failing.Attempts, failing.LastError, failing.RemoteId));
         Assert.Equal([due[1].Id], (await Store.ListDeliveriesAsync(DeliveryFilter.Failed, null, 0, 10, CancellationToken.None)).Select(d => d.Id));
         Assert.Equal([due[2].Id], (await Store.ListDeliveriesAsync(DeliveryFilter.Dead, "hook", 0, 10, CancellationToken.None)).Select(d => d.Id));
         Assert.Equal([due[1].Id, due[3].Id], (await Store.ListDeliveriesAsync(DeliveryFilter.Pending, null, 0, 10, CancellationToken.None)).Select(d => d.Id));
@@ -542,13 +542,13 @@ public abstract class ContainerStoreContract : IAsyncLifetime
         // Dead ones come back with their attempts counted anew; a delivered one is never retried, nor failed afterwards.
         Assert.Equal(1, await Store.RetryDeliveriesAsync(null, "hook", CancellationToken.None));
         var retried = (await Store.GetDeliveryAsync(due[2].Id, CancellationToken.None))!;
-        Assert.Equal((DeliveryState.Pending, 0), (retried.State, retried.Attempts));
+        Assert.Equal((DeliveryState.Pending, 0, null, "pending"), (retried.State, retried.Attempts, retried.LastError, retried.StateName));
         Assert.Equal(0, await Store.RetryDeliveriesAsync(due[0].Id, null, CancellationToken.None));
         Assert.Equal(1, await Store.RetryDeliveriesAsync(due[1].Id, null, CancellationToken.None));
         Assert.Equal([due[1].Id, due[2].Id, due[3].Id],
             (await Store.DueDeliveriesAsync("hook", DateTimeOffset.UtcNow.AddSeconds(1), 10, CancellationToken.None)).Select(d => d.Id));
         await Store.MarkDeliveredAsync(due[2].Id, null, CancellationToken.None);
-        await Store.MarkFailedAsync(due[2].Id, 3, now, "late", dead: true, CancellationToken.None);
+        await Store.MarkFailedAsync(due[2].Id, 3, now, "late", dead: true, null, CancellationToken.None);
         Assert.Equal(DeliveryState.Delivered, (await Store.GetDeliveryAsync(due[2].Id, CancellationToken.None))!.State);
     }
 

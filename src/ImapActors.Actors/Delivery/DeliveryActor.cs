@@ -37,17 +37,22 @@ public sealed class DeliveryActor : ReceiveActor, IWithTimers
     private int _unreachableInARow;
 
     /// <summary>
-    /// The destination does not answer at all (every delivery in flight, in a row, could not connect or timed out): one
-    /// probe at a time until it answers, and those probes do not count against a container's attempts, since the
-    /// failure is the destination's. An answer, even an error, closes it.
+    /// The destination does not serve anyone: two deliveries in a row could not connect or timed out, or one was refused
+    /// for its credentials or its address (401, 403, 407, 404, a redirect) or our secret file cannot be read. Then one
+    /// probe at a time until that changes, and those attempts do not count against a container, since the failure is
+    /// the destination's. Any other answer, even an error, ends it.
     /// </summary>
-    private bool Unreachable => _unreachableInARow >= _destination.Concurrency;
+    private bool Unreachable => _unreachableInARow >= UnreachableAfter;
 
-    public DeliveryActor(DestinationSettings destination, IDeliveryStore store, IDestinationClient client, TimeProvider? time = null)
+    /// <summary>Connection failures in a row that make the destination unreachable: two, or one with a concurrency of one.</summary>
+    private int UnreachableAfter => Math.Min(2, _destination.Concurrency);
+
+    /// <summary>A sender for <paramref name="destination"/>; <paramref name="client"/> makes each incarnation's client (a restarted actor makes a new one, the old is disposed).</summary>
+    public DeliveryActor(DestinationSettings destination, IDeliveryStore store, Func<IDestinationClient> client, TimeProvider? time = null)
     {
         _destination = destination;
         _store = store;
-        _client = client;
+        _client = client();
         _time = time ?? TimeProvider.System;
 
         Receive<Look>(_ => LookForWork());
@@ -80,6 +85,9 @@ public sealed class DeliveryActor : ReceiveActor, IWithTimers
 
             LookForWork();
         });
+        Receive<RecordFailed>(f => Timers.StartSingleTimer("record-" + f.Recording.Id, new RecordAgain(f.Recording, f.Attempt + 1),
+            DeliveryBackoff.Delay(_destination.Retry, f.Attempt, Random.Shared.NextDouble())));
+        Receive<RecordAgain>(r => Record(r.Recording, r.Attempt));
         Receive<LoadFailed>(f =>
         {
             _loading = false;
@@ -90,7 +98,7 @@ public sealed class DeliveryActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(DestinationSettings destination, IDeliveryStore store, IDestinationClient client, TimeProvider? time = null) =>
+    public static Props Props(DestinationSettings destination, IDeliveryStore store, Func<IDestinationClient> client, TimeProvider? time = null) =>
         Akka.Actor.Props.Create(() => new DeliveryActor(destination, store, client, time));
 
     protected override void PreStart()
@@ -154,9 +162,18 @@ public sealed class DeliveryActor : ReceiveActor, IWithTimers
         }
 
         var started = 0;
+        var slots = Unreachable ? 1 : _destination.Concurrency;
+        if (_time.GetUtcNow() < _pausedUntil)
+        {
+            // Paused since the page was asked for (a Retry-After, the destination unreachable).
+            _settledDuringLoad.Clear();
+            LookForWork();
+            return;
+        }
+
         foreach (var delivery in loaded.Rows)
         {
-            if (_inFlight.Count >= _destination.Concurrency)
+            if (_inFlight.Count >= slots)
             {
                 break;
             }
@@ -176,7 +193,7 @@ public sealed class DeliveryActor : ReceiveActor, IWithTimers
         _settledDuringLoad.Clear();
 
         // A full page may have more behind it; what is in flight asks again when it settles.
-        if (started == 0 && loaded.Rows.Count == loaded.Limit && _inFlight.Count < _destination.Concurrency)
+        if (started == 0 && loaded.Rows.Count == loaded.Limit && _inFlight.Count < slots)
         {
             Self.Tell(Look.Instance);
         }
@@ -185,8 +202,14 @@ public sealed class DeliveryActor : ReceiveActor, IWithTimers
     private void OnAttempted(Attempted attempted)
     {
         var (delivery, outcome) = attempted;
+        if (!_inFlight.Contains(delivery.Id))
+        {
+            // Started by an earlier incarnation of this actor: the store still has it pending, and it is sent again.
+            return;
+        }
+
         var now = _time.GetUtcNow();
-        Task settle;
+        Func<Task> write;
         if (outcome.Delivered)
         {
             DeliveryStats.Attempted(_destination.Name, "delivered");
@@ -197,20 +220,24 @@ public sealed class DeliveryActor : ReceiveActor, IWithTimers
 
             _failuresInARow = 0;
             _unreachableInARow = 0;
-            settle = _store.MarkDeliveredAsync(delivery.Id, outcome.RemoteId, CancellationToken.None);
+            write = () => _store.MarkDeliveredAsync(delivery.Id, outcome.RemoteId, CancellationToken.None);
         }
         else
         {
+            // Not the container's fault: the destination does not answer, or refuses everyone (a revoked token, a proxy).
             var transport = outcome.Cause is "connect" or "timeout";
-            var probe = Unreachable && transport;
-            _unreachableInARow = transport ? _unreachableInARow + 1 : 0;
+            var everyone = outcome.Cause is "auth" or "misrouted" or "secret";
+            var probe = everyone || (Unreachable && transport);
+            _unreachableInARow = everyone ? Math.Max(_unreachableInARow + 1, UnreachableAfter) : transport ? _unreachableInARow + 1 : 0;
             var attempts = probe ? delivery.Attempts : delivery.Attempts + 1;
             var dead = !outcome.Retryable || attempts >= _destination.MaxAttempts;
             DeliveryStats.Attempted(_destination.Name, dead ? "dead" : "failed");
             DeliveryStats.Failed(_destination.Name, outcome.Cause ?? "error");
             var wait = DeliveryBackoff.Delay(_destination.Retry, Math.Max(1, attempts), Random.Shared.NextDouble());
-            if (outcome.RetryAfter is { } retryAfter)
+            if (outcome.RetryAfter is { } asked)
             {
+                // The destination's word, within the schedule's maximum: a Retry-After of a day does not stop it for a day.
+                var retryAfter = asked > _destination.Retry.Max ? _destination.Retry.Max : asked;
                 wait = retryAfter > wait ? retryAfter : wait;
                 _pausedUntil = Later(_pausedUntil, now + retryAfter);
             }
@@ -226,7 +253,7 @@ public sealed class DeliveryActor : ReceiveActor, IWithTimers
             if (Unreachable)
             {
                 _pausedUntil = Later(_pausedUntil,
-                    now + DeliveryBackoff.Delay(_destination.Retry, _unreachableInARow - _destination.Concurrency + 1, Random.Shared.NextDouble()));
+                    now + DeliveryBackoff.Delay(_destination.Retry, _unreachableInARow - UnreachableAfter + 1, Random.Shared.NextDouble()));
             }
 
             if (dead)
@@ -235,16 +262,27 @@ public sealed class DeliveryActor : ReceiveActor, IWithTimers
                     + "(imapactors deliveries retry sends it again)", _destination.Name, delivery.Id, delivery.ContainerId, attempts, outcome.Error);
             }
 
-            settle = _store.MarkFailedAsync(delivery.Id, attempts, now + wait, outcome.Error ?? "failed", dead, CancellationToken.None);
+            var error = outcome.Error ?? "failed";
+            var remoteId = outcome.RemoteId;
+            write = () => _store.MarkFailedAsync(delivery.Id, attempts, now + wait, error, dead, remoteId, CancellationToken.None);
         }
 
         // The row stays pending in the store until this write lands; a crash before it sends the container again, which
         // the destination takes as the same one.
-        settle.PipeTo(Self, success: () => new Settled(delivery.Id), failure: e =>
+        Record(new Recording(delivery.Id, write), attempt: 1);
+    }
+
+    /// <summary>
+    /// Runs an outcome's write; a failed one is tried again (the store busy, a database fail-over) with the delivery kept
+    /// in flight meanwhile, so it is neither sent again at once nor lost.
+    /// </summary>
+    private void Record(Recording recording, int attempt)
+    {
+        recording.Write().PipeTo(Self, success: () => new Settled(recording.Id), failure: e =>
         {
-            _log.Warning("Destination {Destination}: recording delivery {DeliveryId} failed: {Error}", _destination.Name, delivery.Id,
-                e.GetBaseException().Message);
-            return new Settled(delivery.Id);
+            _log.Warning("Destination {Destination}: recording delivery {DeliveryId} failed (attempt {Attempt}): {Error}", _destination.Name,
+                recording.Id, attempt, e.GetBaseException().Message);
+            return new RecordFailed(recording, attempt);
         });
     }
 
@@ -277,6 +315,12 @@ public sealed class DeliveryActor : ReceiveActor, IWithTimers
     private sealed record Attempted(Storage.Delivery Delivery, DeliveryOutcome Outcome);
 
     private sealed record Settled(long Id);
+
+    private sealed record Recording(long Id, Func<Task> Write);
+
+    private sealed record RecordFailed(Recording Recording, int Attempt);
+
+    private sealed record RecordAgain(Recording Recording, int Attempt);
 }
 
 /// <summary>

@@ -106,14 +106,20 @@ public static class DestinationClients
             custom.ChainPolicy.ExtraStore.AddRange(chain.ChainElements.Select(e => e.Certificate).ToArray());
         }
 
-        return custom.Build(new X509Certificate2(certificate));
+        using var leaf = new X509Certificate2(certificate);
+        return custom.Build(leaf);
     }
 
     /// <summary>
     /// The exception for an answer that is not a success: 408, 429 and 5xx may pass (Retry-After kept), any other status is
     /// refused for good. <paramref name="what"/> names the request; the answer's first 200 characters say why.
     /// </summary>
-    internal static async Task<DestinationException> FailureAsync(HttpResponseMessage response, string what, CancellationToken ct)
+    /// <remarks>
+    /// A 404 means the destination's address is wrong (it refuses everyone) unless <paramref name="notFoundIsThisContainer"/>:
+    /// a request about one SOAR container that is gone (an analyst deleted it) is refused for that container alone.
+    /// </remarks>
+    internal static async Task<DestinationException> FailureAsync(HttpResponseMessage response, string what, CancellationToken ct,
+        bool notFoundIsThisContainer = false)
     {
         var status = (int)response.StatusCode;
         var body = await response.Content.ReadAsStringAsync(ct);
@@ -124,8 +130,12 @@ public static class DestinationClients
         return status switch
         {
             429 => new DestinationException("http_429", message, true, retryAfter),
-            408 => new DestinationException("timeout", message, true, retryAfter),
+            408 => new DestinationException("http_408", message, true, retryAfter),
             >= 500 => new DestinationException("http_5xx", message, true, retryAfter),
+            // The destination refuses everyone, not this container: credentials, a proxy, a wrong URL.
+            401 or 403 or 407 => new DestinationException("auth", message, true, retryAfter),
+            404 when notFoundIsThisContainer => new DestinationException("refused", message, false),
+            404 or (>= 300 and < 400) => new DestinationException("misrouted", message, true, retryAfter),
             _ => new DestinationException("refused", message, false),
         };
     }
@@ -156,21 +166,41 @@ public static class DestinationClients
         {
             return await attempt();
         }
-        catch (DestinationException e)
+        catch (Exception e) when (Classify(e, destination, ct) is { } outcome)
         {
-            return e.ToOutcome();
+            return outcome;
         }
-        catch (TaskCanceledException) when (!ct.IsCancellationRequested)
+    }
+
+    /// <summary>
+    /// What a failure of an attempt means: an answer that ends it, a refused or dropped connection or a timeout (which may
+    /// pass), our own read failing; null for the caller's own cancellation (the engine stopping), which propagates.
+    /// </summary>
+    internal static DeliveryOutcome? Classify(Exception e, string destination, CancellationToken ct) => e switch
+    {
+        DestinationException d => d.ToOutcome(),
+        TaskCanceledException when !ct.IsCancellationRequested => DeliveryOutcome.Failure("timeout", $"{destination}: no answer in time", retryable: true),
+        HttpRequestException or HttpIOException => DeliveryOutcome.Failure("connect", $"{destination}: {e.Message}", retryable: true),
+        // Ours, not the network's: a vault file that cannot be read.
+        IOException => DeliveryOutcome.Failure("io", $"{destination}: reading what to send failed: {e.Message}", retryable: true),
+        _ => null,
+    };
+
+    /// <summary>
+    /// The current value of a destination's secret, or the failure to send instead: a secret file that cannot be read
+    /// is the destination's configuration, not the container, and says which file without its content.
+    /// </summary>
+    internal static string? ReadSecret(Secret? secret, string destination, out DeliveryOutcome? failure)
+    {
+        failure = null;
+        try
         {
-            return DeliveryOutcome.Failure("timeout", $"{destination}: no answer in time", retryable: true);
+            return secret?.Current();
         }
-        catch (HttpRequestException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return DeliveryOutcome.Failure("connect", $"{destination}: {e.Message}", retryable: true);
-        }
-        catch (IOException e)
-        {
-            return DeliveryOutcome.Failure("connect", $"{destination}: {e.Message}", retryable: true);
+            failure = DeliveryOutcome.Failure("secret", $"{destination}: the secret file {secret?.File} cannot be read: {e.Message}", retryable: true);
+            return null;
         }
     }
 

@@ -20,17 +20,28 @@ namespace ImapActors.Actors.Delivery;
 /// Safe to repeat after any failure: SOAR answers a second container with the same source data identifier in the same
 /// SOAR asset with the first one's id (<c>existing_container_id</c>), and the attempt then lists what that container
 /// already has (its attachments, its artifacts' source data identifiers) and sends only the rest. The playbook's
-/// artifact goes last and only when missing, so it exists at most once.
+/// artifact goes last and only when missing, so it exists at most once. The container's <c>data</c> carries the raw
+/// email's SHA-256 (<c>imapactors_raw_sha256</c>): a duplicate answer pointing at a SOAR container that holds another
+/// email (our identifier repeats after a UIDVALIDITY change, or another ingester used the SOAR asset) is a conflict,
+/// dead with its reason, never completed with this email's parts.
+/// <para>One instance per destination holds its HTTP client; each attempt runs on a copy carrying the token read for it.</para>
 /// </remarks>
 internal sealed class SoarDestination(DestinationSettings destination, HttpClient http, IContainerStore store, IVault vault,
-    Func<string, int?> soarAssetIds) : IDestinationClient
+    Func<string, int?> soarAssetIds, string? token = null) : IDestinationClient
 {
     private const string VaultArtifactName = "Vault Artifact";
     private static readonly JsonSerializerOptions Json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     private readonly Uri _rest = new(destination.Url.ToString().TrimEnd('/') + "/rest/");
 
-    public Task<DeliveryOutcome> DeliverAsync(Storage.Delivery delivery, CancellationToken cancellationToken) =>
-        DestinationClients.AttemptAsync(() => SendAsync(delivery, cancellationToken), destination.Name, cancellationToken);
+    public Task<DeliveryOutcome> DeliverAsync(Storage.Delivery delivery, CancellationToken cancellationToken)
+    {
+        // Read once per attempt, outside the requests: a token file rotated on disk is used from the next attempt on.
+        var current = DestinationClients.ReadSecret(destination.Token, destination.Name, out var failure);
+        return failure is not null
+            ? Task.FromResult(failure)
+            : DestinationClients.AttemptAsync(() => new SoarDestination(destination, http, store, vault, soarAssetIds, current).SendAsync(delivery, cancellationToken),
+                destination.Name, cancellationToken);
+    }
 
     private async Task<DeliveryOutcome> SendAsync(Storage.Delivery delivery, CancellationToken ct)
     {
@@ -50,14 +61,33 @@ internal sealed class SoarDestination(DestinationSettings destination, HttpClien
             later.Add(artifacts[trigger]);
         }
 
-        var (id, existing) = await CreateContainerAsync(container, soarAssetId, inline, ct);
+        // An earlier attempt that made the container left its id: this one goes straight to the missing parts.
+        var (id, existing) = delivery.RemoteId is { } made && long.TryParse(made, System.Globalization.NumberStyles.None,
+                System.Globalization.CultureInfo.InvariantCulture, out var madeId)
+            ? (madeId, true)
+            : await CreateContainerAsync(container, soarAssetId, inline, ct);
+        try
+        {
+            return await CompleteAsync(container, id, existing, inline, later, trigger, artifacts, ct);
+        }
+        catch (Exception e) when (DestinationClients.Classify(e, destination.Name, ct) is { } failed)
+        {
+            return failed with { RemoteId = DestinationClients.Invariant(id) };
+        }
+    }
+
+    /// <summary>Everything after the container: its files, then its remaining artifacts, the playbook's last.</summary>
+    private async Task<DeliveryOutcome> CompleteAsync(StoredContainer container, long id, bool existing, List<Artifact> inline, List<Artifact> later,
+        int trigger, IReadOnlyList<Artifact> artifacts, CancellationToken ct)
+    {
         HashSet<string> haveFiles = [];
         HashSet<string> haveArtifacts = [.. inline.Select(a => a.SourceDataIdentifier)];
         if (existing)
         {
             // A container made by an earlier attempt: complete it instead of making a second one.
-            haveFiles = await ListAsync($"container_attachment?_filter_container_id={id}&page_size=0", "vault_id", ct);
-            haveArtifacts = await ListAsync($"container/{id}/artifacts?page_size=0", "source_data_identifier", ct);
+            // A listed attachment names its SHA-1 as vault_id, or as hash in some versions: either is our vault id.
+            haveFiles = await ListAsync($"container_attachment?_filter_container_id={id}&page_size=0", ["vault_id", "hash"], ct);
+            haveArtifacts = await ListAsync($"container/{id}/artifacts?page_size=0", ["source_data_identifier"], ct);
             later = [.. inline.Where(a => !haveArtifacts.Contains(a.SourceDataIdentifier)), .. later];
         }
 
@@ -71,7 +101,7 @@ internal sealed class SoarDestination(DestinationSettings destination, HttpClien
 
         foreach (var artifact in later.Where(a => !haveArtifacts.Contains(a.SourceDataIdentifier)))
         {
-            await AddArtifactAsync(id, container.Label, artifact, runAutomation: ReferenceEquals(artifact, trigger >= 0 ? artifacts[trigger] : null), ct);
+            await AddArtifactAsync(id, destination.Label ?? container.Label, artifact, runAutomation: ReferenceEquals(artifact, trigger >= 0 ? artifacts[trigger] : null), ct);
         }
 
         return DeliveryOutcome.Success(DestinationClients.Invariant(id));
@@ -105,8 +135,13 @@ internal sealed class SoarDestination(DestinationSettings destination, HttpClien
             ["source_data_identifier"] = container.Summary.SourceDataIdentifier,
             ["asset_id"] = soarAssetId,
             ["run_automation"] = false,
-            ["data"] = new JsonObject { ["raw_email"] = rawEmail },
-            ["artifacts"] = new JsonArray(inline.Select(a => (JsonNode?)ArtifactJson(null, container.Label, a, runAutomation: false)).ToArray()),
+            ["data"] = new JsonObject
+            {
+                ["raw_email"] = rawEmail,
+                ["imapactors_container_id"] = container.Summary.Id,
+                ["imapactors_raw_sha256"] = container.RawSha256,
+            },
+            ["artifacts"] = new JsonArray(inline.Select(a => (JsonNode?)ArtifactJson(null, destination.Label ?? container.Label, a, runAutomation: false)).ToArray()),
         };
         if (destination.Severity is { } severity)
         {
@@ -118,6 +153,7 @@ internal sealed class SoarDestination(DestinationSettings destination, HttpClien
         // SOAR answers a duplicate source data identifier with the container that has it, as a success or a 400.
         if (answer?["existing_container_id"] is JsonValue existing && existing.TryGetValue<long>(out var existingId))
         {
+            await CheckSameEmailAsync(existingId, container, ct);
             return (existingId, true);
         }
 
@@ -134,6 +170,29 @@ internal sealed class SoarDestination(DestinationSettings destination, HttpClien
         throw new DestinationException("refused", "POST /rest/container: the answer has no container id", retryable: true);
     }
 
+    /// <summary>Whether SOAR's container <paramref name="id"/>, which has our source data identifier, holds this very email.</summary>
+    private async Task CheckSameEmailAsync(long id, StoredContainer container, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_rest, $"container/{id}"));
+        using var response = await SendAsync(request, ct);
+        if (!DestinationClients.IsSuccess(response.StatusCode))
+        {
+            throw await DestinationClients.FailureAsync(response, $"GET /rest/container/{id}", ct, notFoundIsThisContainer: true);
+        }
+
+        var theirs = (await ReadJsonAsync(response, ct))?["data"]?["imapactors_raw_sha256"] is JsonValue v && v.TryGetValue<string>(out var sha)
+            ? sha
+            : null;
+        if (!string.Equals(theirs, container.RawSha256, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new DestinationException("conflict",
+                $"SOAR container {id} already has source data identifier '{container.Summary.SourceDataIdentifier}' in this SOAR asset and holds "
+                + (theirs is null ? "an email this engine did not send" : "another email")
+                + " (the folder's UIDVALIDITY changed, or another ingester uses the SOAR asset); give the asset a soar_asset_id of its own",
+                retryable: false);
+        }
+    }
+
     private async Task AttachAsync(long containerId, VaultFile file, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_rest, "container_attachment"))
@@ -143,7 +202,7 @@ internal sealed class SoarDestination(DestinationSettings destination, HttpClien
         using var response = await SendAsync(request, ct);
         if (!DestinationClients.IsSuccess(response.StatusCode))
         {
-            throw await DestinationClients.FailureAsync(response, $"POST /rest/container_attachment ({file.FileName})", ct);
+            throw await DestinationClients.FailureAsync(response, $"POST /rest/container_attachment ({file.FileName})", ct, notFoundIsThisContainer: true);
         }
 
         var answer = await ReadJsonAsync(response, ct);
@@ -167,7 +226,7 @@ internal sealed class SoarDestination(DestinationSettings destination, HttpClien
 
         if (!DestinationClients.IsSuccess(response.StatusCode))
         {
-            throw await DestinationClients.FailureAsync(response, $"POST /rest/artifact ({artifact.Name})", ct);
+            throw await DestinationClients.FailureAsync(response, $"POST /rest/artifact ({artifact.Name})", ct, notFoundIsThisContainer: true);
         }
     }
 
@@ -189,14 +248,14 @@ internal sealed class SoarDestination(DestinationSettings destination, HttpClien
         return json;
     }
 
-    /// <summary>The values of <paramref name="field"/> across a list answer's <c>data</c>.</summary>
-    private async Task<HashSet<string>> ListAsync(string path, string field, CancellationToken ct)
+    /// <summary>The values of <paramref name="fields"/> across a list answer's <c>data</c>.</summary>
+    private async Task<HashSet<string>> ListAsync(string path, string[] fields, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_rest, path));
         using var response = await SendAsync(request, ct);
         if (!DestinationClients.IsSuccess(response.StatusCode))
         {
-            throw await DestinationClients.FailureAsync(response, $"GET /rest/{path}", ct);
+            throw await DestinationClients.FailureAsync(response, $"GET /rest/{path}", ct, notFoundIsThisContainer: true);
         }
 
         var answer = await ReadJsonAsync(response, ct);
@@ -205,9 +264,12 @@ internal sealed class SoarDestination(DestinationSettings destination, HttpClien
         {
             foreach (var row in data.OfType<JsonObject>())
             {
-                if (row[field] is JsonValue value && value.TryGetValue<string>(out var text))
+                foreach (var field in fields)
                 {
-                    values.Add(text);
+                    if (row[field] is JsonValue value && value.TryGetValue<string>(out var text))
+                    {
+                        values.Add(text);
+                    }
                 }
             }
         }
@@ -226,7 +288,7 @@ internal sealed class SoarDestination(DestinationSettings destination, HttpClien
 
     private Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
     {
-        request.Headers.Add("ph-auth-token", destination.Token?.Current());
+        request.Headers.Add("ph-auth-token", token);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         return http.SendAsync(request, ct);
     }

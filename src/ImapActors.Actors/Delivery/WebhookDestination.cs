@@ -23,10 +23,15 @@ internal sealed class WebhookDestination(DestinationSettings destination, HttpCl
 
     private static readonly JsonSerializerOptions Json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public Task<DeliveryOutcome> DeliverAsync(Storage.Delivery delivery, CancellationToken cancellationToken) =>
-        DestinationClients.AttemptAsync(() => SendAsync(delivery, cancellationToken), destination.Name, cancellationToken);
+    public Task<DeliveryOutcome> DeliverAsync(Storage.Delivery delivery, CancellationToken cancellationToken)
+    {
+        var secret = DestinationClients.ReadSecret(destination.Secret, destination.Name, out var failure);
+        return failure is not null
+            ? Task.FromResult(failure)
+            : DestinationClients.AttemptAsync(() => SendAsync(delivery, secret!, cancellationToken), destination.Name, cancellationToken);
+    }
 
-    private async Task<DeliveryOutcome> SendAsync(Storage.Delivery delivery, CancellationToken ct)
+    private async Task<DeliveryOutcome> SendAsync(Storage.Delivery delivery, string secret, CancellationToken ct)
     {
         var container = await store.GetContainerAsync(delivery.ContainerId, ct);
         if (container is null)
@@ -52,7 +57,7 @@ internal sealed class WebhookDestination(DestinationSettings destination, HttpCl
             Content = new StringContent(body, Encoding.UTF8, "application/json"),
         };
         request.Headers.Add(DeliveryHeader, DeliveryId(delivery));
-        request.Headers.Add(SignatureHeader, $"t={timestamp},v1={Sign(destination.Secret!.Current(), timestamp, body)}");
+        request.Headers.Add(SignatureHeader, $"t={timestamp},v1={Sign(secret, timestamp, body)}");
         using var response = await http.SendAsync(request, ct);
         if (!DestinationClients.IsSuccess(response.StatusCode))
         {

@@ -110,8 +110,9 @@ public abstract class SqlContainerStore : IContainerStore, ISqlConnector
         _deliveries.MarkDeliveredAsync(id, remoteId, cancellationToken);
 
     /// <inheritdoc />
-    public Task MarkFailedAsync(long id, int attempts, DateTimeOffset nextAttemptAt, string error, bool dead, CancellationToken cancellationToken) =>
-        _deliveries.MarkFailedAsync(id, attempts, nextAttemptAt, error, dead, cancellationToken);
+    public Task MarkFailedAsync(long id, int attempts, DateTimeOffset nextAttemptAt, string error, bool dead, string? remoteId,
+        CancellationToken cancellationToken) =>
+        _deliveries.MarkFailedAsync(id, attempts, nextAttemptAt, error, dead, remoteId, cancellationToken);
 
     /// <inheritdoc />
     public Task<IReadOnlyList<Delivery>> ListDeliveriesAsync(DeliveryFilter filter, string? destination, long afterId, int limit,

@@ -31,17 +31,18 @@ internal sealed class SqlDeliveryStore(ISqlConnector database, TimeProvider time
     }
 
     /// <inheritdoc />
-    public async Task MarkFailedAsync(long id, int attempts, DateTimeOffset nextAttemptAt, string error, bool dead,
+    public async Task MarkFailedAsync(long id, int attempts, DateTimeOffset nextAttemptAt, string error, bool dead, string? remoteId,
         CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         // Only a pending row takes a failure: one delivered meanwhile (by the destination's next owner, after a hand-over)
         // stays delivered.
         await SqlCommands.ExecuteAsync(connection, null, """
-            UPDATE deliveries SET state = @state, attempts = @attempts, next_attempt_at = @next, last_error = @error
+            UPDATE deliveries SET state = @state, attempts = @attempts, next_attempt_at = @next, last_error = @error,
+                                  remote_id = COALESCE(@remote_id, remote_id)
             WHERE id = @id AND state = 'pending'
             """, cancellationToken, ("id", id), ("state", dead ? "dead" : "pending"), ("attempts", attempts), ("next", nextAttemptAt),
-            ("error", error));
+            ("error", error), ("remote_id", remoteId));
     }
 
     /// <inheritdoc />
@@ -51,7 +52,7 @@ internal sealed class SqlDeliveryStore(ISqlConnector database, TimeProvider time
         var state = filter switch
         {
             DeliveryFilter.Pending => "AND state = 'pending'",
-            DeliveryFilter.Failed => "AND state = 'pending' AND attempts > 0",
+            DeliveryFilter.Failed => "AND state = 'pending' AND last_error IS NOT NULL",
             DeliveryFilter.Delivered => "AND state = 'delivered'",
             DeliveryFilter.Dead => "AND state = 'dead'",
             _ => "",
@@ -80,7 +81,7 @@ internal sealed class SqlDeliveryStore(ISqlConnector database, TimeProvider time
         var which = id is not null ? "id = @id AND state <> 'delivered'" : "state = 'dead'" + (destination is null ? "" : " AND destination = @destination");
         await using var connection = await database.OpenAsync(cancellationToken);
         return await SqlCommands.ExecuteAsync(connection, null, $"""
-            UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = @now
+            UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = @now, last_error = NULL
             WHERE {which}
             """, cancellationToken, ("id", id), ("destination", destination), ("now", time.GetUtcNow()));
     }
@@ -94,7 +95,7 @@ internal sealed class SqlDeliveryStore(ISqlConnector database, TimeProvider time
         var rows = await SqlCommands.ListAsync(connection, """
             SELECT destination,
                    SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END),
-                   SUM(CASE WHEN state = 'pending' AND attempts > 0 THEN 1 ELSE 0 END),
+                   SUM(CASE WHEN state = 'pending' AND last_error IS NOT NULL THEN 1 ELSE 0 END),
                    SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END)
             FROM deliveries WHERE state IN ('pending', 'dead') GROUP BY destination ORDER BY destination
             """, r => (Destination: r.GetString(0), Pending: r.GetInt64(1), Failing: r.GetInt64(2), Dead: r.GetInt64(3)), cancellationToken);

@@ -67,8 +67,17 @@ public sealed class DeliveryTests(ITestOutputHelper output)
             output.WriteLine($"SIGKILL at {soar.ContainerCount} containers in SOAR");
             second = await DeliveryProcess.StartAsync(config, env);
             await DeliveryProcess.WaitForAsync(async () => await Backlog(second) == 0, TimeSpan.FromMinutes(5), "the outbox delivered");
-            Assert.Equal(0, await second.MetricAsync("imapactors_delivery_dead_containers", ("destination", Destination)));
+            var dead = await second.MetricAsync("imapactors_delivery_dead_containers", ("destination", Destination));
             Assert.Equal(0, second.Stop());
+            if (dead > 0)
+            {
+                foreach (var line in second.Log.Concat(first.Log).Where(l => l.Contains("is dead after", StringComparison.Ordinal)))
+                {
+                    output.WriteLine(line);
+                }
+            }
+
+            Assert.Equal(0, dead);
         }
         finally
         {

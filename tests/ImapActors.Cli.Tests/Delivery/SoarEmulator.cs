@@ -65,6 +65,17 @@ internal sealed class SoarEmulator : IAsyncDisposable
         }
     }
 
+    /// <summary>A container made in SOAR by something else (another ingester), holding this source data identifier.</summary>
+    public void AddForeignContainer(long assetId, string sdi)
+    {
+        lock (_lock)
+        {
+            var container = new Container(_nextId++, assetId, sdi, "made elsewhere", "events", "From: someone else");
+            _containers[container.Id] = container;
+            _sdis[(assetId, sdi)] = container.Id;
+        }
+    }
+
     public async Task StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -124,6 +135,7 @@ internal sealed class SoarEmulator : IAsyncDisposable
         app.MapPost("/rest/container_attachment", AttachAsync);
         app.MapGet("/rest/container_attachment", ListAttachments);
         app.MapGet("/rest/container/{id:long}/artifacts", (long id) => ListArtifacts(id));
+        app.MapGet("/rest/container/{id:long}", (long id) => GetContainer(id));
         await app.StartAsync();
         Port = new Uri(app.Urls.First()).Port;
         _app = app;
@@ -161,7 +173,10 @@ internal sealed class SoarEmulator : IAsyncDisposable
             }
 
             var container = new Container(_nextId++, asset, sdi, body["name"]?.GetValue<string>() ?? "", body["label"]?.GetValue<string>() ?? "",
-                body["data"]?["raw_email"]?.GetValue<string>());
+                body["data"]?["raw_email"]?.GetValue<string>())
+            {
+                Data = body["data"]?.DeepClone(),
+            };
             _containers[container.Id] = container;
             _sdis[(asset, sdi)] = container.Id;
             foreach (var artifact in body["artifacts"]?.AsArray().OfType<JsonObject>() ?? [])
@@ -232,6 +247,16 @@ internal sealed class SoarEmulator : IAsyncDisposable
         }
     }
 
+    private IResult GetContainer(long id)
+    {
+        lock (_lock)
+        {
+            return _containers.TryGetValue(id, out var c)
+                ? Results.Json(new { id = c.Id, name = c.Name, label = c.Label, source_data_identifier = c.Sdi, asset = c.AssetId, data = c.Data })
+                : Results.Json(new { failed = true, message = "container not found" }, statusCode: 404);
+        }
+    }
+
     private IResult ListArtifacts(long id)
     {
         lock (_lock)
@@ -252,6 +277,8 @@ internal sealed class SoarEmulator : IAsyncDisposable
     public sealed record Container(long Id, long? AssetId, string Sdi, string Name, string Label, string? RawEmail)
     {
         public List<Artifact> Artifacts { get; } = [];
+
+        public JsonNode? Data { get; init; }
 
         public List<Attachment> Attachments { get; } = [];
     }
