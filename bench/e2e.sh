@@ -15,6 +15,10 @@
 # Default: 5k pdf corpus. Each throughput workload but long runs at 1 mailbox and spread over 64 mailboxes (64 users, one
 # connection each), alternating ceiling and engine N times (default 2); the table gives medians.
 # --quick divides the message counts by 10 for a smoke run.
+# --baseline DIR also runs, in each round right after this tree's engine, the imapactors.dll published in DIR (another
+# revision, to compare with side by side: git worktree add /tmp/base REV && dotnet publish -c Release -r linux-x64
+# --self-contained false -p:PublishReadyToRun=true -o /tmp/base-cli /tmp/base/src/ImapActors.Cli); its rows are the
+# workload's name with -baseline, against the same ceiling runs.
 # The engine runs as deployed: the CLI published ReadyToRun (as docker/Dockerfile publishes it). --jit runs a plain
 # Release build instead, every method compiled at run time.
 #
@@ -31,14 +35,16 @@ OUT="$REPO/.state/bench"
 QUICK=0
 JIT=0
 ROUNDS=2
+BASELINE=""
 WORKLOADS=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) QUICK=1 ;;
         --jit) JIT=1 ;;
         --rounds) ROUNDS="$2"; shift ;;
+        --baseline) BASELINE="$2"; shift ;;
         5k|pdf|corpus|long|memory) WORKLOADS+=("$1") ;;
-        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
         *) printf 'e2e.sh: unknown argument %s\n' "$1" >&2; exit 2 ;;
     esac
     shift
@@ -140,10 +146,10 @@ run_ceiling() {
     printf '%s %s\n' "$msgs" "$bytes" > "$OUT/$prefix.size"
 }
 
-# engine WORKLOAD PREFIX ROUND [EXPECTED]
+# engine WORKLOAD PREFIX ROUND [EXPECTED] (the CLI in $CLI; $RUN_KIND names its run folders)
 run_engine() {
     local wl="$1" prefix="$2" round="$3" expected="${4:-}" run n msgs bytes count status=ok
-    run="$OUT/runs/$prefix-engine-$round"; rm -rf "$run"; mkdir -p "$run"
+    run="$OUT/runs/$prefix-${RUN_KIND:-engine}-$round"; rm -rf "$run"; mkdir -p "$run"
     n="$(wc -l < "$OUT/$prefix.mailboxes")"
     write_config "$run" "$OUT/$prefix.mailboxes"
     read -r wall cpu rss end < <(timed "$run" dotnet "$CLI" run --once --config "$run/imapactors.conf")
@@ -172,7 +178,16 @@ throughput() {
         rm -f "$OUT/$prefix.size"
         for ((round = 1; round <= ROUNDS; round++)); do
             run_ceiling "$wl" "$prefix" "$round"
+            if [ -n "$BASELINE" ]; then
+                # The same ceiling run counts for the baseline's row of the table.
+                tail -n 1 "$RESULTS" | sed "s/^$wl\t/$wl-baseline\t/" >> "$RESULTS"
+            fi
             run_engine "$wl" "$prefix" "$round"
+            if [ -n "$BASELINE" ]; then
+                local cli="$CLI"
+                CLI="$BASELINE/imapactors.dll" RUN_KIND=baseline run_engine "$wl-baseline" "$prefix" "$round"
+                CLI="$cli"
+            fi
         done
     done
 }

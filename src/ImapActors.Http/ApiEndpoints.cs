@@ -149,7 +149,7 @@ internal static class ApiEndpoints
             return NotFound($"No container with id {id}.");
         }
 
-        return vault.OpenRead(found.RawEmail) is { } stream
+        return found.OpenRawEmail(vault) is { } stream
             ? Results.Stream(stream, "message/rfc822", $"container-{found.Summary.Id}.eml")
             : NotFound($"The raw email of container {id} ({found.RawEmail}) is missing from the vault.");
     }

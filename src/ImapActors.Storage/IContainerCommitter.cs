@@ -29,6 +29,12 @@ public sealed record EmailToCommit(ProcessedEmail Email, VaultId RawEmail)
 
     /// <summary>The destinations of the email's asset: a new container gets one pending delivery to each, in its transaction.</summary>
     public IReadOnlyList<string> Destinations { get; init; } = [];
+
+    /// <summary>
+    /// The raw bytes, when they are kept in the store with the container (<c>raw_emails</c>, in the commit's own
+    /// transaction) instead of a vault file; <see cref="RawEmail"/> is then their SHA-1 all the same. Null: in the vault.
+    /// </summary>
+    public byte[]? RawBytes { get; init; }
 }
 
 /// <summary>

@@ -21,7 +21,18 @@ public sealed record ContainerSummary(
 
 /// <summary>A stored container with everything needed to show it in the reference's shape.</summary>
 public sealed record StoredContainer(ContainerSummary Summary, string Label, string RawSha256, VaultId RawEmail,
-    IReadOnlyList<Artifact> Artifacts, IReadOnlyList<VaultFile> VaultFiles);
+    IReadOnlyList<Artifact> Artifacts, IReadOnlyList<VaultFile> VaultFiles)
+{
+    /// <summary>The raw email when the store keeps it with the container (<c>raw_emails</c>); null when the vault does.</summary>
+    public byte[]? RawBytes { get; init; }
+
+    /// <summary>The raw email as the server served it, from the store or else the vault; null when neither has it.</summary>
+    public Stream? OpenRawEmail(IVault vault)
+    {
+        ArgumentNullException.ThrowIfNull(vault);
+        return RawBytes is { } bytes ? new MemoryStream(bytes, writable: false) : vault.OpenRead(RawEmail);
+    }
+}
 
 /// <summary>
 /// Which containers to list and one page of them. Every filter that is set must match; pages are in id order and the

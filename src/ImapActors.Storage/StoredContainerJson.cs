@@ -50,7 +50,7 @@ public static class StoredContainerJson
             ["raw_sha256"] = container.RawSha256,
             ["created"] = s.CreatedAt,
             ["node"] = s.Node,
-            ["data"] = new JsonObject { ["raw_email"] = ReadRawEmail(vault, container.RawEmail) },
+            ["data"] = new JsonObject { ["raw_email"] = ReadRawEmail(vault, container) },
             ["artifact_count"] = container.Artifacts.Count,
             ["artifacts"] = artifacts,
             ["vault"] = vaultFiles,
@@ -91,6 +91,13 @@ public static class StoredContainerJson
     /// </summary>
     public static string ToJsonLine(ContainerSummary summary) => JsonSerializer.Serialize(Summary(summary));
 
+    /// <summary>The container's raw email (from the store or the vault) as text, as <see cref="ReadRawEmail(IVault, VaultId)"/>.</summary>
+    public static string? ReadRawEmail(IVault vault, StoredContainer container)
+    {
+        ArgumentNullException.ThrowIfNull(container);
+        return container.RawBytes is { } bytes ? RawEmailText(bytes) : ReadRawEmail(vault, container.RawEmail);
+    }
+
     /// <summary>The raw email as the reference keeps it: UTF-8, or Latin-1 when the bytes are not valid UTF-8; null when the vault lacks it.</summary>
     public static string? ReadRawEmail(IVault vault, VaultId id)
     {
@@ -103,7 +110,11 @@ public static class StoredContainerJson
 
         using var memory = new MemoryStream();
         stream.CopyTo(memory);
-        var bytes = memory.ToArray();
+        return RawEmailText(memory.ToArray());
+    }
+
+    private static string RawEmailText(byte[] bytes)
+    {
         try
         {
             return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes);

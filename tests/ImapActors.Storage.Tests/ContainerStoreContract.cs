@@ -495,6 +495,29 @@ public abstract class ContainerStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_small_raw_email_commits_with_its_container_once_and_one_without_bytes_stays_in_the_vault()
+    {
+        var bytes = Encoding.UTF8.GetBytes("Subject: in the store\r\n\r\nbody\r\n");
+        var results = await Store.CommitAsync([Email(uid: 1, body: "a") with { RawBytes = bytes }, Email(uid: 2, body: "b")], CancellationToken.None);
+        var again = await Store.CommitAsync([Email(uid: 1, body: "a") with { RawBytes = bytes }], CancellationToken.None);
+        Assert.Equal(CommitOutcome.AlreadyIngested, again[0].Outcome);
+
+        var stored = (await Store.GetContainerAsync(results[0].ContainerId, CancellationToken.None))!;
+        Assert.Equal(bytes, stored.RawBytes);
+        await using (var raw = stored.OpenRawEmail(new HashOnlyVault()))
+        {
+            using var copy = new MemoryStream();
+            await raw!.CopyToAsync(copy);
+            Assert.Equal(bytes, copy.ToArray());
+        }
+
+        Assert.Equal("Subject: in the store\r\n\r\nbody\r\n", StoredContainerJson.ReadRawEmail(new HashOnlyVault(), stored));
+        var inVault = (await Store.GetContainerAsync(results[1].ContainerId, CancellationToken.None))!;
+        Assert.Null(inVault.RawBytes);
+        Assert.Null(inVault.OpenRawEmail(new HashOnlyVault()));
+    }
+
+    [Fact]
     public async Task A_new_container_commits_with_one_pending_delivery_per_destination_and_a_recommit_adds_none()
     {
         var results = await Store.CommitAsync([Email(uid: 1, body: "a") with { Destinations = ["soar", "siem"] }, Email(uid: 2, body: "b")],

@@ -124,7 +124,7 @@ internal sealed class SoarDestination(DestinationSettings destination, HttpClien
     private async Task<(long Id, bool Existing)> CreateContainerAsync(StoredContainer container, int? soarAssetId, IReadOnlyList<Artifact> inline,
         CancellationToken ct)
     {
-        var rawEmail = StoredContainerJson.ReadRawEmail(vault, container.RawEmail)
+        var rawEmail = StoredContainerJson.ReadRawEmail(vault, container)
             ?? throw new DestinationException("missing", $"the raw email {container.RawEmail.Value} of container {container.Summary.Id} is not in the vault",
                 retryable: false);
 

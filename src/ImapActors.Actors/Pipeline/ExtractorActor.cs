@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Routing;
@@ -13,6 +14,13 @@ namespace ImapActors.Actors.Pipeline;
 /// </summary>
 public sealed class ExtractorActor : ReceiveActor
 {
+    /// <summary>
+    /// Raw emails up to this size are kept in the store with their container, larger ones in the vault. Measured side by
+    /// side (docs/performance.md, "Raw emails in the store"): below it the store saves a file per email, above it SQLite's
+    /// write-ahead log, which writes every byte twice, costs more than the file.
+    /// </summary>
+    public const int InStoreRawMaxBytes = 16 * 1024;
+
     public ExtractorActor(IEmailProcessing processing, IVault vault, IActorRef sink)
     {
         var log = Context.GetLogger();
@@ -28,14 +36,22 @@ public sealed class ExtractorActor : ReceiveActor
                     processed = processing.Extract(msg.Parsed, item.Settings, item.Label);
                 }
 
-                VaultFile raw;
-                using (var stream = item.Raw.OpenRead())
+                EmailToCommit email;
+                if (!item.Raw.IsFileBacked && item.Raw.Length <= InStoreRawMaxBytes)
                 {
-                    raw = vault.Store(stream, "raw.eml");
+                    // A small email: its bytes commit with their container, in its transaction, named by their SHA-1 as a
+                    // vault file would be; no file per email.
+                    var bytes = item.Raw.ToArray();
+                    email = new EmailToCommit(processed, new VaultId(Convert.ToHexStringLower(SHA1.HashData(bytes)))) { RawBytes = bytes };
+                }
+                else
+                {
+                    using var stream = item.Raw.OpenRead();
+                    email = new EmailToCommit(processed, vault.Store(stream, "raw.eml").VaultId);
                 }
 
                 Engine.EngineMeter.Extract.Record(Engine.EngineMeter.Since(started));
-                sink.Tell(new SinkProtocol.StageEmail(item.ReplyTo, item.Ticket, item.Source.Uid, new EmailToCommit(processed, raw.VaultId)));
+                sink.Tell(new SinkProtocol.StageEmail(item.ReplyTo, item.Ticket, item.Source.Uid, email));
             }
             catch (Exception ex)
             {

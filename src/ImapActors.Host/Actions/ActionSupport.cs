@@ -118,6 +118,10 @@ public static class ActionSupport
     /// A raw email read back from the vault, whichever keeps it: in memory up to <c>large-message-bytes</c>, as fetching
     /// keeps it, else in a temporary file disposing it deletes; null when the vault does not hold it.
     /// </summary>
+    /// <summary>A container's raw email, from the store when it keeps it, else from the vault.</summary>
+    internal static RawEmail? ReadRawEmail(IVault vault, Storage.StoredContainer container, EngineSettings settings) =>
+        container.RawBytes is { } bytes ? RawEmail.FromBytes(bytes) : ReadRawEmail(vault, container.RawEmail, settings);
+
     internal static RawEmail? ReadRawEmail(IVault vault, VaultId id, EngineSettings settings)
     {
         // Copied out and closed at once: a database vault's stream holds a connection while it is open.

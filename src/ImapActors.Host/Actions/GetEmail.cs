@@ -125,7 +125,7 @@ public sealed class GetEmail(EngineSettings settings, IContainerStore store, IVa
             throw new ActionFailedException(BadSdiMessage);
         }
 
-        using var raw = ActionSupport.ReadRawEmail(vault, container.RawEmail, settings) ?? throw new ActionFailedException(NoRawEmailMessage);
+        using var raw = ActionSupport.ReadRawEmail(vault, container, settings) ?? throw new ActionFailedException(NoRawEmailMessage);
 
         // Re-ingesting reuses the original key, so the email lands in this same container.
         var summary = container.Summary;

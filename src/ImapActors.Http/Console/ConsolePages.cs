@@ -317,7 +317,7 @@ internal static class ConsolePages
         }
 
         body.Append("<h2>Raw email</h2><p><a id=\"raw-download\" href=\"/containers/").Append(s.Id).Append("/raw\" download>Download the raw email (.eml)</a></p>");
-        var raw = StoredContainerJson.ReadRawEmail(vault, container.RawEmail);
+        var raw = StoredContainerJson.ReadRawEmail(vault, container);
         if (raw is null)
         {
             body.Append("<p class=\"error\">The raw email is missing from the vault.</p>");
@@ -339,7 +339,7 @@ internal static class ConsolePages
 
         SecurityHeaders(http.Response);
         return long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var number)
-            && await store.GetContainerAsync(number, http.RequestAborted) is { } container && vault.OpenRead(container.RawEmail) is { } stream
+            && await store.GetContainerAsync(number, http.RequestAborted) is { } container && container.OpenRawEmail(vault) is { } stream
                 ? Results.Stream(stream, "message/rfc822", $"container-{number}.eml")
                 : Results.NotFound();
     }

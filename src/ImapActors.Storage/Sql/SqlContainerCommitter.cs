@@ -161,6 +161,12 @@ internal sealed class SqlContainerCommitter(ISqlConnector database, TimeProvider
             row[4] = file.Md5;
         }, ct);
 
+        if (item.RawBytes is { } rawBytes)
+        {
+            await s.ExecuteAsync("INSERT INTO raw_emails (container_id, content) VALUES (@container_id, @content)", ct,
+                ("container_id", containerId), ("content", rawBytes));
+        }
+
         foreach (var destination in item.Destinations)
         {
             await s.ExecuteAsync("""

@@ -115,7 +115,9 @@ internal sealed class SqlContainerQueries(ISqlConnector database, Func<string, s
             """, r => new VaultFile(new VaultId(r.GetString(0)), r.GetString(1), r.GetInt64(2), r.GetString(3), r.GetString(4)),
             cancellationToken, ("id", id));
 
-        return new StoredContainer(summary, label, rawSha256, raw, artifacts, files);
+        var stored = await SqlCommands.ListAsync(connection, "SELECT content FROM raw_emails WHERE container_id = @id",
+            r => r.GetFieldValue<byte[]>(0), cancellationToken, ("id", id));
+        return new StoredContainer(summary, label, rawSha256, raw, artifacts, files) { RawBytes = stored.Count == 0 ? null : stored[0] };
     }
 
     /// <inheritdoc />

@@ -67,6 +67,11 @@ internal static class StoreSchema
         );
         CREATE INDEX IF NOT EXISTS ix_email_keys_container ON email_keys (container_id, uid_validity);
 
+        CREATE TABLE IF NOT EXISTS raw_emails (
+            container_id {big} NOT NULL PRIMARY KEY REFERENCES containers (id),
+            content {bytes} NOT NULL
+        );
+
         """ + VaultContentTables + QuarantineTable + OAuthTokensTable + ClusterNodesTable + DeliveriesTable;
 
     /// <summary>
