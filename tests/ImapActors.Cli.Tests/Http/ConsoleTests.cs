@@ -126,8 +126,11 @@ public sealed class ConsoleTests(ITestOutputHelper output)
         var forged = await page.APIRequest.PostAsync($"/quarantine/{quarantineId}/retry", new() { Form = context.APIRequest.CreateFormData().Set("_form", "forged") });
         Assert.Equal(403, forged.Status);
         await Shot("6-quarantine");
-        await page.ClickAsync("button.retry");
-        await page.WaitForURLAsync("**/quarantine");
+        // The retry's redirect comes back to /quarantine, the URL the page already has: wait for that navigation itself,
+        // or the next click could land while it is still under way.
+        await page.RunAndWaitForResponseAsync(() => page.ClickAsync("button.retry"),
+            r => r.Request.Method == "GET" && r.Url.EndsWith("/quarantine", StringComparison.Ordinal));
+        await page.WaitForLoadStateAsync();
         var notice = await page.TextContentAsync("#notice");
         output.WriteLine(notice);
         Assert.StartsWith($"Quarantined email {quarantineId} ingested: container ", notice, StringComparison.Ordinal);
@@ -136,7 +139,8 @@ public sealed class ConsoleTests(ITestOutputHelper output)
         Assert.Equal(400, (await harness.ContainersAsync()).Count);
 
         // Signing out ends the session: the cookie no longer opens a page.
-        await page.ClickAsync("#sign-out");
+        await page.RunAndWaitForResponseAsync(() => page.ClickAsync("#sign-out"),
+            r => r.Request.Method == "GET" && r.Url.EndsWith("/sign-in", StringComparison.Ordinal));
         await page.WaitForURLAsync("**/sign-in");
         await page.GotoAsync("/containers");
         Assert.EndsWith("/sign-in", page.Url, StringComparison.Ordinal);
