@@ -95,24 +95,9 @@ internal static class ApiEndpoints
     private static async Task<IResult> Containers(HttpRequest request, IContainerStore store, CancellationToken cancellationToken)
     {
         var q = request.Query;
-        long? afterId = null;
-        int limit = DefaultPageSize;
-        if (q["after_id"].ToString() is { Length: > 0 } after)
+        if (Page(q, "a container id", out var afterId, out var limit) is { } refused)
         {
-            if (!long.TryParse(after, NumberStyles.None, CultureInfo.InvariantCulture, out var a))
-            {
-                return BadRequest($"after_id must be a container id (a non-negative integer), got '{after}'");
-            }
-
-            afterId = a;
-        }
-
-        if (q["limit"].ToString() is { Length: > 0 } text)
-        {
-            if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxPageSize)
-            {
-                return BadRequest($"limit must be an integer from 1 to {MaxPageSize}, got '{text}'");
-            }
+            return refused;
         }
 
         var page = await store.QueryContainersAsync(new ContainerQuery
@@ -321,35 +306,49 @@ internal static class ApiEndpoints
             }, parameter));
     }
 
+    /// <summary>
+    /// A list's keyset page: <c>after_id</c> (<paramref name="idIs"/>, a non-negative integer) and <c>limit</c> (1 to
+    /// <see cref="MaxPageSize"/>, default <see cref="DefaultPageSize"/>); the 400 to answer when either is not.
+    /// </summary>
+    private static IResult? Page(IQueryCollection q, string idIs, out long? afterId, out int limit)
+    {
+        afterId = null;
+        limit = DefaultPageSize;
+        if (q["after_id"].ToString() is { Length: > 0 } after)
+        {
+            if (!long.TryParse(after, NumberStyles.None, CultureInfo.InvariantCulture, out var a))
+            {
+                return BadRequest($"after_id must be {idIs} (a non-negative integer), got '{after}'");
+            }
+
+            afterId = a;
+        }
+
+        if (q["limit"].ToString() is { Length: > 0 } text
+            && (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxPageSize))
+        {
+            return BadRequest($"limit must be an integer from 1 to {MaxPageSize}, got '{text}'");
+        }
+
+        return null;
+    }
+
     private static async Task<IResult> Deliveries(HttpRequest request, IContainerStore store, CancellationToken cancellationToken)
     {
         var state = request.Query["state"].ToString();
-        var filter = state switch
-        {
-            "" => DeliveryFilter.All,
-            "pending" => DeliveryFilter.Pending,
-            "failed" => DeliveryFilter.Failed,
-            "delivered" => DeliveryFilter.Delivered,
-            "dead" => DeliveryFilter.Dead,
-            _ => (DeliveryFilter?)null,
-        };
+        var filter = DeliveryFilters.Parse(state);
         if (filter is null)
         {
             return BadRequest($"state must be pending, failed, delivered or dead, got '{state}'");
         }
 
-        var afterText = request.Query["after_id"].ToString();
-        var limitText = request.Query["limit"].ToString();
-        long afterId = 0;
-        var limit = 100;
-        if ((afterText.Length > 0 && !long.TryParse(afterText, NumberStyles.None, CultureInfo.InvariantCulture, out afterId))
-            || (limitText.Length > 0 && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > 1000)))
+        if (Page(request.Query, "a delivery id", out var afterId, out var limit) is { } refused)
         {
-            return BadRequest("after_id must be a non-negative integer and limit an integer from 1 to 1000");
+            return refused;
         }
 
         var destination = request.Query["destination"].ToString() is { Length: > 0 } d ? d : null;
-        var rows = await store.ListDeliveriesAsync(filter.Value, destination, afterId, limit + 1, cancellationToken);
+        var rows = await store.ListDeliveriesAsync(filter.Value, destination, afterId ?? 0, limit + 1, cancellationToken);
         var page = rows.Take(limit).ToList();
         return HttpJson.Result(new JsonObject
         {

@@ -86,25 +86,6 @@ internal sealed class CertificateValidator
             return systemStatus.Length == 0 ? "chain error" : systemStatus;
         }
 
-        using var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-        using var custom = new X509Chain();
-        custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        custom.ChainPolicy.CustomTrustStore.AddRange(_roots);
-        custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        if (presented is not null)
-        {
-            foreach (var element in presented.ChainElements)
-            {
-                custom.ChainPolicy.ExtraStore.Add(element.Certificate);
-            }
-        }
-
-        if (custom.Build(leaf))
-        {
-            return null;
-        }
-
-        var status = string.Join(", ", custom.ChainStatus.Select(s => s.Status).Where(s => s != X509ChainStatusFlags.NoError).Distinct());
-        return status.Length == 0 ? "chain error" : status;
+        return CustomRootTrust.ChainStatus(_roots, certificate, presented);
     }
 }

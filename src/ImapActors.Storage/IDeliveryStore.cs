@@ -46,6 +46,21 @@ public enum DeliveryFilter
     Dead,
 }
 
+/// <summary>The state names <c>deliveries list --state</c> and the API's <c>state=</c> take.</summary>
+public static class DeliveryFilters
+{
+    /// <summary>The filter a state name selects: null or empty for all, null for a name that is none of them.</summary>
+    public static DeliveryFilter? Parse(string? state) => state switch
+    {
+        null or "" => DeliveryFilter.All,
+        "pending" => DeliveryFilter.Pending,
+        "failed" => DeliveryFilter.Failed,
+        "delivered" => DeliveryFilter.Delivered,
+        "dead" => DeliveryFilter.Dead,
+        _ => null,
+    };
+}
+
 /// <summary>One destination's outbox at a glance.</summary>
 /// <param name="Destination">The destination's name.</param>
 /// <param name="Pending">Deliveries not made yet, the failing ones included.</param>

@@ -97,17 +97,7 @@ public static class DestinationClients
             return false;
         }
 
-        using var custom = new X509Chain();
-        custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        custom.ChainPolicy.CustomTrustStore.AddRange(roots);
-        custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        if (chain is not null)
-        {
-            custom.ChainPolicy.ExtraStore.AddRange(chain.ChainElements.Select(e => e.Certificate).ToArray());
-        }
-
-        using var leaf = new X509Certificate2(certificate);
-        return custom.Build(leaf);
+        return Mail.CustomRootTrust.ChainStatus(roots, certificate, chain) is null;
     }
 
     /// <summary>

@@ -48,15 +48,6 @@ internal static class DeliveriesCommand
         return new Command("deliveries", "Inspect and retry the deliveries of containers to their destinations (SOAR, webhooks).") { list, retry };
     }
 
-    internal static DeliveryFilter Filter(string? state) => state switch
-    {
-        "pending" => DeliveryFilter.Pending,
-        "failed" => DeliveryFilter.Failed,
-        "delivered" => DeliveryFilter.Delivered,
-        "dead" => DeliveryFilter.Dead,
-        _ => DeliveryFilter.All,
-    };
-
     private static async Task<int> ListAsync(FileInfo configFile, string? state, string? destination, bool json, int limit,
         CancellationToken cancellationToken)
     {
@@ -68,7 +59,7 @@ internal static class DeliveriesCommand
 
         await using var store = ContainerStoreFactory.Create(settings.Storage);
         await store.InitializeAsync(cancellationToken);
-        var rows = await store.ListDeliveriesAsync(Filter(state), destination, 0, Math.Max(1, limit), cancellationToken);
+        var rows = await store.ListDeliveriesAsync(DeliveryFilters.Parse(state) ?? DeliveryFilter.All, destination, 0, Math.Max(1, limit), cancellationToken);
         if (json)
         {
             foreach (var row in rows)

@@ -91,25 +91,17 @@ internal sealed class SqlDeliveryStore(ISqlConnector database, TimeProvider time
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         // Only the open rows (pending or dead) are read, through their own index: delivered rows, the vast majority
-        // of a long-running outbox, cost nothing here.
-        var rows = await SqlCommands.ListAsync(connection, """
+        // of a long-running outbox, cost nothing here. Rows are inserted in commit order, so the oldest pending one has
+        // the earliest created_at.
+        return await SqlCommands.ListAsync(connection, """
             SELECT destination,
                    SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END),
                    SUM(CASE WHEN state = 'pending' AND last_error IS NOT NULL THEN 1 ELSE 0 END),
-                   SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END)
+                   SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END),
+                   MIN(CASE WHEN state = 'pending' THEN created_at END)
             FROM deliveries WHERE state IN ('pending', 'dead') GROUP BY destination ORDER BY destination
-            """, r => (Destination: r.GetString(0), Pending: r.GetInt64(1), Failing: r.GetInt64(2), Dead: r.GetInt64(3)), cancellationToken);
-        var backlog = new List<DeliveryBacklog>(rows.Count);
-        foreach (var row in rows)
-        {
-            // The oldest pending row by id is the oldest container: ids grow in commit order.
-            var oldest = await SqlCommands.ListAsync(connection, """
-                SELECT created_at FROM deliveries WHERE destination = @destination AND state = 'pending' ORDER BY id LIMIT 1
-                """, r => r.GetFieldValue<DateTimeOffset>(0), cancellationToken, ("destination", row.Destination));
-            backlog.Add(new DeliveryBacklog(row.Destination, row.Pending, row.Failing, row.Dead, oldest.Count == 0 ? null : oldest[0]));
-        }
-
-        return backlog;
+            """, r => new DeliveryBacklog(r.GetString(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3),
+                r.IsDBNull(4) ? null : r.GetFieldValue<DateTimeOffset>(4)), cancellationToken);
     }
 
     private static Delivery Read(DbDataReader r) => new(
