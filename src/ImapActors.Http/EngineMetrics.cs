@@ -3,6 +3,7 @@ using ImapActors.Actors.Ingestion;
 using ImapActors.Domain;
 using ImapActors.Host;
 using ImapActors.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using Prometheus;
 
 namespace ImapActors.Http;
@@ -21,7 +22,7 @@ public sealed class EngineMetrics : IDisposable
     private static readonly string[] States = ["polling", "starting", "retrying", "stale", "stopped", "gave-up"];
 
     private readonly EngineSettings _settings;
-    private readonly IngestionService _ingestion;
+    private readonly Lazy<IngestionService> _ingestion;
     private readonly IDisposable _meters;
     private readonly Counter _emails;
     private readonly Counter _fetchedEmails;
@@ -45,11 +46,17 @@ public sealed class EngineMetrics : IDisposable
     private readonly Counter _deliveryFailures;
     private readonly IContainerStore _store;
 
-    public EngineMetrics(EngineSettings settings, IngestionService ingestion, IContainerStore store)
+    /// <summary>
+    /// The metrics of the engine whose services <paramref name="engine"/> holds. Made with the HTTP server, before the
+    /// actor system starts, so that the meter listener sees every stage timing; the ingestion service (which needs
+    /// the running actor system) is looked up at the first scrape.
+    /// </summary>
+    public EngineMetrics(IServiceProvider engine)
     {
-        _settings = settings;
-        _ingestion = ingestion;
-        _store = store;
+        ArgumentNullException.ThrowIfNull(engine);
+        _settings = engine.GetRequiredService<EngineSettings>();
+        _ingestion = new Lazy<IngestionService>(engine.GetRequiredService<IngestionService>);
+        _store = engine.GetRequiredService<IContainerStore>();
         Registry = Metrics.NewCustomRegistry();
         var factory = Metrics.WithCustomRegistry(Registry);
 
@@ -109,7 +116,7 @@ public sealed class EngineMetrics : IDisposable
     private async Task RefreshAsync(CancellationToken cancellationToken)
     {
         var now = DateTimeOffset.UtcNow;
-        foreach (var status in await _ingestion.GetStatusAsync(cancellationToken))
+        foreach (var status in await _ingestion.Value.GetStatusAsync(cancellationToken))
         {
             var (asset, folder) = (status.Mailbox.Asset.Value, status.Mailbox.Folder.Value);
             _emails.WithLabels(asset, folder, "created").IncTo(status.Created);
@@ -175,7 +182,7 @@ public sealed class EngineMetrics : IDisposable
             }
         }
 
-        var admission = await _ingestion.GetAdmissionAsync(cancellationToken);
+        var admission = await _ingestion.Value.GetAdmissionAsync(cancellationToken);
         _admissionEmails.Set(admission.Emails);
         _admissionBytes.Set(admission.Bytes);
         _admissionWaiting.Set(admission.Waiting);

@@ -27,6 +27,9 @@ namespace ImapActors.Http;
 /// </summary>
 public sealed class HttpApiServer(IServiceProvider engine) : IHostedService, IAsyncDisposable
 {
+    // Made with the server, which the host makes before it starts any of its services: the meter listener then sees
+    // the stage timings of the very first emails, not only those after the first scrape.
+    private readonly EngineMetrics _metrics = new(engine);
     private WebApplication? _app;
 
     /// <summary>Where it listens, once started (a port of 0 in the configuration shows here as the port taken).</summary>
@@ -88,7 +91,7 @@ public sealed class HttpApiServer(IServiceProvider engine) : IHostedService, IAs
         builder.Services.AddSingleton(engine.GetRequiredService<QuarantineRetry>());
         builder.Services.AddSingleton(new ApiKeyRing(settings.ApiKeys));
         builder.Services.AddSingleton<ReadinessChecks>();
-        builder.Services.AddSingleton<EngineMetrics>();
+        builder.Services.AddSingleton(_metrics);
         builder.Services.AddSingleton(new Console.ConsoleSessions(TimeProvider.System));
 
         var app = builder.Build();
@@ -128,6 +131,8 @@ public sealed class HttpApiServer(IServiceProvider engine) : IHostedService, IAs
             _app = null;
             await app.DisposeAsync();
         }
+
+        _metrics.Dispose();
     }
 
     /// <summary>A PEM certificate (with its key in <paramref name="keyFile"/> or in the same file) or a PKCS#12 file.</summary>
