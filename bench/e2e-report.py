@@ -20,9 +20,10 @@ def med(values):
     return statistics.median(values) if values else float("nan")
 
 
-print("| workload | mailboxes | runs | ceiling msg/s | ceiling MB/s | ceiling CPU s | ceiling RSS MiB "
-      "| engine msg/s | engine MB/s | engine CPU s | engine RSS MiB | engine / ceiling (msg/s) | CPU, engine / ceiling |")
-print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+if order and not all(wl.startswith("mem:") for wl, _ in order):
+    print("| workload | mailboxes | runs | ceiling msg/s | ceiling MB/s | ceiling CPU s | ceiling RSS MiB "
+          "| engine msg/s | engine MB/s | engine CPU s | engine RSS MiB | engine / ceiling (msg/s) | CPU, engine / ceiling |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 memory = []
 phases = []
 for key in order:
@@ -70,3 +71,23 @@ if memory:
     print("| --- | ---: | ---: | ---: | ---: | --- |")
     for r in memory:
         print(f"| {r['name']} | {r['msgs']} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['rss']:.0f} | {r['status']} |")
+
+if len(sys.argv) > 2:
+    # bench/e2e.sh idle: one line per run (users, round, emails, catch-up s, RSS at rest KB, peak RSS KB, CPU s,
+    # server sessions, probes seen, probe latency p50, p95, max, delivery to the engine's poll p50, p95, status).
+    idle = [line.rstrip("\n").split("\t") for line in open(sys.argv[2], encoding="utf-8")]
+    print()
+    print("| mailboxes | round | emails | catch-up s | emails/s | CPU s | peak RSS MiB | RSS at rest MiB | IMAP sessions "
+          "| probes | new mail p50 s | p95 s | max s | to the poll p50 s | p95 s | status |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    for users, rnd, emails, caught, rest, rss, cpu, sessions, seen, p50, p95, top, poll50, poll95, status in idle:
+        print(f"| {users} | {rnd} | {emails} | {float(caught):.1f} | {int(emails) / float(caught):.0f} | {float(cpu):.1f} "
+              f"| {int(rss) / 1024:.0f} | {int(rest) / 1024:.0f} | {sessions} | {seen} | {p50} | {p95} | {top} | {poll50} | {poll95} | {status} |")
+    by = defaultdict(list)
+    for users, _, _, _, rest, *_ in idle:
+        by[int(users)].append(int(rest) / 1024)
+    if len(by) >= 2:
+        small, large = min(by), max(by)
+        per = (med(by[large]) - med(by[small])) / (large - small)
+        print()
+        print(f"RSS at rest per idle mailbox (medians, {large} against {small} mailboxes): {per * 1024:.0f} KiB")

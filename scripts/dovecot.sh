@@ -359,7 +359,9 @@ mail_plugins =
 mail_fsync = never
 mail_max_userip_connections = $userip
 
-default_process_limit = 500
+# Room for a thousand users connected at once (bench/e2e.sh idle), as a production server gives: each TLS
+# connection holds one imap-login and one imap process.
+default_process_limit = 1200
 default_client_limit = 4000
 
 namespace inbox {
@@ -387,7 +389,7 @@ service imap-login {
   }
 }
 service imap {
-  process_limit = 500
+  process_limit = 1200
 }
 # No auth penalty: tests log in with wrong passwords from 127.0.0.1, and the penalty (2 to 15 s, per IP)
 # would slow every other login from that address.
