@@ -865,4 +865,73 @@ public sealed class PostgresContainerStoreTests : ContainerStoreContract
         await using var command = new Npgsql.NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync();
     }
+
+    [Fact]
+    public async Task A_key_another_writer_commits_during_the_batch_wins_and_the_batch_leaves_no_rows_for_it()
+    {
+        // Another writer that does not hold the mailbox's lock (a node still finishing a hand-over) has written the key
+        // of UID 2 and not committed yet: the batch's insert of that key waits for it, then finds it taken.
+        await using var other = new Npgsql.NpgsqlConnection(Settings.ConnectionString);
+        await other.OpenAsync();
+        await using var transaction = await other.BeginTransactionAsync();
+        long winner;
+        await using (var insert = new Npgsql.NpgsqlCommand("""
+            INSERT INTO containers (asset, folder, uid_validity, uid, name, sdi, label, raw_sha256, raw_size, raw_vault_id, created_at)
+            VALUES ('phish', 'INBOX', 7, 2, 'theirs', 'theirs', 'imap', 'x', 1, 'x', now()) RETURNING id
+            """, other, transaction))
+        {
+            winner = (long)(await insert.ExecuteScalarAsync())!;
+        }
+
+        await using (var key = new Npgsql.NpgsqlCommand(
+            $"INSERT INTO email_keys (asset, folder, uid_validity, uid, container_id) VALUES ('phish', 'INBOX', 7, 2, {winner})", other, transaction))
+        {
+            await key.ExecuteNonQueryAsync();
+        }
+
+        var commit = Store.CommitAsync([Email(uid: 1, body: "a"), Email(uid: 2, body: "b"), Email(uid: 3, body: "c")], CancellationToken.None);
+        await WaitForALockWaitAsync(commit);
+        await transaction.CommitAsync();
+        var results = await commit;
+
+        Assert.Equal([CommitOutcome.Created, CommitOutcome.AlreadyIngested, CommitOutcome.Created], results.Select(r => r.Outcome));
+        Assert.Equal(winner, results[1].ContainerId);
+        Assert.Equal(3, await Store.CountContainersAsync(null, CancellationToken.None));
+        var containers = await Store.ListContainersAsync(null, CancellationToken.None);
+        Assert.Equal(["Subject 1", "theirs", "Subject 3"], containers.OrderBy(c => c.Uid).Select(c => c.Name));
+        // The batch's own container for UID 2 is gone with every row it had.
+        foreach (var table in new[] { "artifacts", "vault_files", "raw_emails", "deliveries" })
+        {
+            Assert.Equal(0L, await ScalarAsync(
+                $"SELECT count(*) FROM {table} t WHERE NOT EXISTS (SELECT 1 FROM containers c WHERE c.id = t.container_id)"));
+        }
+
+        Assert.Equal(4L, await ScalarAsync("SELECT count(*) FROM artifacts"));
+        Assert.Equal(0L, await ScalarAsync($"SELECT count(*) FROM artifacts WHERE container_id = {winner}"));
+    }
+
+    /// <summary>Returns once a backend of this database waits for a lock, or fails when <paramref name="commit"/> ends first.</summary>
+    private async Task WaitForALockWaitAsync(Task commit)
+    {
+        for (var i = 0; i < 200; i++)
+        {
+            Assert.False(commit.IsCompleted, "the batch finished before the other writer committed");
+            if (await ScalarAsync("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'") > 0)
+            {
+                return;
+            }
+
+            await Task.Delay(50);
+        }
+
+        Assert.Fail("the batch never waited for the other writer's key");
+    }
+
+    private async Task<long> ScalarAsync(string sql)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(Settings.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        return Convert.ToInt64(await command.ExecuteScalarAsync());
+    }
 }

@@ -14,4 +14,11 @@ internal interface ISqlConnector
     /// the "no key of this UIDVALIDITY points at the container yet" test of reconciliation stays true until commit.
     /// </summary>
     Task<DbTransaction> BeginWriteAsync(DbConnection connection, IReadOnlyList<MailboxId> mailboxes, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// SQL for the id of the container the same connection inserted last, when the database runs many statements in
+    /// one round trip (<see cref="DbBatch"/>), so a batch's emails go to the server together; null to send each
+    /// statement on its own (an embedded database, where a statement costs no round trip).
+    /// </summary>
+    string? LastContainerIdSql { get; }
 }

@@ -40,6 +40,10 @@ public sealed class PostgresContainerStore : SqlContainerStore
         await transaction.CommitAsync(cancellationToken);
     }
 
+    /// <inheritdoc />
+    /// <remarks>The session's last value of the containers' identity sequence: unaffected by other sessions.</remarks>
+    protected override string LastContainerIdSql => "currval(pg_get_serial_sequence('containers', 'id'))";
+
     protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
         await _dataSource.OpenConnectionAsync(cancellationToken);
 

@@ -8,7 +8,8 @@ namespace ImapActors.Storage.Sql;
 /// <summary>
 /// The committer over ADO.NET, shared by SQLite and PostgreSQL: one transaction per batch, the batch's committed keys
 /// read up front by range, its statements prepared once, a container's rows inserted <see cref="RowsInsert.RowsPerInsert"/>
-/// at a time.
+/// at a time. Where the database is a round trip away (<see cref="ISqlConnector.LastContainerIdSql"/>), the inserts of
+/// the batch's new emails go in one <see cref="DbBatch"/> instead of four or more round trips per email.
 /// </summary>
 internal sealed class SqlContainerCommitter(ISqlConnector database, TimeProvider time) : IContainerCommitter
 {
@@ -33,19 +34,244 @@ internal sealed class SqlContainerCommitter(ISqlConnector database, TimeProvider
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await database.BeginWriteAsync(connection, mailboxes, cancellationToken);
         var now = time.GetUtcNow();
-        var results = new List<CommitResult>(batch.Count);
+        var results = new CommitResult[batch.Count];
         await using (var statements = new Statements(connection, transaction))
         {
             var state = new BatchState(batch, await CommittedKeysAsync(statements, batch, cancellationToken));
-            foreach (var email in batch)
+            if (database.LastContainerIdSql is { } lastId && connection.CanCreateBatch)
             {
-                results.Add(await CommitOneAsync(statements, state, email, now, cancellationToken));
+                await CommitBatchedAsync(statements, connection, transaction, lastId, state, batch, now, results, cancellationToken);
+            }
+            else
+            {
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    results[i] = await CommitOneAsync(statements, state, batch[i], now, cancellationToken);
+                }
             }
         }
 
         await transaction.CommitAsync(cancellationToken);
         return results;
     }
+
+    private const string InsertContainerSql = """
+        INSERT INTO containers (asset, folder, uid_validity, uid, name, sdi, label, message_id, date, internal_date,
+                                raw_sha256, raw_size, raw_vault_id, created_at, node)
+        VALUES (@asset, @folder, @uid_validity, @uid, @name, @sdi, @label, @message_id, @date, @internal_date,
+                @raw_sha256, @raw_size, @raw_vault_id, @created_at, @node)
+        RETURNING id
+        """;
+
+    private const string InsertKeySql = """
+        INSERT INTO email_keys (asset, folder, uid_validity, uid, container_id)
+        VALUES (@asset, @folder, @uid_validity, @uid, @container_id)
+        ON CONFLICT (asset, folder, uid_validity, uid) DO NOTHING
+        """;
+
+    private const string InsertRawSql = "INSERT INTO raw_emails (container_id, content) VALUES (@container_id, @content)";
+
+    private const string InsertDeliverySql = """
+        INSERT INTO deliveries (container_id, destination, state, attempts, next_attempt_at, created_at)
+        VALUES (@container_id, @destination, 'pending', 0, @created_at, @created_at)
+        """;
+
+    /// <summary>
+    /// The batch's emails in order, as <see cref="CommitOneAsync"/> commits them, but the inserts of consecutive new
+    /// emails sent together: each email's rows name its container by <paramref name="lastId"/> (the container the
+    /// statements just before them inserted), and each key insert reports whether it won. An email that may reconcile
+    /// to an earlier UIDVALIDITY, or repeats a key still on its way, first sends what is pending and then takes the
+    /// statement-by-statement path, so every look-up sees the rows before it.
+    /// </summary>
+    private static async Task CommitBatchedAsync(Statements s, DbConnection connection, DbTransaction transaction, string lastId,
+        BatchState state, IReadOnlyList<EmailToCommit> batch, DateTimeOffset now, CommitResult[] results, CancellationToken ct)
+    {
+        var pending = new List<int>();
+        var pendingKeys = new HashSet<EmailKey>();
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var emailKey = EmailKey.Of(batch[i].Email.Container.Source);
+            if (pendingKeys.Contains(emailKey))
+            {
+                await SendAsync(s, connection, transaction, lastId, state, batch, pending, now, results, ct);
+                pendingKeys.Clear();
+            }
+
+            if (!state.Known.ContainsKey(emailKey) && !await state.MayReconcileAsync(s, emailKey, ct))
+            {
+                pending.Add(i);
+                pendingKeys.Add(emailKey);
+                continue;
+            }
+
+            await SendAsync(s, connection, transaction, lastId, state, batch, pending, now, results, ct);
+            pendingKeys.Clear();
+            results[i] = await CommitOneAsync(s, state, batch[i], now, ct);
+        }
+
+        await SendAsync(s, connection, transaction, lastId, state, batch, pending, now, results, ct);
+    }
+
+    /// <summary>Inserts the <paramref name="pending"/> emails (none of them known, none to reconcile) in one round trip.</summary>
+    private static async Task SendAsync(Statements s, DbConnection connection, DbTransaction transaction, string lastId,
+        BatchState state, IReadOnlyList<EmailToCommit> batch, List<int> pending, DateTimeOffset now, CommitResult[] results,
+        CancellationToken ct)
+    {
+        if (pending.Count == 0)
+        {
+            return;
+        }
+
+        await using var inserts = connection.CreateBatch();
+        inserts.Transaction = transaction;
+        var keyCommands = new int[pending.Count];
+        for (var p = 0; p < pending.Count; p++)
+        {
+            var item = batch[pending[p]];
+            var container = item.Email.Container;
+            var source = container.Source;
+            var emailKey = EmailKey.Of(source);
+            (string, object?)[] key =
+            [
+                ("asset", emailKey.Asset), ("folder", emailKey.Folder), ("uid_validity", emailKey.UidValidity), ("uid", emailKey.Uid),
+            ];
+            Add(inserts, InsertContainerSql, [
+                .. key, ("name", container.Name), ("sdi", container.SourceDataIdentifier), ("label", container.Label),
+                ("message_id", container.MessageId), ("date", container.Date), ("internal_date", source.InternalDate),
+                ("raw_sha256", container.RawSha256), ("raw_size", container.RawSize), ("raw_vault_id", item.RawEmail.Value),
+                ("created_at", now), ("node", item.Node),
+            ]);
+            keyCommands[p] = inserts.BatchCommands.Count;
+            Add(inserts, WithId(InsertKeySql, lastId), key);
+            AddRows(inserts, ArtifactRows, lastId, item.Email.Artifacts, ArtifactValues);
+            AddRows(inserts, VaultFileRows, lastId, item.Email.VaultFiles, VaultFileValues);
+            if (item.RawBytes is { } rawBytes)
+            {
+                Add(inserts, WithId(InsertRawSql, lastId), [("content", rawBytes)]);
+            }
+
+            foreach (var destination in item.Destinations)
+            {
+                Add(inserts, WithId(InsertDeliverySql, lastId), [("destination", destination), ("created_at", now)]);
+            }
+        }
+
+        var ids = new long[pending.Count];
+        await using (var reader = await inserts.ExecuteReaderAsync(ct))
+        {
+            // Only the container inserts return rows, one each, in the order they were added.
+            for (var p = 0; p < pending.Count; p++)
+            {
+                while (!await reader.ReadAsync(ct))
+                {
+                    if (!await reader.NextResultAsync(ct))
+                    {
+                        throw new InvalidOperationException($"the database returned {p} container ids for {pending.Count} inserts");
+                    }
+                }
+
+                ids[p] = reader.GetInt64(0);
+                await reader.NextResultAsync(ct);
+            }
+        }
+
+        for (var p = 0; p < pending.Count; p++)
+        {
+            var source = batch[pending[p]].Email.Container.Source;
+            var emailKey = EmailKey.Of(source);
+            if (inserts.BatchCommands[keyCommands[p]].RecordsAffected == 1)
+            {
+                state.Known[emailKey] = ids[p];
+                results[pending[p]] = new CommitResult(source, ids[p], CommitOutcome.Created);
+                continue;
+            }
+
+            // A concurrent commit of the same key won the race: drop what was just written for it, report the winner's.
+            foreach (var table in ContainerRowTables)
+            {
+                await s.ExecuteAsync($"DELETE FROM {table} WHERE container_id = @id", ct, ("id", ids[p]));
+            }
+
+            await s.ExecuteAsync("DELETE FROM containers WHERE id = @id", ct, ("id", ids[p]));
+            (string, object?)[] key =
+            [
+                ("asset", emailKey.Asset), ("folder", emailKey.Folder), ("uid_validity", emailKey.UidValidity), ("uid", emailKey.Uid),
+            ];
+            var winner = await FindKeyAsync(s, key, ct)
+                ?? throw new InvalidOperationException($"email key of {source.Mailbox} UID {source.Uid} vanished during commit");
+            state.Known[emailKey] = winner;
+            results[pending[p]] = new CommitResult(source, winner, CommitOutcome.AlreadyIngested);
+        }
+
+        pending.Clear();
+    }
+
+    /// <summary>The tables whose rows belong to one container, besides its key.</summary>
+    private static readonly string[] ContainerRowTables = ["artifacts", "vault_files", "raw_emails", "deliveries"];
+
+    private static string WithId(string sql, string lastId) => sql.Replace("@container_id", lastId, StringComparison.Ordinal);
+
+    private static void Add(DbBatch batch, string sql, ReadOnlySpan<(string Name, object? Value)> parameters)
+    {
+        var command = batch.CreateBatchCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = "@" + name;
+            parameter.Value = SqlCommands.DbValue(value);
+            command.Parameters.Add(parameter);
+        }
+
+        batch.BatchCommands.Add(command);
+    }
+
+    /// <summary><see cref="InsertRowsAsync"/> as commands of <paramref name="batch"/>, the container named by <paramref name="lastId"/>.</summary>
+    private static void AddRows<T>(DbBatch batch, RowsInsert insert, string lastId, IReadOnlyList<T> items, RowValues<T> values)
+    {
+        for (var first = 0; first < items.Count; first += RowsInsert.RowsPerInsert)
+        {
+            var rows = Math.Min(RowsInsert.RowsPerInsert, items.Count - first);
+            var names = insert.Names(rows);
+            var parameters = new object?[RowsInsert.SharedParameters + rows * insert.Columns];
+            parameters[1] = first;
+            for (var r = 0; r < rows; r++)
+            {
+                values(items[first + r], parameters.AsSpan(RowsInsert.SharedParameters + r * insert.Columns, insert.Columns));
+            }
+
+            var command = batch.CreateBatchCommand();
+            command.CommandText = insert.Sql(rows, lastId);
+            // The first name is the container id's, which the SQL now computes.
+            for (var i = 1; i < names.Length; i++)
+            {
+                var parameter = command.CreateParameter();
+                parameter.ParameterName = "@" + names[i];
+                parameter.Value = SqlCommands.DbValue(parameters[i]);
+                command.Parameters.Add(parameter);
+            }
+
+            batch.BatchCommands.Add(command);
+        }
+    }
+
+    private static readonly RowValues<Artifact> ArtifactValues = static (artifact, row) =>
+    {
+        row[0] = artifact.Name;
+        row[1] = artifact.Cef.ToJsonString(JsonOptions);
+        row[2] = artifact.CefTypes?.ToJsonString(JsonOptions);
+        row[3] = artifact.RunAutomation;
+        row[4] = artifact.SourceDataIdentifier;
+    };
+
+    private static readonly RowValues<VaultFile> VaultFileValues = static (file, row) =>
+    {
+        row[0] = file.VaultId.Value;
+        row[1] = file.FileName;
+        row[2] = file.Size;
+        row[3] = file.Sha256;
+        row[4] = file.Md5;
+    };
 
     /// <summary>Raw sizes within this of each other may be one email whose headers a server migration changed.</summary>
     internal const long MigrationSizeSlack = 16 * 1024;
@@ -120,13 +346,7 @@ internal sealed class SqlContainerCommitter(ISqlConnector database, TimeProvider
             return new CommitResult(source, id, CommitOutcome.AlreadyIngested);
         }
 
-        var containerId = Convert.ToInt64(await s.ScalarAsync("""
-            INSERT INTO containers (asset, folder, uid_validity, uid, name, sdi, label, message_id, date, internal_date,
-                                    raw_sha256, raw_size, raw_vault_id, created_at, node)
-            VALUES (@asset, @folder, @uid_validity, @uid, @name, @sdi, @label, @message_id, @date, @internal_date,
-                    @raw_sha256, @raw_size, @raw_vault_id, @created_at, @node)
-            RETURNING id
-            """, ct, [
+        var containerId = Convert.ToInt64(await s.ScalarAsync(InsertContainerSql, ct, [
                 .. key, ("name", container.Name), ("sdi", container.SourceDataIdentifier), ("label", container.Label),
                 ("message_id", container.MessageId), ("date", container.Date), ("internal_date", source.InternalDate),
                 ("raw_sha256", container.RawSha256), ("raw_size", container.RawSize), ("raw_vault_id", item.RawEmail.Value),
@@ -144,35 +364,17 @@ internal sealed class SqlContainerCommitter(ISqlConnector database, TimeProvider
         }
 
         state.Known[emailKey] = containerId;
-        await InsertRowsAsync(s, ArtifactRows, containerId, item.Email.Artifacts, static (artifact, row) =>
-        {
-            row[0] = artifact.Name;
-            row[1] = artifact.Cef.ToJsonString(JsonOptions);
-            row[2] = artifact.CefTypes?.ToJsonString(JsonOptions);
-            row[3] = artifact.RunAutomation;
-            row[4] = artifact.SourceDataIdentifier;
-        }, ct);
-        await InsertRowsAsync(s, VaultFileRows, containerId, item.Email.VaultFiles, static (file, row) =>
-        {
-            row[0] = file.VaultId.Value;
-            row[1] = file.FileName;
-            row[2] = file.Size;
-            row[3] = file.Sha256;
-            row[4] = file.Md5;
-        }, ct);
+        await InsertRowsAsync(s, ArtifactRows, containerId, item.Email.Artifacts, ArtifactValues, ct);
+        await InsertRowsAsync(s, VaultFileRows, containerId, item.Email.VaultFiles, VaultFileValues, ct);
 
         if (item.RawBytes is { } rawBytes)
         {
-            await s.ExecuteAsync("INSERT INTO raw_emails (container_id, content) VALUES (@container_id, @content)", ct,
-                ("container_id", containerId), ("content", rawBytes));
+            await s.ExecuteAsync(InsertRawSql, ct, ("container_id", containerId), ("content", rawBytes));
         }
 
         foreach (var destination in item.Destinations)
         {
-            await s.ExecuteAsync("""
-                INSERT INTO deliveries (container_id, destination, state, attempts, next_attempt_at, created_at)
-                VALUES (@container_id, @destination, 'pending', 0, @created_at, @created_at)
-                """, ct, ("container_id", containerId), ("destination", destination), ("created_at", now));
+            await s.ExecuteAsync(InsertDeliverySql, ct, ("container_id", containerId), ("destination", destination), ("created_at", now));
         }
 
         return new CommitResult(source, containerId, CommitOutcome.Created);
@@ -252,11 +454,7 @@ internal sealed class SqlContainerCommitter(ISqlConnector database, TimeProvider
     }
 
     private static async Task<bool> InsertKeyAsync(Statements s, (string, object?)[] key, long containerId, CancellationToken ct) =>
-        await s.ExecuteAsync("""
-            INSERT INTO email_keys (asset, folder, uid_validity, uid, container_id)
-            VALUES (@asset, @folder, @uid_validity, @uid, @container_id)
-            ON CONFLICT (asset, folder, uid_validity, uid) DO NOTHING
-            """, ct, [.. key, ("container_id", containerId)]) == 1;
+        await s.ExecuteAsync(InsertKeySql, ct, [.. key, ("container_id", containerId)]) == 1;
 
     /// <inheritdoc />
     public async Task<IReadOnlySet<uint>> CommittedUidsAsync(MailboxId mailbox, uint uidValidity, uint from, uint to,

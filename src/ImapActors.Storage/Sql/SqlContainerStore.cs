@@ -39,6 +39,11 @@ public abstract class SqlContainerStore : IContainerStore, ISqlConnector
     protected abstract Task<DbTransaction> BeginWriteAsync(DbConnection connection, IReadOnlyList<MailboxId> mailboxes,
         CancellationToken cancellationToken);
 
+    /// <summary>See <see cref="ISqlConnector.LastContainerIdSql"/>; none by default.</summary>
+    protected virtual string? LastContainerIdSql => null;
+
+    string? ISqlConnector.LastContainerIdSql => LastContainerIdSql;
+
     Task<DbConnection> ISqlConnector.OpenAsync(CancellationToken cancellationToken) => OpenAsync(cancellationToken);
 
     Task<DbTransaction> ISqlConnector.BeginWriteAsync(DbConnection connection, IReadOnlyList<MailboxId> mailboxes,
