@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -61,7 +62,22 @@ internal static class MimeGuard
     {
         raw.Position = start;
         var scan = new Scanner(limits);
-        var buffer = new byte[1 << 16];
+        // Every message is scanned: a pooled buffer, not 64 KiB of garbage per email.
+        var buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
+        try
+        {
+            ScanLines(raw, start, scan, buffer);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        return new GuardResult(scan.Edits, scan.Issues);
+    }
+
+    private static void ScanLines(Stream raw, long start, Scanner scan, byte[] buffer)
+    {
         var head = new byte[LineHead];
         var offset = start;
         var lineStart = start;
@@ -101,7 +117,6 @@ internal static class MimeGuard
         }
 
         scan.End(offset);
-        return new GuardResult(scan.Edits, scan.Issues);
     }
 
     /// <summary>
