@@ -23,7 +23,28 @@ public sealed class PostgresContainerStore : SqlContainerStore
     public PostgresContainerStore(string connectionString, TimeProvider? time = null)
         : base(time)
     {
-        _dataSource = NpgsqlDataSource.Create(connectionString);
+        _dataSource = DataSource(connectionString);
+    }
+
+    /// <summary>The most statements a connection keeps prepared on the server when the connection string does not say.</summary>
+    internal const int DefaultMaxAutoPrepare = 64;
+
+    /// <summary>
+    /// The store's data source: a commit runs the same few statements for every email, so unless the connection string
+    /// sets <c>Max Auto Prepare</c> (0 turns it off, as a pooler without prepared statements needs), a statement run
+    /// twice on a connection is prepared on the server and not parsed and planned again.
+    /// </summary>
+    internal static NpgsqlDataSource DataSource(string connectionString)
+    {
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        var given = new DbConnectionStringBuilder { ConnectionString = connectionString };
+        if (!given.ContainsKey("Max Auto Prepare") && !given.ContainsKey("MaxAutoPrepare"))
+        {
+            builder.ConnectionStringBuilder.MaxAutoPrepare = DefaultMaxAutoPrepare;
+            builder.ConnectionStringBuilder.AutoPrepareMinUsages = 2;
+        }
+
+        return builder.Build();
     }
 
     /// <inheritdoc />
