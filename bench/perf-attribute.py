@@ -9,6 +9,9 @@ frames need the runtime's perf map (DOTNET_PerfMapEnabled=1): their names carry 
     perf script -F comm,pid,tid,time,ip,sym,dso | python3 bench/perf-attribute.py [--pid PID] [--from-unix T] [--top N]
 
 --from-unix counts only the samples from Unix time T on (record with `perf record -k CLOCK_REALTIME`).
+--runtime-to-caller passes over the runtime's own frames too (libcoreclr: allocation, GC, casts; its stubs), so their
+time counts for the managed code that called into them; what no managed frame called (the GC's and the JIT's own
+threads) stays the runtime's. The samples are also counted by thread name.
 """
 import re
 import sys
@@ -31,6 +34,7 @@ NAMES = {
     "libclrjit.so": "JIT",
     "libcoreclrtraceptprovider.so": "runtime (GC, allocation, type system)",
 }
+RUNTIME_MODULES = ("libcoreclr.so",)
 SAMPLE = re.compile(r"^(.*?)\s+(\d+)/(\d+)\s+(\d+\.\d+):")
 FRAME = re.compile(r"^\s+[0-9a-f]+\s+(.*)\s+\((.*)\)\s*$")
 ASSEMBLY = re.compile(r"\[([A-Za-z0-9_.]+)\]\s")
@@ -38,13 +42,16 @@ ASSEMBLY = re.compile(r"\[([A-Za-z0-9_.]+)\]\s")
 
 def module_of(symbol, dso):
     m = ASSEMBLY.search(symbol)
-    if m and (dso.startswith("/tmp/perf-") or dso.endswith(".map") or "memfd:" in dso or dso == "unknown" or ".dll" in dso):
+    if m and (dso.startswith("/tmp/perf-") or dso.endswith(".map") or "memfd:" in dso or dso == "unknown"):
         return m.group(1)
     base = dso.rsplit("/", 1)[-1]
-    return base
+    # ReadyToRun code has no perf-map names, but its image names the assembly.
+    return base[:-4] if base.endswith(".dll") else base
 
 
 def label(module):
+    if module.startswith("perf-") or module == "[unknown]":
+        return "runtime stubs and unnamed JIT code"
     for key, name in NAMES.items():
         if module.startswith(key):
             return name
@@ -53,14 +60,16 @@ def label(module):
     return module
 
 
-def passed_over(module):
-    return module.startswith(PASS_OVER_MODULES) or module in PASS_OVER_ASSEMBLIES
+def passed_over(module, runtime_to_caller=False):
+    return (module.startswith(PASS_OVER_MODULES) or module in PASS_OVER_ASSEMBLIES
+            or (runtime_to_caller and (module.startswith(RUNTIME_MODULES) or module.startswith("perf-"))))
 
 
 def main():
     pid = None
     since = None
     top = 40
+    to_caller = False
     args = sys.argv[1:]
     while args:
         a = args.pop(0)
@@ -68,9 +77,12 @@ def main():
             pid = args.pop(0)
         elif a == "--from-unix":
             since = float(args.pop(0))
+        elif a == "--runtime-to-caller":
+            to_caller = True
         elif a == "--top":
             top = int(args.pop(0))
     counts = Counter()
+    threads = Counter()
     total = 0
     stack = []
     header = None
@@ -84,14 +96,17 @@ def main():
         if since is not None and header[1] < since:
             return
         total += 1
+        threads[re.sub(r"\s*#?\d+$", "", header[2]).strip() or "?"] += 1
         chosen = None
         for symbol, dso in stack:
             module = module_of(symbol, dso)
-            if not passed_over(module):
+            if not passed_over(module, to_caller):
                 chosen = label(module)
                 break
         if chosen is None:
-            chosen = "rest: " + (label(module_of(*stack[0])) if stack else "no stack")
+            # Nothing but passed-over frames: the first runtime frame when there is one, else the leaf's module.
+            runtime = next((module_of(*f) for f in stack if module_of(*f).startswith(RUNTIME_MODULES)), None)
+            chosen = label(runtime) if runtime else "rest: " + (label(module_of(*stack[0])) if stack else "no stack")
         counts[chosen] += 1
 
     for line in sys.stdin:
@@ -101,7 +116,7 @@ def main():
             continue
         if not line[0].isspace():
             m = SAMPLE.match(line)
-            header = (m.group(2), float(m.group(4))) if m else None
+            header = (m.group(2), float(m.group(4)), m.group(1)) if m else None
             stack = []
             continue
         m = FRAME.match(line)
@@ -110,6 +125,9 @@ def main():
     flush()
     print(f"samples: {total}")
     for name, n in counts.most_common(top):
+        print(f"{n / total:7.1%}  {n:7d}  {name}")
+    print("by thread:")
+    for name, n in threads.most_common(12):
         print(f"{n / total:7.1%}  {n:7d}  {name}")
 
 

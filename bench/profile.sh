@@ -29,10 +29,10 @@ first="$(grep -m 1 -o '"@t":"[^"]*","@mt":"Poll of {Mailbox}' "$OUT/stderr.txt" 
 perf script -i "$OUT/perf.data" -F comm,pid,tid,time,ip,sym,dso 2>/dev/null > "$OUT/samples.txt"
 {
     echo "## the whole run"
-    python3 "$REPO/bench/perf-attribute.py" < "$OUT/samples.txt"
+    python3 "$REPO/bench/perf-attribute.py" --runtime-to-caller < "$OUT/samples.txt"
     if [ -n "$first" ]; then
         echo
         echo "## from the first UID FETCH ($first) on"
-        python3 "$REPO/bench/perf-attribute.py" --from-unix "$(date -d "$first" +%s.%N)" < "$OUT/samples.txt"
+        python3 "$REPO/bench/perf-attribute.py" --runtime-to-caller --from-unix "$(date -d "$first" +%s.%N)" < "$OUT/samples.txt"
     fi
 } | tee "$OUT/attribution.txt"
