@@ -910,6 +910,28 @@ public sealed class PostgresContainerStoreTests : ContainerStoreContract
         Assert.Equal(0L, await ScalarAsync($"SELECT count(*) FROM artifacts WHERE container_id = {winner}"));
     }
 
+    [Fact]
+    public async Task Opening_a_current_store_does_not_wait_for_a_commit_in_flight_on_another_node()
+    {
+        // Another node's batch holds its transaction open on containers; a node starting (or a CLI verb) opens the store.
+        await Store.CommitAsync([Email(uid: 1, body: "a")], CancellationToken.None);
+        await using var other = new Npgsql.NpgsqlConnection(Settings.ConnectionString);
+        await other.OpenAsync();
+        await using var transaction = await other.BeginTransactionAsync();
+        await using (var insert = new Npgsql.NpgsqlCommand(
+            "INSERT INTO containers (asset, folder, uid_validity, uid, name, sdi, label, raw_sha256, raw_size, raw_vault_id, created_at) " +
+            "VALUES ('phish', 'INBOX', 7, 99, 'n', 's', 'imap', 'x', 1, 'x', now())", other, transaction))
+        {
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        await using var second = ContainerStoreFactory.Create(Settings);
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await second.InitializeAsync(limit.Token);
+        Assert.Equal(1, await second.CountContainersAsync(null, limit.Token));
+        await transaction.RollbackAsync();
+    }
+
     /// <summary>Returns once a backend of this database waits for a lock, or fails when <paramref name="commit"/> ends first.</summary>
     private async Task WaitForALockWaitAsync(Task commit)
     {

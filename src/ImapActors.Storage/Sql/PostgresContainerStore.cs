@@ -1,5 +1,6 @@
 using System.Data;
 using System.Data.Common;
+using System.Text.RegularExpressions;
 using ImapActors.Domain;
 using Npgsql;
 
@@ -50,9 +51,18 @@ public sealed class PostgresContainerStore : SqlContainerStore
     /// <inheritdoc />
     public override async Task InitializeAsync(CancellationToken cancellationToken)
     {
+        // Every node's start and every CLI verb opens the store. While it is up to date no DDL runs at all: CREATE INDEX
+        // IF NOT EXISTS and ALTER TABLE ... ADD COLUMN IF NOT EXISTS take their table's lock before they find there is
+        // nothing to do, so each would wait for the commits in flight on the other nodes and hold back every commit
+        // queued behind it.
+        await using var connection = await OpenAsync(cancellationToken);
+        if (await IsCurrentAsync(connection, cancellationToken))
+        {
+            return;
+        }
+
         // CREATE TABLE IF NOT EXISTS races with itself in PostgreSQL (a duplicate pg_type row), so starters queue; a store
         // made by an earlier version is brought up to date in the same transaction.
-        await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await SqlCommands.ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(@key)", cancellationToken, ("key", SchemaLockKey));
         await SqlCommands.ExecuteAsync(connection, transaction, StoreSchema.PostgreSql, cancellationToken);
@@ -64,6 +74,29 @@ public sealed class PostgresContainerStore : SqlContainerStore
     /// <inheritdoc />
     /// <remarks>The session's last value of the containers' identity sequence: unaffected by other sessions.</remarks>
     protected override string LastContainerIdSql => "currval(pg_get_serial_sequence('containers', 'id'))";
+
+    /// <summary>The tables and indexes <see cref="StoreSchema.PostgreSql"/> makes.</summary>
+    private static readonly string[] SchemaRelations =
+    [
+        .. Regex.Matches(StoreSchema.PostgreSql, @"CREATE (?:UNIQUE )?(?:TABLE|INDEX) IF NOT EXISTS (\w+)").Select(m => m.Groups[1].Value),
+    ];
+
+    /// <summary>
+    /// Whether the store has every table and index of the schema and the changes made to stores of earlier versions
+    /// (<c>containers.node</c>, a nullable <c>quarantine.raw_vault_id</c>): catalog reads only, which take no lock.
+    /// </summary>
+    private static async Task<bool> IsCurrentAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        var current = await SqlCommands.ScalarAsync(connection, null, """
+            SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                    WHERE n.nspname = current_schema() AND c.relname = ANY(@relations)) = @count
+               AND EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()
+                           AND table_name = 'containers' AND column_name = 'node')
+               AND EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()
+                           AND table_name = 'quarantine' AND column_name = 'raw_vault_id' AND is_nullable = 'YES')
+            """, cancellationToken, ("relations", SchemaRelations), ("count", (long)SchemaRelations.Length));
+        return current is true;
+    }
 
     protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
         await _dataSource.OpenConnectionAsync(cancellationToken);
