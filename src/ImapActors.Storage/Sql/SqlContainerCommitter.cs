@@ -124,35 +124,25 @@ internal sealed class SqlContainerCommitter(ISqlConnector database, TimeProvider
 
         await using var inserts = connection.CreateBatch();
         inserts.Transaction = transaction;
+        string keySql = WithId(InsertKeySql, lastId), rawSql = WithId(InsertRawSql, lastId), deliverySql = WithId(InsertDeliverySql, lastId);
         var keyCommands = new int[pending.Count];
         for (var p = 0; p < pending.Count; p++)
         {
             var item = batch[pending[p]];
-            var container = item.Email.Container;
-            var source = container.Source;
-            var emailKey = EmailKey.Of(source);
-            (string, object?)[] key =
-            [
-                ("asset", emailKey.Asset), ("folder", emailKey.Folder), ("uid_validity", emailKey.UidValidity), ("uid", emailKey.Uid),
-            ];
-            Add(inserts, InsertContainerSql, [
-                .. key, ("name", container.Name), ("sdi", container.SourceDataIdentifier), ("label", container.Label),
-                ("message_id", container.MessageId), ("date", container.Date), ("internal_date", source.InternalDate),
-                ("raw_sha256", container.RawSha256), ("raw_size", container.RawSize), ("raw_vault_id", item.RawEmail.Value),
-                ("created_at", now), ("node", item.Node),
-            ]);
+            var key = EmailKey.Of(item.Email.Container.Source).Parameters();
+            Add(inserts, InsertContainerSql, ContainerParameters(key, item, now));
             keyCommands[p] = inserts.BatchCommands.Count;
-            Add(inserts, WithId(InsertKeySql, lastId), key);
+            Add(inserts, keySql, key);
             AddRows(inserts, ArtifactRows, lastId, item.Email.Artifacts, ArtifactValues);
             AddRows(inserts, VaultFileRows, lastId, item.Email.VaultFiles, VaultFileValues);
             if (item.RawBytes is { } rawBytes)
             {
-                Add(inserts, WithId(InsertRawSql, lastId), [("content", rawBytes)]);
+                Add(inserts, rawSql, [("content", rawBytes)]);
             }
 
             foreach (var destination in item.Destinations)
             {
-                Add(inserts, WithId(InsertDeliverySql, lastId), [("destination", destination), ("created_at", now)]);
+                Add(inserts, deliverySql, [("destination", destination), ("created_at", now)]);
             }
         }
 
@@ -193,10 +183,7 @@ internal sealed class SqlContainerCommitter(ISqlConnector database, TimeProvider
             }
 
             await s.ExecuteAsync("DELETE FROM containers WHERE id = @id", ct, ("id", ids[p]));
-            (string, object?)[] key =
-            [
-                ("asset", emailKey.Asset), ("folder", emailKey.Folder), ("uid_validity", emailKey.UidValidity), ("uid", emailKey.Uid),
-            ];
+            var key = emailKey.Parameters();
             var winner = await FindKeyAsync(s, key, ct)
                 ?? throw new InvalidOperationException($"email key of {source.Mailbox} UID {source.Uid} vanished during commit");
             state.Known[emailKey] = winner;
@@ -208,6 +195,19 @@ internal sealed class SqlContainerCommitter(ISqlConnector database, TimeProvider
 
     /// <summary>The tables whose rows belong to one container, besides its key.</summary>
     private static readonly string[] ContainerRowTables = ["artifacts", "vault_files", "raw_emails", "deliveries"];
+
+    /// <summary>The parameters of <see cref="InsertContainerSql"/> for <paramref name="item"/>, its key's first.</summary>
+    private static (string, object?)[] ContainerParameters((string, object?)[] key, EmailToCommit item, DateTimeOffset now)
+    {
+        var container = item.Email.Container;
+        return
+        [
+            .. key, ("name", container.Name), ("sdi", container.SourceDataIdentifier), ("label", container.Label),
+            ("message_id", container.MessageId), ("date", container.Date), ("internal_date", container.Source.InternalDate),
+            ("raw_sha256", container.RawSha256), ("raw_size", container.RawSize), ("raw_vault_id", item.RawEmail.Value),
+            ("created_at", now), ("node", item.Node),
+        ];
+    }
 
     private static string WithId(string sql, string lastId) => sql.Replace("@container_id", lastId, StringComparison.Ordinal);
 
@@ -317,10 +317,7 @@ internal sealed class SqlContainerCommitter(ISqlConnector database, TimeProvider
         var container = item.Email.Container;
         var source = container.Source;
         var emailKey = EmailKey.Of(source);
-        (string, object?)[] key =
-        [
-            ("asset", emailKey.Asset), ("folder", emailKey.Folder), ("uid_validity", emailKey.UidValidity), ("uid", emailKey.Uid),
-        ];
+        var key = emailKey.Parameters();
 
         if (state.Known.TryGetValue(emailKey, out var existing))
         {
@@ -346,12 +343,7 @@ internal sealed class SqlContainerCommitter(ISqlConnector database, TimeProvider
             return new CommitResult(source, id, CommitOutcome.AlreadyIngested);
         }
 
-        var containerId = Convert.ToInt64(await s.ScalarAsync(InsertContainerSql, ct, [
-                .. key, ("name", container.Name), ("sdi", container.SourceDataIdentifier), ("label", container.Label),
-                ("message_id", container.MessageId), ("date", container.Date), ("internal_date", source.InternalDate),
-                ("raw_sha256", container.RawSha256), ("raw_size", container.RawSize), ("raw_vault_id", item.RawEmail.Value),
-                ("created_at", now), ("node", item.Node),
-            ]));
+        var containerId = Convert.ToInt64(await s.ScalarAsync(InsertContainerSql, ct, ContainerParameters(key, item, now)));
 
         // A concurrent commit of the same key won the race: drop the container just made and report the winner's.
         if (!await InsertKeyAsync(s, key, containerId, ct))
@@ -477,6 +469,10 @@ internal sealed class SqlContainerCommitter(ISqlConnector database, TimeProvider
     {
         public static EmailKey Of(EmailSource source) =>
             new(source.Asset.Value, source.Folder.Value, source.UidValidity, source.Uid);
+
+        /// <summary>The key as the parameters <c>@asset</c>, <c>@folder</c>, <c>@uid_validity</c> and <c>@uid</c>.</summary>
+        public (string, object?)[] Parameters() =>
+            [("asset", Asset), ("folder", Folder), ("uid_validity", UidValidity), ("uid", Uid)];
     }
 
     /// <summary>What one batch's transaction knows of the keys it commits.</summary>
