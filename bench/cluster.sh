@@ -175,5 +175,13 @@ done
             printf "| %s | %s | %.1f | %.0f | %.2f | %.1f | %.0f | %.2f | %.1f | %.0f | %d/%d |\n", p[1], p[2], w, msgs / w, base / w, g, msgs / g, ibase / g,
                 median(cpu[k]), median(rss[k]) / 1024, ok[k], total[k] } }
     ' "$RESULTS"
+    printf '\nBy round, each cluster against the single process of its round (wall time; first to last container):\n\n'
+    printf '| round | 1 node vs single | 3 nodes vs single | 1 node, first to last | 3 nodes, first to last |\n'
+    printf '| --- | --- | --- | --- | --- |\n'
+    awk -F'\t' '
+        { w[$1 "\t" $2 "\t" $3] = $5; g[$1 "\t" $2 "\t" $3] = $9; if ($3 > rounds) rounds = $3 }
+        END { for (r = 1; r <= rounds; r++) { sw = w["single\t1\t" r]; sg = g["single\t1\t" r]
+            printf "| %d | %.2f | %.2f | %.2f | %.2f |\n", r, sw / w["cluster\t1\t" r], sw / w["cluster\t3\t" r], sg / g["cluster\t1\t" r], sg / g["cluster\t3\t" r] } }
+    ' "$RESULTS"
 } > "$OUT/results.md"
 cat "$OUT/results.md"

@@ -16,6 +16,8 @@
 #            such users for comparison; the time until all are containers, peak RSS, RSS at rest with every mailbox
 #            idle, and the latency of new mail: 100 probes delivered one by one into random users' maildir INBOX, each
 #            timed from its rename into new/ to its container's commit (created_at)
+#   cluster  PostgreSQL: one engine process against a 1-node and a 3-node cluster on this machine, alternated
+#            (bench/cluster.sh with this run's --rounds and --quick; its table is appended to results.md)
 # Default: 5k pdf corpus. Each throughput workload but long runs at 1 mailbox and spread over 64 mailboxes (64 users, one
 # connection each), alternating ceiling and engine N times (default 2); the table gives medians.
 # --quick divides the message counts by 10 for a smoke run.
@@ -52,8 +54,8 @@ while [ $# -gt 0 ]; do
         --rounds) ROUNDS="$2"; shift ;;
         --baseline) BASELINE="$2"; shift ;;
         --postgres) POSTGRES=1 ;;
-        5k|pdf|corpus|long|memory|idle) WORKLOADS+=("$1") ;;
-        -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
+        5k|pdf|corpus|long|memory|idle|cluster) WORKLOADS+=("$1") ;;
+        -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
         *) printf 'e2e.sh: unknown argument %s\n' "$1" >&2; exit 2 ;;
     esac
     shift
@@ -401,10 +403,20 @@ for wl in "${WORKLOADS[@]}"; do
             MAIL_LOCATION="" ;;
         memory) memory ;;
         idle) idle ;;
+        cluster)
+            cluster_args=(--rounds "$ROUNDS")
+            [ "$QUICK" = 1 ] && cluster_args+=(--quick)
+            bash "$REPO/bench/cluster.sh" "${cluster_args[@]}" >/dev/null
+            CLUSTER_RESULTS="$REPO/.state/bench-cluster/results.md" ;;
     esac
 done
 
 idle_results=()
 [ -s "$OUT/idle.tsv" ] && idle_results=("$OUT/idle.tsv")
-python3 "$REPO/bench/e2e-report.py" "$RESULTS" "${idle_results[@]}" | tee "$OUT/results.md"
+python3 "$REPO/bench/e2e-report.py" "$RESULTS" "${idle_results[@]}" > "$OUT/results.md"
+if [ -n "${CLUSTER_RESULTS:-}" ]; then
+    printf '\n' >> "$OUT/results.md"
+    cat "$CLUSTER_RESULTS" >> "$OUT/results.md"
+fi
+cat "$OUT/results.md"
 say "done; Dovecot is still running (bash scripts/dovecot.sh stop)"
