@@ -932,6 +932,58 @@ public sealed class PostgresContainerStoreTests : ContainerStoreContract
         await transaction.RollbackAsync();
     }
 
+    [Fact]
+    public async Task Emails_and_file_chunks_are_compressed_with_lz4_and_read_back_unchanged()
+    {
+        // The test server (Debian's PostgreSQL 15) is built with lz4, as distributions' and the official images' are.
+        Assert.Equal(1L, await ScalarAsync("SELECT count(*) FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)"));
+        Assert.Equal(2L, await ScalarAsync(ContentColumnsWith("l")));
+
+        var bytes = CompressibleEmail();
+        var results = await Store.CommitAsync([Email(uid: 1, body: "a") with { RawBytes = bytes }], CancellationToken.None);
+        Assert.Equal("lz4", await TextAsync("SELECT pg_column_compression(content) FROM raw_emails"));
+        Assert.Equal(bytes, (await Store.GetContainerAsync(results[0].ContainerId, CancellationToken.None))!.RawBytes);
+    }
+
+    [Fact]
+    public async Task A_store_with_pglz_columns_moves_to_lz4_when_opened_and_its_emails_read_back_unchanged()
+    {
+        // A store made by an earlier version: both columns on the server's default (pglz), an email stored that way.
+        await ExecuteSqlAsync("""
+            ALTER TABLE raw_emails ALTER COLUMN content SET COMPRESSION pglz;
+            ALTER TABLE vault_chunks ALTER COLUMN content SET COMPRESSION pglz;
+            """);
+        var old = CompressibleEmail();
+        var before = await Store.CommitAsync([Email(uid: 1, body: "a") with { RawBytes = old }], CancellationToken.None);
+        Assert.Equal("pglz", await TextAsync("SELECT pg_column_compression(content) FROM raw_emails"));
+
+        await using var reopened = ContainerStoreFactory.Create(Settings);
+        await reopened.InitializeAsync(CancellationToken.None);
+        Assert.Equal(2L, await ScalarAsync(ContentColumnsWith("l")));
+
+        var added = CompressibleEmail("another");
+        var after = await reopened.CommitAsync([Email(uid: 2, body: "b") with { RawBytes = added }], CancellationToken.None);
+        Assert.Equal("pglz,lz4", await TextAsync("SELECT string_agg(pg_column_compression(content), ',' ORDER BY container_id) FROM raw_emails"));
+        Assert.Equal(old, (await reopened.GetContainerAsync(before[0].ContainerId, CancellationToken.None))!.RawBytes);
+        Assert.Equal(added, (await reopened.GetContainerAsync(after[0].ContainerId, CancellationToken.None))!.RawBytes);
+    }
+
+    private static string ContentColumnsWith(string compression) =>
+        "SELECT count(*) FROM pg_attribute WHERE attrelid IN ('raw_emails'::regclass, 'vault_chunks'::regclass) " +
+        $"AND attname = 'content' AND attcompression = '{compression}'";
+
+    /// <summary>An email of about 12 KB that compresses well, so the server compresses it rather than storing it as is.</summary>
+    private static byte[] CompressibleEmail(string subject = "compressible") =>
+        Encoding.UTF8.GetBytes($"Subject: {subject}\r\n\r\n" + string.Concat(Enumerable.Repeat("the same line of a long body\r\n", 400)));
+
+    private async Task<string?> TextAsync(string sql)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(Settings.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        return (string?)await command.ExecuteScalarAsync();
+    }
+
     /// <summary>Returns once a backend of this database waits for a lock, or fails when <paramref name="commit"/> ends first.</summary>
     private async Task WaitForALockWaitAsync(Task commit)
     {

@@ -68,6 +68,7 @@ public sealed class PostgresContainerStore : SqlContainerStore
         await SqlCommands.ExecuteAsync(connection, transaction, StoreSchema.PostgreSql, cancellationToken);
         await SqlCommands.ExecuteAsync(connection, transaction, StoreSchema.PostgreSqlQuarantineRawNullable, cancellationToken);
         await SqlCommands.ExecuteAsync(connection, transaction, StoreSchema.PostgreSqlContainersAddNode, cancellationToken);
+        await SqlCommands.ExecuteAsync(connection, transaction, StoreSchema.PostgreSqlLz4Compression, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
 
@@ -83,17 +84,19 @@ public sealed class PostgresContainerStore : SqlContainerStore
 
     /// <summary>
     /// Whether the store has every table and index of the schema and the changes made to stores of earlier versions
-    /// (<c>containers.node</c>, a nullable <c>quarantine.raw_vault_id</c>): catalog reads only, which take no lock.
+    /// (<c>containers.node</c>, a nullable <c>quarantine.raw_vault_id</c>, lz4 for emails and file chunks where the server
+    /// has it): catalog reads only, which take no lock.
     /// </summary>
     private static async Task<bool> IsCurrentAsync(DbConnection connection, CancellationToken cancellationToken)
     {
-        var current = await SqlCommands.ScalarAsync(connection, null, """
+        var current = await SqlCommands.ScalarAsync(connection, null, $"""
             SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                     WHERE n.nspname = current_schema() AND c.relname = ANY(@relations)) = @count
                AND EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()
                            AND table_name = 'containers' AND column_name = 'node')
                AND EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()
                            AND table_name = 'quarantine' AND column_name = 'raw_vault_id' AND is_nullable = 'YES')
+               AND {StoreSchema.PostgreSqlLz4CompressionCurrent}
             """, cancellationToken, ("relations", SchemaRelations), ("count", (long)SchemaRelations.Length));
         return current is true;
     }

@@ -211,6 +211,38 @@ internal static class StoreSchema
         END $$;
         """;
 
+    /// <summary>
+    /// The columns that hold whole emails and file chunks (<c>raw_emails.content</c>, <c>vault_chunks.content</c>) are
+    /// compressed with lz4 rather than PostgreSQL's default pglz, where the server has lz4 (PostgreSQL 14 and later,
+    /// built with it): an email's bytes of 2 KB or more are compressed on every insert, and pglz takes several times
+    /// the server's CPU time of lz4 for them. Only values written from then on are compressed with lz4; the stored
+    /// bytes read back the same either way. Each column is altered only while it is not lz4 yet.
+    /// </summary>
+    public const string PostgreSqlLz4Compression = """
+        DO $$
+        BEGIN
+            IF EXISTS (SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)) THEN
+                IF (SELECT attcompression FROM pg_attribute WHERE attrelid = 'raw_emails'::regclass AND attname = 'content') <> 'l' THEN
+                    ALTER TABLE raw_emails ALTER COLUMN content SET COMPRESSION lz4;
+                END IF;
+                IF (SELECT attcompression FROM pg_attribute WHERE attrelid = 'vault_chunks'::regclass AND attname = 'content') <> 'l' THEN
+                    ALTER TABLE vault_chunks ALTER COLUMN content SET COMPRESSION lz4;
+                END IF;
+            END IF;
+        END $$;
+        """;
+
+    /// <summary>
+    /// True when <see cref="PostgreSqlLz4Compression"/> has nothing left to do: the server has no lz4, or both columns use
+    /// it. Catalog reads only; <c>to_jsonb</c> reads <c>attcompression</c> without naming a column older servers lack.
+    /// </summary>
+    public const string PostgreSqlLz4CompressionCurrent = """
+        (NOT EXISTS (SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals))
+         OR (SELECT count(*) FROM pg_attribute a
+             WHERE a.attrelid IN (to_regclass('raw_emails'), to_regclass('vault_chunks')) AND a.attname = 'content'
+               AND to_jsonb(a) ->> 'attcompression' = 'l') = 2)
+        """;
+
     /// <summary>1 when <c>containers</c> has its <c>node</c> column; stores made before cluster mode lack it.</summary>
     public const string SqliteContainersHaveNode = "SELECT COUNT(*) FROM pragma_table_info('containers') WHERE name = 'node'";
 
