@@ -16,9 +16,10 @@ internal interface ISqlConnector
     Task<DbTransaction> BeginWriteAsync(DbConnection connection, IReadOnlyList<MailboxId> mailboxes, CancellationToken cancellationToken);
 
     /// <summary>
-    /// SQL for the id of the container the same connection inserted last, when the database runs many statements in
-    /// one round trip (<see cref="DbBatch"/>), so a batch's emails go to the server together; null to send each
-    /// statement on its own (an embedded database, where a statement costs no round trip).
+    /// SQL returning <c>@count</c> new container ids, one per row, when the database runs many statements in one round
+    /// trip (<see cref="DbBatch"/>) and binds parameters by position (<c>$1</c>), so a batch's emails go to the server
+    /// together in one multi-row INSERT per table; null to send each statement on its own (an embedded database,
+    /// where a statement costs no round trip).
     /// </summary>
-    string? LastContainerIdSql { get; }
+    string? ReserveContainerIdsSql { get; }
 }

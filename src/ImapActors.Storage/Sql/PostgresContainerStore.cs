@@ -73,8 +73,9 @@ public sealed class PostgresContainerStore : SqlContainerStore
     }
 
     /// <inheritdoc />
-    /// <remarks>The session's last value of the containers' identity sequence: unaffected by other sessions.</remarks>
-    protected override string LastContainerIdSql => "currval(pg_get_serial_sequence('containers', 'id'))";
+    /// <remarks>Values of the containers' identity sequence, which no other session is given.</remarks>
+    protected override string ReserveContainerIdsSql =>
+        "SELECT nextval(pg_get_serial_sequence('containers', 'id')) FROM generate_series(1, @count)";
 
     /// <summary>The tables and indexes <see cref="StoreSchema.PostgreSql"/> makes.</summary>
     private static readonly string[] SchemaRelations =

@@ -41,25 +41,4 @@ internal sealed class RowsInsert
 
     /// <summary>The parameter names of <see cref="Sql(int)"/>, shared ones first, then each row's columns in order.</summary>
     public string[] Names(int rows) => _names[rows - 1];
-
-    /// <summary>
-    /// <see cref="Sql(int)"/> with <paramref name="containerId"/> (an SQL expression, the same on every call) in place of
-    /// <c>@container_id</c>: its parameters are <see cref="Names"/> without the first.
-    /// </summary>
-    public string Sql(int rows, string containerId)
-    {
-        // Shared by every committer: one immutable pair, replaced whole, so a reader never sees half of one.
-        var cached = _withId;
-        if (cached is null || !string.Equals(cached.Expression, containerId, StringComparison.Ordinal))
-        {
-            cached = new WithId(containerId, [.. _sql.Select(sql => sql.Replace("@container_id", containerId, StringComparison.Ordinal))]);
-            _withId = cached;
-        }
-
-        return cached.Sql[rows - 1];
-    }
-
-    private WithId? _withId;
-
-    private sealed record WithId(string Expression, string[] Sql);
 }

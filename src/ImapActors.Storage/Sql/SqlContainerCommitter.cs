@@ -8,8 +8,8 @@ namespace ImapActors.Storage.Sql;
 /// <summary>
 /// The committer over ADO.NET, shared by SQLite and PostgreSQL: one transaction per batch, the batch's committed keys
 /// read up front by range, its statements prepared once, a container's rows inserted <see cref="RowsInsert.RowsPerInsert"/>
-/// at a time. Where the database is a round trip away (<see cref="ISqlConnector.LastContainerIdSql"/>), the inserts of
-/// the batch's new emails go in one <see cref="DbBatch"/> instead of four or more round trips per email.
+/// at a time. Where the database is a round trip away (<see cref="ISqlConnector.ReserveContainerIdsSql"/>), the batch's
+/// new emails take two round trips in all: one reserves their container ids, one sends a multi-row INSERT per table.
 /// </summary>
 internal sealed class SqlContainerCommitter(ISqlConnector database, TimeProvider time) : IContainerCommitter
 {
@@ -38,9 +38,9 @@ internal sealed class SqlContainerCommitter(ISqlConnector database, TimeProvider
         await using (var statements = new Statements(connection, transaction))
         {
             var state = new BatchState(batch, await CommittedKeysAsync(statements, batch, cancellationToken));
-            if (database.LastContainerIdSql is { } lastId && connection.CanCreateBatch)
+            if (database.ReserveContainerIdsSql is { } reserveIds && connection.CanCreateBatch)
             {
-                await CommitBatchedAsync(statements, connection, transaction, lastId, state, batch, now, results, cancellationToken);
+                await CommitBatchedAsync(statements, connection, transaction, reserveIds, state, batch, now, results, cancellationToken);
             }
             else
             {
@@ -78,12 +78,12 @@ internal sealed class SqlContainerCommitter(ISqlConnector database, TimeProvider
 
     /// <summary>
     /// The batch's emails in order, as <see cref="CommitOneAsync"/> commits them, but the inserts of consecutive new
-    /// emails sent together: each email's rows name its container by <paramref name="lastId"/> (the container the
-    /// statements just before them inserted), and each key insert reports whether it won. An email that may reconcile
+    /// emails sent together (<see cref="SendAsync"/>): their container ids reserved by <paramref name="reserveIds"/>, and
+    /// the key insert reporting which keys it wrote. An email that may reconcile
     /// to an earlier UIDVALIDITY, or repeats a key still on its way, first sends what is pending and then takes the
     /// statement-by-statement path, so every look-up sees the rows before it.
     /// </summary>
-    private static async Task CommitBatchedAsync(Statements s, DbConnection connection, DbTransaction transaction, string lastId,
+    private static async Task CommitBatchedAsync(Statements s, DbConnection connection, DbTransaction transaction, string reserveIds,
         BatchState state, IReadOnlyList<EmailToCommit> batch, DateTimeOffset now, CommitResult[] results, CancellationToken ct)
     {
         var pending = new List<int>();
@@ -93,7 +93,7 @@ internal sealed class SqlContainerCommitter(ISqlConnector database, TimeProvider
             var emailKey = EmailKey.Of(batch[i].Email.Container.Source);
             if (pendingKeys.Contains(emailKey))
             {
-                await SendAsync(s, connection, transaction, lastId, state, batch, pending, now, results, ct);
+                await SendAsync(s, connection, transaction, reserveIds, state, batch, pending, now, results, ct);
                 pendingKeys.Clear();
             }
 
@@ -104,16 +104,20 @@ internal sealed class SqlContainerCommitter(ISqlConnector database, TimeProvider
                 continue;
             }
 
-            await SendAsync(s, connection, transaction, lastId, state, batch, pending, now, results, ct);
+            await SendAsync(s, connection, transaction, reserveIds, state, batch, pending, now, results, ct);
             pendingKeys.Clear();
             results[i] = await CommitOneAsync(s, state, batch[i], now, ct);
         }
 
-        await SendAsync(s, connection, transaction, lastId, state, batch, pending, now, results, ct);
+        await SendAsync(s, connection, transaction, reserveIds, state, batch, pending, now, results, ct);
     }
 
-    /// <summary>Inserts the <paramref name="pending"/> emails (none of them known, none to reconcile) in one round trip.</summary>
-    private static async Task SendAsync(Statements s, DbConnection connection, DbTransaction transaction, string lastId,
+    /// <summary>
+    /// Inserts the <paramref name="pending"/> emails (none of them known, none to reconcile) in two round trips: their
+    /// container ids are reserved first (<paramref name="reserveIds"/>), then every table's rows of all of them go in one
+    /// multi-row INSERT per table, sent together. The key insert returns the containers whose key it wrote.
+    /// </summary>
+    private static async Task SendAsync(Statements s, DbConnection connection, DbTransaction transaction, string reserveIds,
         BatchState state, IReadOnlyList<EmailToCommit> batch, List<int> pending, DateTimeOffset now, CommitResult[] results,
         CancellationToken ct)
     {
@@ -122,54 +126,59 @@ internal sealed class SqlContainerCommitter(ISqlConnector database, TimeProvider
             return;
         }
 
+        var ids = await ReserveIdsAsync(s, reserveIds, pending.Count, ct);
+        var items = pending.Select(i => batch[i]).ToList();
         await using var inserts = connection.CreateBatch();
         inserts.Transaction = transaction;
-        string keySql = WithId(InsertKeySql, lastId), rawSql = WithId(InsertRawSql, lastId), deliverySql = WithId(InsertDeliverySql, lastId);
-        var keyCommands = new int[pending.Count];
-        for (var p = 0; p < pending.Count; p++)
+        var keys = items.Select(item => EmailKey.Of(item.Email.Container.Source).Parameters()).ToList();
+        AddValues(inserts, ContainerValues, items.Count, (r, row) =>
         {
-            var item = batch[pending[p]];
-            var key = EmailKey.Of(item.Email.Container.Source).Parameters();
-            Add(inserts, InsertContainerSql, ContainerParameters(key, item, now));
-            keyCommands[p] = inserts.BatchCommands.Count;
-            Add(inserts, keySql, key);
-            AddRows(inserts, ArtifactRows, lastId, item.Email.Artifacts, ArtifactValues);
-            AddRows(inserts, VaultFileRows, lastId, item.Email.VaultFiles, VaultFileValues);
-            if (item.RawBytes is { } rawBytes)
+            row[0] = ids[r];
+            var parameters = ContainerParameters(keys[r], items[r], now);
+            for (var i = 0; i < parameters.Length; i++)
             {
-                Add(inserts, rawSql, [("content", rawBytes)]);
+                row[1 + i] = parameters[i].Item2;
+            }
+        });
+        AddValues(inserts, KeyValues, items.Count, (r, row) =>
+        {
+            for (var i = 0; i < keys[r].Length; i++)
+            {
+                row[i] = keys[r][i].Item2;
             }
 
-            foreach (var destination in item.Destinations)
-            {
-                Add(inserts, deliverySql, [("destination", destination), ("created_at", now)]);
-            }
-        }
+            row[keys[r].Length] = ids[r];
+        });
+        AddChildValues(inserts, ArtifactValuesInsert, ids, items, item => item.Email.Artifacts, ArtifactValues);
+        AddChildValues(inserts, VaultFileValuesInsert, ids, items, item => item.Email.VaultFiles, VaultFileValues);
+        AddChildValues<byte[]>(inserts, RawValues, ids, items, item => item.RawBytes is { } bytes ? [bytes] : [],
+            static (bytes, row) => row[0] = bytes, ordinal: false);
+        AddChildValues<string>(inserts, DeliveryValues, ids, items, item => item.Destinations, (destination, row) =>
+        {
+            row[0] = destination;
+            row[1] = now;
+            row[2] = now;
+        }, ordinal: false);
 
-        var ids = new long[pending.Count];
+        // Only the key inserts return rows: the container of each key they wrote.
+        var won = new HashSet<long>();
         await using (var reader = await inserts.ExecuteReaderAsync(ct))
         {
-            // Only the container inserts return rows, one each, in the order they were added.
-            for (var p = 0; p < pending.Count; p++)
+            do
             {
-                while (!await reader.ReadAsync(ct))
+                while (await reader.ReadAsync(ct))
                 {
-                    if (!await reader.NextResultAsync(ct))
-                    {
-                        throw new InvalidOperationException($"the database returned {p} container ids for {pending.Count} inserts");
-                    }
+                    won.Add(reader.GetInt64(0));
                 }
-
-                ids[p] = reader.GetInt64(0);
-                await reader.NextResultAsync(ct);
             }
+            while (await reader.NextResultAsync(ct));
         }
 
         for (var p = 0; p < pending.Count; p++)
         {
             var source = batch[pending[p]].Email.Container.Source;
             var emailKey = EmailKey.Of(source);
-            if (inserts.BatchCommands[keyCommands[p]].RecordsAffected == 1)
+            if (won.Contains(ids[p]))
             {
                 state.Known[emailKey] = ids[p];
                 results[pending[p]] = new CommitResult(source, ids[p], CommitOutcome.Created);
@@ -193,6 +202,150 @@ internal sealed class SqlContainerCommitter(ISqlConnector database, TimeProvider
         pending.Clear();
     }
 
+    /// <summary><paramref name="count"/> new container ids, in ascending order, so containers keep the order of the batch.</summary>
+    private static async Task<long[]> ReserveIdsAsync(Statements s, string sql, int count, CancellationToken ct)
+    {
+        var ids = new List<long>(count);
+        await s.ReadAsync(sql, r => ids.Add(r.GetInt64(0)), ct, ("count", count));
+        if (ids.Count != count)
+        {
+            throw new InvalidOperationException($"the database reserved {ids.Count} container ids for {count} emails");
+        }
+
+        ids.Sort();
+        return [.. ids];
+    }
+
+    /// <summary>
+    /// A multi-row INSERT of one table: its head up to VALUES, one row's values (null for a bound one, else SQL written
+    /// as is), and what follows the rows.
+    /// </summary>
+    private sealed class ValuesInsert(string head, string?[] row, string tail = "")
+    {
+        public string Head { get; } = head;
+
+        public string?[] Row { get; } = row;
+
+        public string Tail { get; } = tail;
+
+        /// <summary>How many values of a row are bound.</summary>
+        public int Bound { get; } = row.Count(v => v is null);
+
+        public static ValuesInsert AllBound(string head, int columns, string tail = "") => new(head, new string?[columns], tail);
+    }
+
+    /// <summary>The most parameters one statement binds (the protocol allows 65,535); more rows take more statements.</summary>
+    private const int MaxParametersPerStatement = 30_000;
+
+    private static readonly ValuesInsert ContainerValues = ValuesInsert.AllBound("""
+        INSERT INTO containers (id, asset, folder, uid_validity, uid, name, sdi, label, message_id, date, internal_date,
+                                raw_sha256, raw_size, raw_vault_id, created_at, node)
+        """, 16);
+
+    private static readonly ValuesInsert KeyValues = ValuesInsert.AllBound(
+        "INSERT INTO email_keys (asset, folder, uid_validity, uid, container_id)", 5,
+        "ON CONFLICT (asset, folder, uid_validity, uid) DO NOTHING RETURNING container_id");
+
+    private static readonly ValuesInsert ArtifactValuesInsert = ValuesInsert.AllBound(
+        "INSERT INTO artifacts (container_id, ordinal, name, cef, cef_types, run_automation, sdi)", 7);
+
+    private static readonly ValuesInsert VaultFileValuesInsert = ValuesInsert.AllBound(
+        "INSERT INTO vault_files (container_id, ordinal, vault_id, file_name, size, sha256, md5)", 7);
+
+    private static readonly ValuesInsert RawValues = ValuesInsert.AllBound("INSERT INTO raw_emails (container_id, content)", 2);
+
+    private static readonly ValuesInsert DeliveryValues = new(
+        "INSERT INTO deliveries (container_id, destination, state, attempts, next_attempt_at, created_at)",
+        [null, null, "'pending'", "0", null, null]);
+
+    /// <summary>
+    /// Adds <paramref name="rows"/> rows of <paramref name="insert"/> to <paramref name="batch"/>, each row's bound values
+    /// filled by <paramref name="fill"/> and bound by position (<c>$1</c>, <c>$2</c>, ...), so the driver sends the SQL
+    /// as it is, without looking for parameter names in it.
+    /// </summary>
+    private static void AddValues(DbBatch batch, ValuesInsert insert, int rows, Action<int, Span<object?>> fill)
+    {
+        var perStatement = Math.Max(1, MaxParametersPerStatement / insert.Bound);
+        var values = new object?[insert.Bound];
+        for (var first = 0; first < rows; first += perStatement)
+        {
+            var count = Math.Min(perStatement, rows - first);
+            var command = batch.CreateBatchCommand();
+            var sql = new System.Text.StringBuilder(insert.Head.Length + insert.Tail.Length + count * insert.Row.Length * 7);
+            sql.Append(insert.Head).Append("\nVALUES ");
+            for (var r = 0; r < count; r++)
+            {
+                Array.Clear(values);
+                fill(first + r, values);
+                sql.Append(r == 0 ? "(" : ", (");
+                var v = 0;
+                for (var c = 0; c < insert.Row.Length; c++)
+                {
+                    if (c > 0)
+                    {
+                        sql.Append(", ");
+                    }
+
+                    if (insert.Row[c] is { } literal)
+                    {
+                        sql.Append(literal);
+                        continue;
+                    }
+
+                    var parameter = command.CreateParameter();
+                    parameter.Value = SqlCommands.DbValue(values[v++]);
+                    command.Parameters.Add(parameter);
+                    sql.Append('$').Append(command.Parameters.Count);
+                }
+
+                sql.Append(')');
+            }
+
+            if (insert.Tail.Length > 0)
+            {
+                sql.Append('\n').Append(insert.Tail);
+            }
+
+            command.CommandText = sql.ToString();
+            batch.BatchCommands.Add(command);
+        }
+    }
+
+    /// <summary>
+    /// The rows <paramref name="children"/> gives each of <paramref name="items"/>, under its container id, with their
+    /// ordinal from 0 in order when <paramref name="ordinal"/>, then the values <paramref name="values"/> fills.
+    /// </summary>
+    private static void AddChildValues<TItem>(DbBatch batch, ValuesInsert insert, long[] ids, List<EmailToCommit> items,
+        Func<EmailToCommit, IReadOnlyList<TItem>> children, RowValues<TItem> values, bool ordinal = true)
+    {
+        var rows = new List<(long Container, int Ordinal, TItem Item)>();
+        for (var r = 0; r < items.Count; r++)
+        {
+            var list = children(items[r]);
+            for (var i = 0; i < list.Count; i++)
+            {
+                rows.Add((ids[r], i, list[i]));
+            }
+        }
+
+        if (rows.Count == 0)
+        {
+            return;
+        }
+
+        var first = ordinal ? 2 : 1;
+        AddValues(batch, insert, rows.Count, (r, row) =>
+        {
+            row[0] = rows[r].Container;
+            if (ordinal)
+            {
+                row[1] = rows[r].Ordinal;
+            }
+
+            values(rows[r].Item, row[first..]);
+        });
+    }
+
     /// <summary>The tables whose rows belong to one container, besides its key.</summary>
     private static readonly string[] ContainerRowTables = ["artifacts", "vault_files", "raw_emails", "deliveries"];
 
@@ -207,52 +360,6 @@ internal sealed class SqlContainerCommitter(ISqlConnector database, TimeProvider
             ("raw_sha256", container.RawSha256), ("raw_size", container.RawSize), ("raw_vault_id", item.RawEmail.Value),
             ("created_at", now), ("node", item.Node),
         ];
-    }
-
-    private static string WithId(string sql, string lastId) => sql.Replace("@container_id", lastId, StringComparison.Ordinal);
-
-    private static void Add(DbBatch batch, string sql, ReadOnlySpan<(string Name, object? Value)> parameters)
-    {
-        var command = batch.CreateBatchCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = "@" + name;
-            parameter.Value = SqlCommands.DbValue(value);
-            command.Parameters.Add(parameter);
-        }
-
-        batch.BatchCommands.Add(command);
-    }
-
-    /// <summary><see cref="InsertRowsAsync"/> as commands of <paramref name="batch"/>, the container named by <paramref name="lastId"/>.</summary>
-    private static void AddRows<T>(DbBatch batch, RowsInsert insert, string lastId, IReadOnlyList<T> items, RowValues<T> values)
-    {
-        for (var first = 0; first < items.Count; first += RowsInsert.RowsPerInsert)
-        {
-            var rows = Math.Min(RowsInsert.RowsPerInsert, items.Count - first);
-            var names = insert.Names(rows);
-            var parameters = new object?[RowsInsert.SharedParameters + rows * insert.Columns];
-            parameters[1] = first;
-            for (var r = 0; r < rows; r++)
-            {
-                values(items[first + r], parameters.AsSpan(RowsInsert.SharedParameters + r * insert.Columns, insert.Columns));
-            }
-
-            var command = batch.CreateBatchCommand();
-            command.CommandText = insert.Sql(rows, lastId);
-            // The first name is the container id's, which the SQL now computes.
-            for (var i = 1; i < names.Length; i++)
-            {
-                var parameter = command.CreateParameter();
-                parameter.ParameterName = "@" + names[i];
-                parameter.Value = SqlCommands.DbValue(parameters[i]);
-                command.Parameters.Add(parameter);
-            }
-
-            batch.BatchCommands.Add(command);
-        }
     }
 
     private static readonly RowValues<Artifact> ArtifactValues = static (artifact, row) =>

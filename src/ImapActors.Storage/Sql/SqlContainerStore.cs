@@ -39,10 +39,10 @@ public abstract class SqlContainerStore : IContainerStore, ISqlConnector
     protected abstract Task<DbTransaction> BeginWriteAsync(DbConnection connection, IReadOnlyList<MailboxId> mailboxes,
         CancellationToken cancellationToken);
 
-    /// <summary>See <see cref="ISqlConnector.LastContainerIdSql"/>; none by default.</summary>
-    protected virtual string? LastContainerIdSql => null;
+    /// <summary>See <see cref="ISqlConnector.ReserveContainerIdsSql"/>; none by default.</summary>
+    protected virtual string? ReserveContainerIdsSql => null;
 
-    string? ISqlConnector.LastContainerIdSql => LastContainerIdSql;
+    string? ISqlConnector.ReserveContainerIdsSql => ReserveContainerIdsSql;
 
     Task<DbConnection> ISqlConnector.OpenAsync(CancellationToken cancellationToken) => OpenAsync(cancellationToken);
 
