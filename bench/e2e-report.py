@@ -69,8 +69,20 @@ if memory:
     print()
     print("| mailbox | messages | wall s | CPU s | peak RSS MiB | status |")
     print("| --- | ---: | ---: | ---: | ---: | --- |")
-    for r in memory:
+    for r in sorted(memory, key=lambda r: r["round"]):
         print(f"| {r['name']} | {r['msgs']} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['rss']:.0f} | {r['status']} |")
+    # Each round's largest mailbox against its smallest of the same kind, and the attachment's cost.
+    print()
+    print("| round | largest against smallest small-message mailbox (peak RSS) | the 50 MB attachment, MiB |")
+    print("| ---: | ---: | ---: |")
+    for rnd in sorted({r["round"] for r in memory}):
+        runs = {r["name"]: r for r in memory if r["round"] == rnd}
+        sized = sorted((r["msgs"], r["rss"]) for name, r in runs.items() if name.endswith(" small messages") and r["msgs"] > 100)
+        attached = [r["rss"] for name, r in runs.items() if "attachment" in name]
+        plain = [r["rss"] for name, r in runs.items() if name == "100 small messages"]
+        growth = f"{sized[-1][1] / sized[0][1] - 1:+.0%}" if len(sized) >= 2 else "-"
+        extra = f"{attached[0] - plain[0]:+.0f}" if attached and plain else "-"
+        print(f"| {rnd} | {growth} | {extra} |")
 
 if len(sys.argv) > 2:
     # bench/e2e.sh idle: one line per run (users, round, emails, catch-up s, RSS at rest KB, peak RSS KB, CPU s,

@@ -11,7 +11,8 @@
 #   long     100,000 synthetic ~5 KB messages at one mailbox only (mbox on the server), to see the rates once the
 #            fixed costs are spread over ten times the messages of 5k
 #   memory   peak RSS: a 100,000-message mailbox against a 10,000-message one (both mbox on the server), and a
-#            mailbox with one 50 MB attachment against the same mailbox without it (engine only)
+#            mailbox with one 50 MB attachment against the same mailbox without it (engine only; the four runs
+#            alternated N times, each round's ratios tabled)
 #   idle     many mailboxes, IDLE on (engine only, `imapactors run`): 1,000 users of 20 ~5 KB messages each, and 100
 #            such users for comparison; the time until all are containers, peak RSS, RSS at rest with every mailbox
 #            idle, and the latency of new mail: 100 probes delivered one by one into random users' maildir INBOX, each
@@ -55,7 +56,7 @@ while [ $# -gt 0 ]; do
         --baseline) BASELINE="$2"; shift ;;
         --postgres) POSTGRES=1 ;;
         5k|pdf|corpus|long|memory|idle|cluster) WORKLOADS+=("$1") ;;
-        -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
         *) printf 'e2e.sh: unknown argument %s\n' "$1" >&2; exit 2 ;;
     esac
     shift
@@ -251,10 +252,13 @@ memory() {
     load_users "mem-small" 1 "$small"
     load_users "mem-50mb" 1 "$small" "$(find "$big" -name '*.eml' | head -n 1)"
     for prefix in "mem$count10" "mem$count100" "mem-small" "mem-50mb"; do rm -f "$OUT/$prefix.size"; done
-    run_engine "mem:$count10 small messages" "mem$count10" 1 "$count10"
-    run_engine "mem:$count100 small messages" "mem$count100" 1 "$count100"
-    run_engine "mem:100 small messages" mem-small 1 100
-    run_engine "mem:100 small + one 50 MB attachment" mem-50mb 1 101
+    local round
+    for ((round = 1; round <= ROUNDS; round++)); do
+        run_engine "mem:$count10 small messages" "mem$count10" "$round" "$count10"
+        run_engine "mem:$count100 small messages" "mem$count100" "$round" "$count100"
+        run_engine "mem:100 small messages" mem-small "$round" 100
+        run_engine "mem:100 small + one 50 MB attachment" mem-50mb "$round" 101
+    done
 }
 
 # idle_run USERS ROUND: USERS mailboxes of 20 messages, `imapactors run` until all are containers and every mailbox has
