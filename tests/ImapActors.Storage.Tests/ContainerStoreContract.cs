@@ -968,6 +968,33 @@ public sealed class PostgresContainerStoreTests : ContainerStoreContract
         Assert.Equal(added, (await reopened.GetContainerAsync(after[0].ContainerId, CancellationToken.None))!.RawBytes);
     }
 
+    [Fact]
+    public async Task A_batch_with_more_artifact_rows_than_one_statement_binds_stores_them_all_in_order()
+    {
+        // 3 x 3,400 artifacts of 7 values each: 71,400 values, more than one statement may bind at all (65,535), so the
+        // rows go in three statements, split inside the first and the second email.
+        var emails = Enumerable.Range(1, 3).Select(uid =>
+        {
+            var email = Email(uid: (uint)uid, body: $"wide{uid}");
+            var artifacts = Enumerable.Range(0, 3400)
+                .Select(i => new Artifact($"A {uid}.{i}", new JsonObject { ["i"] = i }, null, RunAutomation: i == 3399, SourceDataIdentifier: $"{uid}-{i}"))
+                .ToList();
+            return email with { Email = email.Email with { Artifacts = artifacts } };
+        }).ToList();
+
+        var results = await Store.CommitAsync(emails, CancellationToken.None);
+
+        Assert.All(results, r => Assert.Equal(CommitOutcome.Created, r.Outcome));
+        for (var e = 0; e < emails.Count; e++)
+        {
+            var stored = (await Store.GetContainerAsync(results[e].ContainerId, CancellationToken.None))!;
+            Assert.Equal(emails[e].Email.Artifacts.Select(a => a.SourceDataIdentifier), stored.Artifacts.Select(a => a.SourceDataIdentifier));
+            Assert.Equal(emails[e].Email.Artifacts.Select(a => a.RunAutomation), stored.Artifacts.Select(a => a.RunAutomation));
+        }
+
+        Assert.Equal(10_200L, await ScalarAsync("SELECT count(*) FROM artifacts"));
+    }
+
     private static string ContentColumnsWith(string compression) =>
         "SELECT count(*) FROM pg_attribute WHERE attrelid IN ('raw_emails'::regclass, 'vault_chunks'::regclass) " +
         $"AND attname = 'content' AND attcompression = '{compression}'";
