@@ -22,6 +22,8 @@ internal sealed class RowsInsert
 
     public RowsInsert(string table, params string[] columns)
     {
+        Table = table;
+        ColumnNames = columns;
         Columns = columns.Length;
         _sql = new string[RowsPerInsert];
         _names = new string[RowsPerInsert][];
@@ -33,6 +35,11 @@ internal sealed class RowsInsert
             _names[rows - 1] = ["container_id", "ordinal", .. Enumerable.Range(0, rows).SelectMany(r => columns.Select(c => $"{c}{r}"))];
         }
     }
+
+    public string Table { get; }
+
+    /// <summary>The row's own columns, after <c>container_id</c> and <c>ordinal</c>.</summary>
+    public IReadOnlyList<string> ColumnNames { get; }
 
     /// <summary>How many columns each row binds besides the shared ones.</summary>
     public int Columns { get; }

@@ -55,9 +55,14 @@ internal sealed class SqlContainerCommitter(ISqlConnector database, TimeProvider
         return results;
     }
 
-    private const string InsertContainerSql = """
-        INSERT INTO containers (asset, folder, uid_validity, uid, name, sdi, label, message_id, date, internal_date,
-                                raw_sha256, raw_size, raw_vault_id, created_at, node)
+    /// <summary>The columns of a container row that <see cref="ContainerParameters"/> gives, in its order.</summary>
+    private const string ContainerColumns = """
+        asset, folder, uid_validity, uid, name, sdi, label, message_id, date, internal_date,
+                                raw_sha256, raw_size, raw_vault_id, created_at, node
+        """;
+
+    private const string InsertContainerSql = $"""
+        INSERT INTO containers ({ContainerColumns})
         VALUES (@asset, @folder, @uid_validity, @uid, @name, @sdi, @label, @message_id, @date, @internal_date,
                 @raw_sha256, @raw_size, @raw_vault_id, @created_at, @node)
         RETURNING id
@@ -232,25 +237,25 @@ internal sealed class SqlContainerCommitter(ISqlConnector database, TimeProvider
         public int Bound { get; } = row.Count(v => v is null);
 
         public static ValuesInsert AllBound(string head, int columns, string tail = "") => new(head, new string?[columns], tail);
+
+        /// <summary>The rows of <paramref name="insert"/>'s table for many containers: each row binds its container id and ordinal too.</summary>
+        public static ValuesInsert Of(RowsInsert insert) => AllBound(
+            $"INSERT INTO {insert.Table} (container_id, ordinal, {string.Join(", ", insert.ColumnNames)})", RowsInsert.SharedParameters + insert.Columns);
     }
 
     /// <summary>The most parameters one statement binds (the protocol allows 65,535); more rows take more statements.</summary>
     private const int MaxParametersPerStatement = 30_000;
 
-    private static readonly ValuesInsert ContainerValues = ValuesInsert.AllBound("""
-        INSERT INTO containers (id, asset, folder, uid_validity, uid, name, sdi, label, message_id, date, internal_date,
-                                raw_sha256, raw_size, raw_vault_id, created_at, node)
-        """, 16);
+    private static readonly ValuesInsert ContainerValues = ValuesInsert.AllBound(
+        $"INSERT INTO containers (id, {ContainerColumns})", 1 + ContainerColumns.Split(',').Length);
 
     private static readonly ValuesInsert KeyValues = ValuesInsert.AllBound(
         "INSERT INTO email_keys (asset, folder, uid_validity, uid, container_id)", 5,
         "ON CONFLICT (asset, folder, uid_validity, uid) DO NOTHING RETURNING container_id");
 
-    private static readonly ValuesInsert ArtifactValuesInsert = ValuesInsert.AllBound(
-        "INSERT INTO artifacts (container_id, ordinal, name, cef, cef_types, run_automation, sdi)", 7);
+    private static readonly ValuesInsert ArtifactValuesInsert = ValuesInsert.Of(ArtifactRows);
 
-    private static readonly ValuesInsert VaultFileValuesInsert = ValuesInsert.AllBound(
-        "INSERT INTO vault_files (container_id, ordinal, vault_id, file_name, size, sha256, md5)", 7);
+    private static readonly ValuesInsert VaultFileValuesInsert = ValuesInsert.Of(VaultFileRows);
 
     private static readonly ValuesInsert RawValues = ValuesInsert.AllBound("INSERT INTO raw_emails (container_id, content)", 2);
 

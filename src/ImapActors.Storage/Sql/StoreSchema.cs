@@ -211,6 +211,10 @@ internal static class StoreSchema
         END $$;
         """;
 
+    /// <summary>Whether the server can compress with lz4 (the values it accepts for <c>default_toast_compression</c>).</summary>
+    private const string PostgreSqlHasLz4 =
+        "EXISTS (SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals))";
+
     /// <summary>
     /// The columns that hold whole emails and file chunks (<c>raw_emails.content</c>, <c>vault_chunks.content</c>) are
     /// compressed with lz4 rather than PostgreSQL's default pglz, where the server has lz4 (PostgreSQL 14 and later,
@@ -218,10 +222,10 @@ internal static class StoreSchema
     /// the server's CPU time of lz4 for them. Only values written from then on are compressed with lz4; the stored
     /// bytes read back the same either way. Each column is altered only while it is not lz4 yet.
     /// </summary>
-    public const string PostgreSqlLz4Compression = """
+    public const string PostgreSqlLz4Compression = $"""
         DO $$
         BEGIN
-            IF EXISTS (SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)) THEN
+            IF {PostgreSqlHasLz4} THEN
                 IF (SELECT attcompression FROM pg_attribute WHERE attrelid = 'raw_emails'::regclass AND attname = 'content') <> 'l' THEN
                     ALTER TABLE raw_emails ALTER COLUMN content SET COMPRESSION lz4;
                 END IF;
@@ -236,8 +240,8 @@ internal static class StoreSchema
     /// True when <see cref="PostgreSqlLz4Compression"/> has nothing left to do: the server has no lz4, or both columns use
     /// it. Catalog reads only; <c>to_jsonb</c> reads <c>attcompression</c> without naming a column older servers lack.
     /// </summary>
-    public const string PostgreSqlLz4CompressionCurrent = """
-        (NOT EXISTS (SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals))
+    public const string PostgreSqlLz4CompressionCurrent = $"""
+        (NOT {PostgreSqlHasLz4}
          OR (SELECT count(*) FROM pg_attribute a
              WHERE a.attrelid IN (to_regclass('raw_emails'), to_regclass('vault_chunks')) AND a.attname = 'content'
                AND to_jsonb(a) ->> 'attcompression' = 'l') = 2)
