@@ -45,6 +45,6 @@ public sealed class CharsetIntegrationTests(ITestOutputHelper output)
             $"Message-ID: <charset-{n}@example.org>\r\nDate: Mon, 07 Dec 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n" +
             $"Content-Type: text/plain; charset={charset}\r\nContent-Transfer-Encoding: base64\r\n\r\n";
         var body = Convert.ToBase64String(encoding.GetBytes(subject + "\r\n"), Base64FormattingOptions.InsertLineBreaks);
-        return [.. Encoding.ASCII.GetBytes(head), .. Encoding.ASCII.GetBytes(body + "\r\n")];
+        return Encoding.ASCII.GetBytes(head + body + "\r\n");
     }
 }
