@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using ImapActors.Cli.Tests.Actions;
 using ImapActors.Cli.Tests.Integration;
 using ImapActors.Testing;
@@ -60,7 +61,7 @@ public sealed class ConsoleTests(ITestOutputHelper output)
         // The playbook key (read and act) signs in: an HttpOnly, SameSite=Strict session cookie.
         await page.FillAsync("#key", api.ActorKey);
         await page.ClickAsync("#sign-in");
-        await page.WaitForURLAsync("**/mailboxes");
+        await ShownAsync(page, "/mailboxes", "#mailbox-rows");
         var cookie = Assert.Single(await context.CookiesAsync(), c => c.Name == "imapactors_session");
         Assert.True(cookie.HttpOnly);
         Assert.Equal(SameSiteAttribute.Strict, cookie.SameSite);
@@ -99,7 +100,7 @@ public sealed class ConsoleTests(ITestOutputHelper output)
         await Assertions.Expect(page.Locator($"#containers tr[data-id='{withFile["id"]}']")).ToBeVisibleAsync();
         await Shot("4-containers-search");
         await page.ClickAsync($"#containers tr[data-id='{withFile["id"]}'] a >> nth=0");
-        await page.WaitForURLAsync($"**/containers/{withFile["id"]}");
+        await ShownAsync(page, $"/containers/{withFile["id"]}", "#raw-download");
         Assert.Equal(withFile["name"]!.GetValue<string>(), await page.TextContentAsync("#container-name"));
         var types = await page.Locator("section.artifacts").EvaluateAllAsync<string[]>("s => s.map(e => e.dataset.type)");
         var expectedTypes = withFile["artifacts"]!.AsArray().Select(a => a!["name"]!.GetValue<string>()).Distinct().ToArray();
@@ -130,7 +131,7 @@ public sealed class ConsoleTests(ITestOutputHelper output)
         // or the next click could land while it is still under way.
         await page.RunAndWaitForResponseAsync(() => page.ClickAsync("button.retry"),
             r => r.Request.Method == "GET" && r.Url.EndsWith("/quarantine", StringComparison.Ordinal));
-        await page.WaitForLoadStateAsync();
+        await ShownAsync(page, "/quarantine", "#notice");
         var notice = await page.TextContentAsync("#notice");
         output.WriteLine(notice);
         Assert.StartsWith($"Quarantined email {quarantineId} ingested: container ", notice, StringComparison.Ordinal);
@@ -141,7 +142,7 @@ public sealed class ConsoleTests(ITestOutputHelper output)
         // Signing out ends the session: the cookie no longer opens a page.
         await page.RunAndWaitForResponseAsync(() => page.ClickAsync("#sign-out"),
             r => r.Request.Method == "GET" && r.Url.EndsWith("/sign-in", StringComparison.Ordinal));
-        await page.WaitForURLAsync("**/sign-in");
+        await ShownAsync(page, "/sign-in", "#sign-in");
         await page.GotoAsync("/containers");
         Assert.EndsWith("/sign-in", page.Url, StringComparison.Ordinal);
     }
@@ -161,7 +162,7 @@ public sealed class ConsoleTests(ITestOutputHelper output)
         await page.GotoAsync("/sign-in");
         await page.FillAsync("#key", api.ReaderKey);
         await page.ClickAsync("#sign-in");
-        await page.WaitForURLAsync("**/mailboxes");
+        await ShownAsync(page, "/mailboxes", "#mailbox-rows");
         await page.GotoAsync("/quarantine");
         Assert.Equal(0, await page.Locator("button.retry").CountAsync());
         var retry = await page.APIRequest.PostAsync("/quarantine/1/retry", new() { Form = context.APIRequest.CreateFormData().Set("_form", "x") });
@@ -192,5 +193,18 @@ public sealed class ConsoleTests(ITestOutputHelper output)
         }
 
         throw new InvalidOperationException("no container has a vault file");
+    }
+
+    /// <summary>
+    /// Waits until the page is at <paramref name="path"/> and shows <paramref name="selector"/>, through Playwright's
+    /// retrying assertions. WaitForURL and WaitForLoadState check the page's load states and then wait for the event, two
+    /// steps a load event can fall between: a loaded run once timed out on a page that had loaded, seeing only
+    /// "NetworkIdle" after it.
+    /// </summary>
+    private static async Task ShownAsync(IPage page, string path, string selector)
+    {
+        var wait = (float)TimeSpan.FromSeconds(30).TotalMilliseconds;
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex(Regex.Escape(path) + "$"), new() { Timeout = wait });
+        await Assertions.Expect(page.Locator(selector)).ToBeAttachedAsync(new() { Timeout = wait });
     }
 }
