@@ -139,6 +139,16 @@ public sealed class DovecotInstance
     }
 
     /// <summary>
+    /// Ends every session of <paramref name="user"/> (<c>doveadm kick</c>); false when it had none open, which doveadm
+    /// reports with exit status 68 ("No users kicked").
+    /// </summary>
+    public bool Kick(string user)
+    {
+        const int NoneKicked = 68;
+        return DovecotScripts.RunProgram("doveadm", ScriptEnvironment(), ["-c", ConfPath, "kick", user], [NoneKicked]).Exit == 0;
+    }
+
+    /// <summary>
     /// What the client sent in each IMAP session of <paramref name="user"/>, oldest first, on a server started with its raw
     /// protocol log (<see cref="TestServices.StartPrivateDovecot"/>); empty otherwise. A session still open may not be
     /// written out to its end yet.

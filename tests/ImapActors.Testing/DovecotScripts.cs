@@ -15,7 +15,15 @@ internal static class DovecotScripts
 
     /// <summary>Runs a program with extra environment (null removes a variable); returns its standard output.</summary>
     /// <exception cref="InvalidOperationException">It exited with a non-zero status or ran too long.</exception>
-    public static string RunProgram(string program, IReadOnlyDictionary<string, string?> env, params string[] args)
+    public static string RunProgram(string program, IReadOnlyDictionary<string, string?> env, params string[] args) =>
+        RunProgram(program, env, args, []).Out;
+
+    /// <summary>
+    /// Runs a program as <see cref="RunProgram(string, IReadOnlyDictionary{string, string?}, string[])"/> does, taking
+    /// the exit statuses in <paramref name="accepted"/> as well as 0; returns the status with the standard output.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">It exited with another status or ran too long.</exception>
+    public static (int Exit, string Out) RunProgram(string program, IReadOnlyDictionary<string, string?> env, string[] args, int[] accepted)
     {
         var info = new ProcessStartInfo(program)
         {
@@ -75,12 +83,12 @@ internal static class DovecotScripts
         }
 
         process.WaitForExit();
-        if (process.ExitCode != 0)
+        if (process.ExitCode != 0 && !accepted.Contains(process.ExitCode))
         {
             throw new InvalidOperationException($"{Describe(program, args)} exited with {process.ExitCode}: {stderr.ToString().Trim()}");
         }
 
-        return stdout.ToString();
+        return (process.ExitCode, stdout.ToString());
     }
 
     /// <summary>Reads <c>export KEY=VALUE</c> lines (as scripts/dovecot.sh env prints them).</summary>
